@@ -1,0 +1,19 @@
+/** ESM TypeScript through ts-jest (RECIPES.md); subpath imports mapped like package.json's "imports". */
+export default {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: {
+    '^#core/(.*)\\.js$': '<rootDir>/functions/core/$1',
+    '^#adapters/(.*)\\.js$': '<rootDir>/functions/adapters/$1',
+    '^#http/(.*)\\.js$': '<rootDir>/functions/http/$1',
+    '^#local/(.*)\\.js$': '<rootDir>/local/$1',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }] },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 30000,
+};
