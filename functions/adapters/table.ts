@@ -1,0 +1,43 @@
+// The one table definition: the CDK stack, the local stack and the tests all create the table from
+// this, so their key schema cannot drift. Single-table layout:
+//   connection  pk CUSTOMER#<customer_id>   sk CONNECTION#<connection_id>
+//               gsi1pk CUSTOMER#<customer_id> gsi1sk <connected_at>#<connection_id>  (newest-first list)
+//   ownership   pk CONNECTION#<connection_id> sk OWNER          (one owner per connection_id)
+//   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
+export const TTL_ATTRIBUTE = 'ttl';
+
+export const keys = {
+  connection: (customerId: string, connectionId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `CONNECTION#${connectionId}` }),
+  owner: (connectionId: string) => ({ pk: `CONNECTION#${connectionId}`, sk: 'OWNER' }),
+  session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
+  listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
+  listSort: (connectedAt: string, connectionId: string) => `${connectedAt}#${connectionId}`,
+};
+
+/** CreateTable input for DynamoDB Local and tests (the CDK stack maps the same constants). */
+export function createTableInput(tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' as const },
+      { AttributeName: LIST_INDEX.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: LIST_INDEX.sortKey, AttributeType: 'S' as const },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: [{
+      IndexName: LIST_INDEX.name,
+      KeySchema: [
+        { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    }],
+  };
+}

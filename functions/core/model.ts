@@ -1,0 +1,89 @@
+// The domain in Finch's words. Wire format stays snake_case, so these types are the stored and
+// returned shapes too (minus the token fields, which never leave the store adapter's callers).
+
+export const FINCH_PRODUCTS = [
+  'company', 'directory', 'individual', 'employment', 'payment', 'pay_statement',
+  'benefits', 'deduction', 'ssn', 'documents', 'plans', 'plans_dependents', 'plans_enrollments',
+  'recordkeeping',
+] as const;
+export type FinchProduct = (typeof FINCH_PRODUCTS)[number];
+
+/** Finch's connection statuses plus ours (`disconnecting`, `disconnected`). */
+export const CONNECTION_STATUSES = [
+  'pending', 'processing', 'connected', 'error_no_account_setup', 'error_permissions', 'reauth',
+  'disconnecting', 'disconnected',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export type Flow = 'redirect' | 'embedded';
+/** connect: a new connection; reauth: a connection we own; adopt: a connection at Finch nobody here owns. */
+export type SessionKind = 'connect' | 'reauth' | 'adopt';
+
+/** A connection as returned by the API: token-free. */
+export interface Connection {
+  connection_id: string;
+  customer_id: string;
+  entity: string | null;
+  finch_customer_id: string;
+  provider_id: string;
+  company_name: string | null;
+  products: string[];
+  status: ConnectionStatus;
+  status_message: string | null;
+  authentication_methods: string[];
+  connected_at: string;
+  updated_at: string;
+  last_synced_at: string | null;
+  token_version: number;
+}
+
+/** The encrypted token as stored; `token_issued_at` orders reauths (DESIGN invariant 4). */
+export interface StoredToken {
+  ciphertext: string;
+  token_issued_at: number;
+}
+
+export type SessionStatus = 'pending' | 'claimed' | 'completed' | 'failed';
+
+/** What a completed or failed callback answers, stored so a repeated callback replays it. */
+export type CallbackResult =
+  | { status: 'connected'; connection_id: string; customer_id: string; entity: string | null;
+      provider_id: string; products: string[]; reauthenticated: boolean }
+  | { status: 'error'; error: CallbackErrorCode };
+
+/** The fixed list of `error=` codes a redirect may carry. */
+export const CALLBACK_ERROR_CODES = [
+  'invalid_state', 'connect_cancelled', 'invalid_code', 'customer_mismatch', 'customer_unverified',
+  'connection_mismatch', 'connection_owned_elsewhere', 'connection_disconnected', 'finch_unavailable',
+  'callback_in_progress', 'internal_error',
+] as const;
+export type CallbackErrorCode = (typeof CALLBACK_ERROR_CODES)[number];
+
+/** What Finch's token exchange gave us, kept on the claimed session (ciphertext only). */
+export interface ExchangeStash {
+  connection_id: string;
+  provider_id: string;
+  products: string[];
+  token: StoredToken;
+}
+
+/** A Connect session item, keyed by SHA-256 of the state; the raw state is stored nowhere. */
+export interface SessionRecord {
+  state_hash: string;
+  session_id: string;
+  status: SessionStatus;
+  kind: SessionKind;
+  flow: Flow;
+  customer_id: string;
+  entity: string | null;
+  finch_customer_id: string;
+  /** reauth and adopt sessions: the connection they must return. */
+  connection_id: string | null;
+  products: string[];
+  return_to: string | null;
+  /** epoch seconds; every claim checks `expires_at > now` (TTL deletion is lazy). */
+  expires_at: number;
+  created_at: string;
+  stash?: ExchangeStash;
+  result?: CallbackResult;
+}

@@ -1,0 +1,160 @@
+// Ports: what the core needs from the outside world. Adapters (DynamoDB, KMS, the Finch SDK,
+// Secrets Manager) implement them; unit tests use in-memory fakes.
+import type {
+  CallbackResult, Connection, ConnectionStatus, ExchangeStash, Flow, SessionRecord, StoredToken,
+} from './model.js';
+
+/** A connection as the store holds it: the API shape plus the encrypted token (null once disconnected). */
+export interface StoredConnection extends Connection {
+  token: StoredToken | null;
+}
+
+export type ClaimOutcome =
+  | { claimed: true; session: SessionRecord }
+  /** The condition failed: `session` is the item as it was (absent when unknown). */
+  | { claimed: false; session: SessionRecord | null };
+
+export interface NewConnection {
+  connection: Connection;
+  token: StoredToken;
+}
+
+export type CreateOutcome =
+  | { ok: true }
+  /** An ownership item exists: `owner` is its customer (the same customer reconnecting, or another). */
+  | { ok: false; reason: 'owned'; owner: string }
+  | { ok: false; reason: 'session_not_claimed' };
+
+export type ReplaceOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'not_owner' | 'missing' | 'disconnected' | 'superseded' | 'session_not_claimed' };
+
+export interface ListQuery {
+  limit: number;
+  cursor?: string;
+  status?: ConnectionStatus;
+  provider_id?: string;
+  entity?: string;
+}
+
+export interface StatusUpdate {
+  status: ConnectionStatus;
+  status_message: string | null;
+  authentication_methods?: string[];
+  products?: string[];
+  company_name?: string | null;
+}
+
+/**
+ * The connections store. Every write that matters is conditional. Retryable faults (throttling,
+ * transaction conflicts, 5xx, network) surface as `TransientStoreError` so the core can retry
+ * within its time budget; everything else is a typed outcome or a bug.
+ */
+export interface ConnectionStore {
+  /** Writes a new PENDING session; fails if the state hash already exists (never overwrites). */
+  putSession(session: SessionRecord): Promise<void>;
+  /**
+   * PENDING → CLAIMED, only if `flow` matches, `expires_at > nowSeconds` and, when given, the
+   * session's `customer_id` equals `customerId` (embedded flow). One conditional update.
+   */
+  claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome>;
+  getSession(stateHash: string): Promise<SessionRecord | null>;
+  /** Keeps the exchanged token's ciphertext on a CLAIMED session before the final transaction (invariant 6). */
+  stashExchange(stateHash: string, stash: ExchangeStash): Promise<void>;
+  /** Sets the final result: FAILED from PENDING or CLAIMED, or COMPLETED from CLAIMED (superseded reauths). */
+  finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult): Promise<boolean>;
+  /**
+   * One transaction: ownership item (must not exist), connection item (must not exist),
+   * session CLAIMED → COMPLETED with `result`.
+   */
+  createConnection(stateHash: string, input: NewConnection, result: CallbackResult): Promise<CreateOutcome>;
+  /**
+   * One transaction: ownership item's customer must be `customer_id`; connection item must exist,
+   * not be disconnecting/disconnected, and hold a token issued before this one; token replaced,
+   * `token_version` incremented atomically, status `connected`; session CLAIMED → COMPLETED.
+   */
+  replaceToken(stateHash: string, input: NewConnection, result: CallbackResult): Promise<ReplaceOutcome>;
+  getConnection(customerId: string, connectionId: string): Promise<StoredConnection | null>;
+  getOwner(connectionId: string): Promise<string | null>;
+  /** Newest first; `cursor` is opaque and bound to the customer (a foreign or forged one is InvalidRequest). */
+  listConnections(customerId: string, query: ListQuery): Promise<{ connections: Connection[]; next_cursor: string | null }>;
+  /** Conditional: the item exists and is not disconnecting/disconnected. Returns the updated connection or null. */
+  updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null>;
+}
+
+export class TransientStoreError extends Error {
+  constructor(readonly cause: unknown) {
+    super('The connections store failed transiently.');
+    this.name = 'TransientStoreError';
+  }
+}
+
+export interface TokenContext { customer_id: string; connection_id: string }
+
+/** Encrypts access tokens bound to `{purpose: "access_token", customer_id, connection_id}` (invariant 5). */
+export interface TokenCipher {
+  encrypt(accessToken: string, context: TokenContext): Promise<string>;
+  decrypt(ciphertext: string, context: TokenContext): Promise<string>;
+}
+
+export interface ConnectSessionRequest {
+  customer_id: string;
+  customer_name: string;
+  customer_email?: string;
+  products: string[];
+  integration?: { provider: string; auth_method?: 'assisted' | 'credential' | 'oauth' | 'api_token' };
+  sandbox?: 'finch' | 'provider';
+  manual?: boolean;
+  minutes_to_expire: number;
+  redirect_uri?: string;
+}
+
+export interface ReauthSessionRequest {
+  connection_id: string;
+  minutes_to_expire: number;
+  products?: string[];
+  redirect_uri?: string;
+}
+
+export interface FinchSession { session_id: string; connect_url: string }
+
+export interface TokenGrant {
+  access_token: string;
+  connection_id: string;
+  /** Finch's customer id for this token, or null when the response lacked it (invariant 3). */
+  customer_id: string | null;
+  provider_id: string;
+  products: string[];
+}
+
+export interface Introspection {
+  connection_id: string;
+  customer_id: string | null;
+  provider_id: string;
+  products: string[];
+  status: ConnectionStatus;
+  status_message: string | null;
+  authentication_methods: string[];
+}
+
+/** Thrown by `createConnectSession` when Finch already has a live connection for the customer id. */
+export class ConnectionExistsAtFinch extends Error {
+  constructor(readonly connection_id: string | null) {
+    super('Finch already has a connection for this customer.');
+    this.name = 'ConnectionExistsAtFinch';
+  }
+}
+
+/**
+ * Finch's API. Errors are typed: FinchUnavailable (502/504), FinchRateLimited (429),
+ * FinchRejected (400, e.g. `invalid_code`), ConnectionExistsAtFinch.
+ */
+export interface FinchGateway {
+  createConnectSession(request: ConnectSessionRequest): Promise<FinchSession>;
+  createReauthSession(request: ReauthSessionRequest): Promise<FinchSession>;
+  /** `POST /auth/token`: never retried (a retry of a consumed code fails and hides the first success). */
+  exchangeCode(code: string, redirectUri: string | undefined): Promise<TokenGrant>;
+  introspect(accessToken: string): Promise<Introspection>;
+}
+
+export interface Clock { now(): Date }
