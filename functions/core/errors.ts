@@ -1,3 +1,5 @@
+import type { CallbackErrorCode } from './model.js';
+
 // Typed errors carry their HTTP status and a stable snake_case code; the HTTP layer maps them to
 // DESIGN's error shape. Messages are written for the API's caller and never hold a secret.
 
@@ -41,13 +43,28 @@ export class ConnectionDisconnected extends ApiError {
 export class InvalidState extends ApiError {
   constructor() { super(400, 'invalid_state', 'The state is unknown, expired, already used or of another flow.'); }
 }
-export class CallbackInProgress extends ApiError {
-  constructor() { super(409, 'callback_in_progress', 'This callback is already being processed; retry shortly.'); }
-}
 /** The callback failed for a reason the employer's browser may be told (one of CALLBACK_ERROR_CODES). */
 export class CallbackFailed extends ApiError {
-  constructor(status: number, code: string, message: string) { super(status, code, message); }
+  constructor(code: CallbackErrorCode) {
+    const [status, message] = CALLBACK_FAILURES[code];
+    super(status, code, message);
+  }
 }
+
+const CALLBACK_FAILURES: Record<CallbackErrorCode, [number, string]> = {
+  invalid_state: [400, 'The state is unknown, expired, already used or of another flow.'],
+  connect_cancelled: [400, 'Finch Connect did not complete.'],
+  invalid_code: [400, 'Finch refused the authorization code.'],
+  customer_mismatch: [403, 'The authorization belongs to another customer; nothing was stored.'],
+  customer_unverified: [403, 'Finch did not confirm whose authorization this is; nothing was stored.'],
+  connection_mismatch: [409, 'The reauthentication returned another connection; nothing was stored.'],
+  connection_owned_elsewhere: [409, 'This connection belongs to another customer; nothing was stored.'],
+  connection_disconnected: [409, 'The connection is disconnected.'],
+  finch_unavailable: [502, 'Finch could not exchange the code; start Connect again.'],
+  callback_in_progress: [409, 'This callback is already being processed; retry shortly.'],
+  store_unavailable: [503, 'The connection was authorized but could not be saved yet; repeat the callback to finish.'],
+  internal_error: [500, 'The callback failed; start Connect again.'],
+};
 export class FinchUnavailable extends ApiError {
   constructor(timeout = false) {
     super(timeout ? 504 : 502, timeout ? 'finch_timeout' : 'finch_unavailable',

@@ -55,7 +55,7 @@ export type CallbackResult =
 export const CALLBACK_ERROR_CODES = [
   'invalid_state', 'connect_cancelled', 'invalid_code', 'customer_mismatch', 'customer_unverified',
   'connection_mismatch', 'connection_owned_elsewhere', 'connection_disconnected', 'finch_unavailable',
-  'callback_in_progress', 'internal_error',
+  'callback_in_progress', 'store_unavailable', 'internal_error',
 ] as const;
 export type CallbackErrorCode = (typeof CALLBACK_ERROR_CODES)[number];
 

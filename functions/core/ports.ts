@@ -83,7 +83,7 @@ export interface ConnectionStore {
 }
 
 export class TransientStoreError extends Error {
-  constructor(readonly cause: unknown) {
+  constructor(override readonly cause: unknown) {
     super('The connections store failed transiently.');
     this.name = 'TransientStoreError';
   }
@@ -158,3 +158,11 @@ export interface FinchGateway {
 }
 
 export interface Clock { now(): Date }
+
+/** Finch answered 401 for an access token: revoked, or the connection needs reauthentication. */
+export class AccessTokenRejected extends Error {
+  constructor(readonly finch_code: string | null) {
+    super('Finch rejected the access token.');
+    this.name = 'AccessTokenRejected';
+  }
+}

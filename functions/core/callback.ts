@@ -1,0 +1,210 @@
+// The authorization callback: claim the state once, exchange the code once, check whose token it
+// is, and store it so that no fault after Finch issued it can lose it (DESIGN invariants 1–6).
+import type { CoreDeps } from './deps.js';
+import { ApiError, InvalidState } from './errors.js';
+import { STATE_PATTERN, hashState } from './ids.js';
+import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
+import { TransientStoreError, type TokenGrant } from './ports.js';
+import { retryTransient } from './retry.js';
+
+export interface CallbackInput {
+  flow: Flow;
+  state: string;
+  code?: string;
+  /** Finch's `error=` on the redirect (the employer cancelled or Connect failed). */
+  error?: string;
+  /** Embedded flow: the JWT's customer; only that customer's states are taken. */
+  customer_id?: string;
+}
+
+export interface CallbackOutcome {
+  /** The session whose state was presented; its `return_to` is trusted. */
+  session: SessionRecord;
+  result: CallbackResult;
+}
+
+/** How long a repeated callback waits for a concurrent one holding the claim to finish. */
+const AWAIT_CLAIM_MS = 3000;
+const AWAIT_POLL_MS = 150;
+
+export async function handleCallback(deps: CoreDeps, input: CallbackInput): Promise<CallbackOutcome> {
+  // Checked before any read: a malformed state costs nothing.
+  if (!STATE_PATTERN.test(input.state)) throw new InvalidState();
+  const stateHash = hashState(input.state);
+  const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
+  const claim = await deps.store.claimSession(stateHash, input.flow, nowSeconds, input.customer_id);
+  if (!claim.claimed) return answerUnclaimed(deps, input, stateHash, nowSeconds, claim.session);
+
+  const session = claim.session;
+  if (input.error !== undefined || input.code === undefined) {
+    return fail(deps, session, 'connect_cancelled');
+  }
+  const grant = await exchangeOnce(deps, session, input.code);
+  if ('error' in grant) return fail(deps, session, grant.error);
+
+  const refusal = await verifyGrant(deps, session, grant);
+  if (refusal) {
+    deps.log.warn('token refused: it does not belong to this session', { reason: refusal, session_kind: session.kind, connection_id: grant.connection_id });
+    return fail(deps, session, refusal);
+  }
+
+  const stash: ExchangeStash = {
+    connection_id: grant.connection_id,
+    provider_id: grant.provider_id,
+    products: grant.products,
+    token: {
+      ciphertext: await deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }),
+      token_issued_at: deps.clock.now().getTime(),
+    },
+  };
+  const deadline = Date.now() + deps.settings.storeBudgetMs;
+  try {
+    // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
+    // repeated callback can finish the store without a second exchange.
+    await retryTransient(() => deps.store.stashExchange(stateHash, stash), deadline);
+  } catch (error) {
+    // The token is still in hand: go on to the final transaction rather than drop it.
+    deps.log.warn('could not stash the exchanged token; trying the final store directly', { error: errorName(error) });
+  }
+  return storeConnection(deps, session, stash, deadline);
+}
+
+/** A state we could not claim: replay a finished result, finish a stashed store, or refuse. */
+async function answerUnclaimed(
+  deps: CoreDeps, input: CallbackInput, stateHash: string, nowSeconds: number, session: SessionRecord | null,
+): Promise<CallbackOutcome> {
+  const waitUntil = Date.now() + AWAIT_CLAIM_MS;
+  for (;;) {
+    if (!session) throw new InvalidState();
+    const refused = session.flow !== input.flow
+      || session.expires_at <= nowSeconds
+      || (input.customer_id !== undefined && session.customer_id !== input.customer_id);
+    // Unknown, forged, expired, other flow or other customer: one answer for all, nothing revealed.
+    if (refused) throw new InvalidState();
+    if (session.result) return { session, result: session.result };
+    if (session.stash) return storeConnection(deps, session, session.stash, Date.now() + deps.settings.storeBudgetMs);
+    if (session.status === 'pending') throw new InvalidState();
+    // Claimed by a concurrent callback that has not stashed yet (e.g. a double submit): wait briefly.
+    if (Date.now() >= waitUntil) return { session, result: { status: 'error', error: 'callback_in_progress' } };
+    await new Promise((resolve) => setTimeout(resolve, AWAIT_POLL_MS));
+    session = await deps.store.getSession(stateHash);
+  }
+}
+
+/** `POST /auth/token` exactly once: a retry of a consumed code fails and would hide the first success. */
+async function exchangeOnce(deps: CoreDeps, session: SessionRecord, code: string): Promise<TokenGrant | { error: CallbackErrorCode }> {
+  try {
+    return await deps.finch.exchangeCode(code, session.flow === 'redirect' ? deps.settings.callbackUrl : undefined);
+  } catch (error) {
+    deps.log.warn('code exchange failed', { error: errorName(error), status: error instanceof ApiError ? error.status : undefined });
+    if (error instanceof ApiError && error.status === 400) return { error: 'invalid_code' };
+    if (error instanceof ApiError && error.status >= 429) return { error: 'finch_unavailable' };
+    return { error: 'internal_error' };
+  }
+}
+
+/** Invariant 3: the token must be this session's customer's (fail closed) and, for a reauth, its connection's. */
+async function verifyGrant(deps: CoreDeps, session: SessionRecord, grant: TokenGrant): Promise<CallbackErrorCode | null> {
+  if (session.connection_id !== null && grant.connection_id !== session.connection_id) return 'connection_mismatch';
+  let customerId = grant.customer_id;
+  if (customerId === null) {
+    try {
+      customerId = (await deps.finch.introspect(grant.access_token)).customer_id;
+    } catch (error) {
+      deps.log.warn('introspect failed while confirming the token\'s customer', { error: errorName(error) });
+      return 'customer_unverified';
+    }
+  }
+  if (customerId === null) return 'customer_unverified';
+  return customerId === session.finch_customer_id ? null : 'customer_mismatch';
+}
+
+/**
+ * The final transaction: connection + ownership + session completion together (invariant 1).
+ * A new connection is created; a connection this customer already owns has its token replaced in
+ * place (invariant 4). Transient faults are retried until `deadline`; the stash survives beyond it.
+ */
+async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: ExchangeStash, deadline: number): Promise<CallbackOutcome> {
+  const stateHash = session.state_hash;
+  const now = deps.clock.now().toISOString();
+  const connection: Connection = {
+    connection_id: stash.connection_id,
+    customer_id: session.customer_id,
+    entity: session.entity,
+    finch_customer_id: session.finch_customer_id,
+    provider_id: stash.provider_id,
+    company_name: null,
+    products: stash.products,
+    status: 'connected',
+    status_message: null,
+    authentication_methods: [],
+    connected_at: now,
+    updated_at: now,
+    last_synced_at: null,
+    token_version: 1,
+  };
+  const connected = (reauthenticated: boolean): CallbackResult => ({
+    status: 'connected',
+    connection_id: connection.connection_id,
+    customer_id: connection.customer_id,
+    entity: connection.entity,
+    provider_id: connection.provider_id,
+    products: connection.products,
+    reauthenticated,
+  });
+  const input = { connection, token: stash.token };
+  try {
+    return await retryTransient(async () => {
+      if (session.kind !== 'reauth') {
+        const created = await deps.store.createConnection(stateHash, input, connected(false));
+        if (created.ok) return done(deps, session, connected(false));
+        if (created.reason === 'session_not_claimed') return replayFinished(deps, session);
+        if (created.owner !== session.customer_id) return fail(deps, session, 'connection_owned_elsewhere');
+        // The same owner connecting again: replace the token in place.
+      }
+      const replaced = await deps.store.replaceToken(stateHash, input, connected(true));
+      if (replaced.ok) return done(deps, session, connected(true));
+      switch (replaced.reason) {
+        case 'session_not_claimed': return replayFinished(deps, session);
+        case 'disconnected': return fail(deps, session, 'connection_disconnected');
+        case 'not_owner': case 'missing': return fail(deps, session, 'connection_mismatch');
+        case 'superseded':
+          // A newer token is already stored (a concurrent reauth issued later): keep it.
+          deps.log.info('a newer token is already stored; this one is dropped', { connection_id: connection.connection_id });
+          await deps.store.finishSession(stateHash, 'claimed', connected(true));
+          return done(deps, session, connected(true));
+      }
+    }, deadline);
+  } catch (error) {
+    if (!(error instanceof TransientStoreError)) throw error;
+    // The stash stays on the claimed session: repeating this callback finishes the store.
+    deps.log.error('could not store the connection within the time budget; the token is stashed', { connection_id: connection.connection_id });
+    return { session, result: { status: 'error', error: 'store_unavailable' } };
+  }
+}
+
+function done(deps: CoreDeps, session: SessionRecord, result: CallbackResult): CallbackOutcome {
+  if (result.status === 'connected') {
+    deps.log.info(result.reauthenticated ? 'connection reauthenticated' : 'connection stored', {
+      connection_id: result.connection_id, customer_id: result.customer_id, session_kind: session.kind,
+    });
+  }
+  return { session, result };
+}
+
+/** Another callback finished this session first: answer what it stored. */
+async function replayFinished(deps: CoreDeps, session: SessionRecord): Promise<CallbackOutcome> {
+  const finished = await deps.store.getSession(session.state_hash);
+  return { session, result: finished?.result ?? { status: 'error', error: 'callback_in_progress' } };
+}
+
+async function fail(deps: CoreDeps, session: SessionRecord, error: CallbackErrorCode): Promise<CallbackOutcome> {
+  const result: CallbackResult = { status: 'error', error };
+  await retryTransient(() => deps.store.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000);
+  return { session, result };
+}
+
+/** Error names only: an SDK's message may quote a request or response. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -1,0 +1,38 @@
+import type { Clock, ConnectionStore, FinchGateway, TokenCipher } from './ports.js';
+
+/** Settings the core needs, already validated by the configuration adapter. */
+export interface CoreSettings {
+  /** This backend's `GET /connect/callback`, sent to Finch as `redirect_uri` in the redirect flow. */
+  callbackUrl: string;
+  allowedReturnOrigins: ReadonlySet<string>;
+  defaultProducts: string[];
+  /** Ceiling for non-admin callers. */
+  allowedProducts: ReadonlySet<string>;
+  /** How long the callback may keep retrying the final store before it gives up (ms). */
+  storeBudgetMs: number;
+}
+
+/** A structured logger; Powertools' Logger fits. Attributes must never hold a secret. */
+export interface Log {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+export interface CoreDeps {
+  store: ConnectionStore;
+  finch: FinchGateway;
+  cipher: TokenCipher;
+  clock: Clock;
+  settings: CoreSettings;
+  log: Log;
+}
+
+/** Who is calling, from the JWT authorizer context, already checked by the HTTP layer. */
+export interface Caller {
+  /** The customer this request acts for (admins name it explicitly). */
+  customer_id: string;
+  admin: boolean;
+  /** From the `customer_name` claim when the token has one. */
+  customer_name?: string;
+}

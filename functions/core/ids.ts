@@ -1,0 +1,25 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+export const ENTITY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** 256 bits in base64url without padding: exactly 43 characters. */
+export const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Finch connection ids are UUIDs in practice; accept any safe opaque id rather than guess their format. */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * Finch needs a distinct Finch-side customer id per connection of one customer; the entity makes it
+ * unique. `~` can appear in neither pattern, so the split is unambiguous.
+ */
+export function finchCustomerId(customerId: string, entity: string | null): string {
+  return entity ? `${customerId}~${entity}` : customerId;
+}
+
+export function newState(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Sessions are keyed by this hash; the raw state is stored nowhere. */
+export function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('hex');
+}
