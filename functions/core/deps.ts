@@ -8,6 +8,8 @@ export interface CoreSettings {
   defaultProducts: string[];
   /** Ceiling for non-admin callers. */
   allowedProducts: ReadonlySet<string>;
+  /** FINCH_SANDBOX: the sandbox mode sessions get when the request names none. */
+  defaultSandbox?: 'finch' | 'provider';
   /** How long the callback may keep retrying the final store before it gives up (ms). */
   storeBudgetMs: number;
 }

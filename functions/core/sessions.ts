@@ -50,7 +50,7 @@ export async function createConnectSession(deps: CoreDeps, caller: Caller, input
     customer_email: input.customer_email,
     products: options.products,
     integration: input.integration,
-    sandbox: input.sandbox,
+    sandbox: input.sandbox ?? deps.settings.defaultSandbox,
     manual: input.manual,
     minutes_to_expire: options.minutes_to_expire,
     redirect_uri: options.redirect_uri,

@@ -1,0 +1,129 @@
+// The FinchGateway port over the official SDK. Finch's errors become typed errors here so the core
+// and the HTTP layer never see SDK types, and no SDK error text (which may quote a body) escapes.
+import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
+import { FinchRateLimited, FinchRejected, FinchUnavailable } from '#core/errors.js';
+import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
+import {
+  AccessTokenRejected, ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchGateway,
+  type FinchSession, type Introspection, type ReauthSessionRequest, type TokenGrant,
+} from '#core/ports.js';
+import type { FinchCredentialsSource } from './secrets.js';
+
+export interface FinchGatewayOptions {
+  baseURL: string;
+  /** API Gateway cuts a request at 29 s; two Finch calls must fit. */
+  timeoutMs?: number;
+}
+
+type FinchErrorBody = { finch_code?: string; code?: number | string; name?: string; context?: { connection_id?: string } };
+
+export class SdkFinchGateway implements FinchGateway {
+  private client: { credentials: object; finch: Finch } | null = null;
+
+  constructor(private readonly credentials: FinchCredentialsSource, private readonly options: FinchGatewayOptions) {}
+
+  async createConnectSession(request: ConnectSessionRequest): Promise<FinchSession> {
+    return this.withClient(async (finch) => {
+      const { session_id, connect_url } = await finch.connect.sessions.new(request as Parameters<Finch['connect']['sessions']['new']>[0]);
+      return { session_id, connect_url };
+    });
+  }
+
+  async createReauthSession(request: ReauthSessionRequest): Promise<FinchSession> {
+    return this.withClient(async (finch) => {
+      const { session_id, connect_url } = await finch.connect.sessions.reauthenticate(request as Parameters<Finch['connect']['sessions']['reauthenticate']>[0]);
+      return { session_id, connect_url };
+    });
+  }
+
+  async exchangeCode(code: string, redirectUri: string | undefined): Promise<TokenGrant> {
+    return this.withClient(async (finch) => {
+      // Never retried: a retry of a consumed code fails and hides the first success.
+      const grant = await finch.accessTokens.create({ code, redirect_uri: redirectUri }, { maxRetries: 0 });
+      return {
+        access_token: grant.access_token,
+        connection_id: grant.connection_id,
+        customer_id: grant.customer_id ?? null,
+        provider_id: grant.provider_id,
+        products: grant.products ?? [],
+      };
+    }, 'exchange');
+  }
+
+  async introspect(accessToken: string): Promise<Introspection> {
+    return this.withClient(async (finch) => {
+      const found = await finch.withOptions({ accessToken }).account.introspect();
+      return {
+        connection_id: found.connection_id,
+        customer_id: found.customer_id ?? null,
+        provider_id: found.provider_id,
+        products: found.products ?? [],
+        status: toStatus(found.connection_status?.status),
+        status_message: found.connection_status?.message ?? null,
+        authentication_methods: (found.authentication_methods ?? []).map((method) => method.type),
+      };
+    }, 'bearer');
+  }
+
+  /**
+   * Runs a call with a client built from the current credentials. A rejected client credential is
+   * refetched once (the secret may have been rotated) before giving up, except for the code
+   * exchange, which is never sent twice.
+   */
+  private async withClient<T>(call: (finch: Finch) => Promise<T>, kind: 'basic' | 'exchange' | 'bearer' = 'basic'): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const finch = await this.finch(attempt > 0);
+      try {
+        return await call(finch);
+      } catch (error) {
+        if (kind === 'basic' && error instanceof APIError && error.status === 401 && attempt === 0) continue;
+        throw translate(error, kind);
+      }
+    }
+  }
+
+  private async finch(refresh: boolean): Promise<Finch> {
+    const credentials = await this.credentials.get(refresh);
+    if (this.client?.credentials !== credentials) {
+      this.client = {
+        credentials,
+        finch: new Finch({
+          clientID: credentials.client_id,
+          clientSecret: credentials.client_secret,
+          accessToken: null,
+          webhookSecret: null,
+          baseURL: this.options.baseURL,
+          timeout: this.options.timeoutMs ?? 8000,
+          maxRetries: 1,
+        }),
+      };
+    }
+    return this.client.finch;
+  }
+}
+
+function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error {
+  if (error instanceof APIConnectionTimeoutError) return new FinchUnavailable(true);
+  if (error instanceof APIConnectionError) return new FinchUnavailable();
+  if (!(error instanceof APIError)) return error instanceof Error ? error : new Error('unknown Finch error');
+  const body = (error.error ?? {}) as FinchErrorBody;
+  if (error.status === 429) return new FinchRateLimited(retryAfter(error.headers));
+  if (error.status === 401 && kind === 'bearer') return new AccessTokenRejected(body.finch_code ?? null);
+  if (error.status === 400 && body.finch_code === 'connection_already_exists') {
+    return new ConnectionExistsAtFinch(typeof body.context?.connection_id === 'string' ? body.context.connection_id : null);
+  }
+  if (error.status === 400 && kind === 'exchange') return new FinchRejected('invalid_code', 'Finch refused the authorization code.');
+  if (error.status === 400 || error.status === 404 || error.status === 422) {
+    return new FinchRejected('finch_rejected_request', 'Finch refused the request.');
+  }
+  return new FinchUnavailable();
+}
+
+function retryAfter(headers: Headers | undefined): number {
+  const seconds = Number(headers?.get('retry-after'));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 60;
+}
+
+function toStatus(status: string | undefined): ConnectionStatus {
+  return (CONNECTION_STATUSES as readonly string[]).includes(status ?? '') ? status as ConnectionStatus : 'pending';
+}

@@ -1,0 +1,55 @@
+// Finch's client credentials and webhook secret: from Secrets Manager in AWS (fetched once per
+// container, cached with a finite TTL), from the environment locally and in tests.
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from '#core/zod.js';
+
+export interface FinchCredentials {
+  client_id: string;
+  client_secret: string;
+  webhook_secret: string | null;
+}
+
+export interface FinchCredentialsSource {
+  /** The same object while cached, so callers can cache what they build from it. */
+  get(refresh?: boolean): Promise<FinchCredentials>;
+}
+
+const SecretShape = z.object({
+  client_id: z.string().check(z.minLength(1)),
+  client_secret: z.string().check(z.minLength(1)),
+  webhook_secret: z.optional(z.nullable(z.string())),
+});
+
+export class SecretsManagerCredentials implements FinchCredentialsSource {
+  private cached: { value: FinchCredentials; fetchedAt: number } | null = null;
+  private pending: Promise<FinchCredentials> | null = null;
+
+  constructor(private readonly client: SecretsManagerClient, private readonly secretArn: string, private readonly ttlMs = 5 * 60_000) {}
+
+  async get(refresh = false): Promise<FinchCredentials> {
+    if (!refresh && this.cached && Date.now() - this.cached.fetchedAt < this.ttlMs) return this.cached.value;
+    // Concurrent callers in one container share a single fetch.
+    this.pending ??= this.fetch().finally(() => { this.pending = null; });
+    return this.pending;
+  }
+
+  private async fetch(): Promise<FinchCredentials> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn }));
+    let parsed;
+    try {
+      parsed = SecretShape.safeParse(JSON.parse(out.SecretString ?? ''));
+    } catch {
+      parsed = { success: false as const };
+    }
+    // Never quote the secret's content in the error.
+    if (!parsed.success) throw new Error('FINCH_SECRET_ARN must hold JSON {client_id, client_secret, webhook_secret}');
+    const value = { client_id: parsed.data.client_id, client_secret: parsed.data.client_secret, webhook_secret: parsed.data.webhook_secret ?? null };
+    this.cached = { value, fetchedAt: Date.now() };
+    return value;
+  }
+}
+
+export class StaticCredentials implements FinchCredentialsSource {
+  constructor(private readonly value: FinchCredentials) {}
+  async get(): Promise<FinchCredentials> { return this.value; }
+}
