@@ -1,0 +1,56 @@
+// The authorization callback. GET /connect/callback: the employer's browser arrives from Finch
+// (redirect flow, no JWT) and is sent on to return_to. POST /connect/callback: the frontend posts
+// the code of an embedded session (JWT). GET /connect/result: the built-in result page.
+import type { Context } from 'aws-lambda';
+import { handleCallback } from '#core/callback.js';
+import { CallbackFailed, InvalidState } from '#core/errors.js';
+import { app, callerSettings } from '#http/app.js';
+import { EmbeddedCallbackBody, RedirectCallbackQuery } from '#http/schemas.js';
+import { type HttpEvent, httpRoute, json } from '#http/stack.js';
+import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
+
+const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
+  const query = RedirectCallbackQuery.safeParse(event.queryStringParameters ?? {});
+  const invalid = () => resultPage(400, new URLSearchParams({ status: 'error', error: 'invalid_state' }));
+  if (!query.success || !query.data.state) return invalid();
+  try {
+    const { session, result } = await handleCallback(app.deps, {
+      flow: 'redirect', state: query.data.state, code: query.data.code, error: query.data.error,
+    });
+    const params = resultParams(result);
+    // Only a session we stored holds a trusted return_to.
+    const target = session.return_to ? new URL(session.return_to) : new URL('./result', app.config.CALLBACK_URL);
+    for (const [key, value] of params) target.searchParams.set(key, value);
+    return { statusCode: 302, headers: { location: target.href, ...PAGE_HEADERS }, body: '' };
+  } catch (error) {
+    if (error instanceof InvalidState) return invalid();
+    throw error;
+  }
+});
+
+const embeddedCallback = httpRoute({ auth: 'jwt', body: EmbeddedCallbackBody, callerSettings }, async ({ body, caller }) => {
+  const { result } = await handleCallback(app.deps, {
+    flow: 'embedded', state: body.state, code: body.code, customer_id: caller.customer_id,
+  });
+  if (result.status === 'error') throw new CallbackFailed(result.error);
+  const { status: _status, ...connection } = result;
+  return json(200, { ...connection, status: 'connected' });
+});
+
+const resultRoute = httpRoute({ auth: 'none' }, async ({ event }) => {
+  const params = new URLSearchParams();
+  for (const key of ['status', 'connection_id', 'reauthenticated', 'error']) {
+    const value = event.queryStringParameters?.[key];
+    if (value !== undefined) params.set(key, value.slice(0, 128));
+  }
+  return resultPage(200, params);
+});
+
+const routes: Record<string, typeof resultRoute> = {
+  'GET /connect/callback': redirectCallback,
+  'POST /connect/callback': embeddedCallback,
+  'GET /connect/result': resultRoute,
+};
+
+export const handler = (event: HttpEvent, context: Context) =>
+  (routes[event.routeKey] ?? resultRoute)(event, context);

@@ -1,0 +1,23 @@
+// GET /connections, GET /connections/{connection_id} (?refresh=true asks Finch). Token-free.
+import { getConnection, listConnections, refreshConnection } from '#core/connections.js';
+import { app, callerSettings } from '#http/app.js';
+import { ConnectionPath, GetQuery, ListQuery } from '#http/schemas.js';
+import type { Context } from 'aws-lambda';
+import { type HttpEvent, httpRoute, json, validate } from '#http/stack.js';
+
+const list = httpRoute({ auth: 'jwt', query: ListQuery, callerSettings }, async ({ query, caller }) => {
+  const { customer_id: _redundant, limit = 25, ...filters } = query;
+  return json(200, await listConnections(app.deps, caller.customer_id, { limit, ...filters }));
+});
+
+const get = httpRoute({ auth: 'jwt', query: GetQuery, callerSettings }, async ({ event, query, caller }) => {
+  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  const connection = query.refresh === 'true'
+    ? await refreshConnection(app.deps, caller.customer_id, connection_id)
+    : await getConnection(app.deps, caller.customer_id, connection_id);
+  return json(200, connection);
+});
+
+/** One Lambda serves the connections routes; API Gateway's route key picks the operation. */
+export const handler = (event: HttpEvent, context: Context) =>
+  (event.routeKey === 'GET /connections' ? list : get)(event, context);

@@ -1,0 +1,32 @@
+// The one route table: the CDK stack and the local gateway both build their routes from it, so
+// what runs locally is exactly what is deployed.
+export type FunctionName = 'create-session' | 'reauthenticate' | 'callback' | 'connections';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** API Gateway path syntax: `{name}` for a parameter. */
+  path: string;
+  function: FunctionName;
+  /** Whether API Gateway's JWT authorizer guards the route. */
+  auth: 'jwt' | 'none';
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', path: '/connect/sessions', function: 'create-session', auth: 'jwt' },
+  { method: 'POST', path: '/connect/sessions/reauthenticate', function: 'reauthenticate', auth: 'jwt' },
+  { method: 'GET', path: '/connect/callback', function: 'callback', auth: 'none' },
+  { method: 'POST', path: '/connect/callback', function: 'callback', auth: 'jwt' },
+  { method: 'GET', path: '/connect/result', function: 'callback', auth: 'none' },
+  { method: 'GET', path: '/connections', function: 'connections', auth: 'jwt' },
+  { method: 'GET', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
+];
+
+/** Where each function's handler lives (`export const handler`). */
+export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
+  'create-session': 'functions/create-session/handler.ts',
+  reauthenticate: 'functions/reauthenticate/handler.ts',
+  callback: 'functions/callback/handler.ts',
+  connections: 'functions/connections/handler.ts',
+};
+
+export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
