@@ -1,0 +1,199 @@
+// In-memory fakes of the core's ports, for unit tests and the warm-overhead benchmark. The store
+// fake keeps the same conditions as the DynamoDB adapter so core tests mean something.
+import { randomUUID } from 'node:crypto';
+import type { CoreDeps, Log } from '#core/deps.js';
+import { FinchRejected } from '#core/errors.js';
+import type { CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from '#core/model.js';
+import {
+  type ClaimOutcome, type ConnectionStore, type ConnectSessionRequest, type CreateOutcome, type FinchGateway,
+  type FinchSession, type Introspection, type ListQuery, type NewConnection, type ReauthSessionRequest,
+  type ReplaceOutcome, type StatusUpdate, type StoredConnection, type TokenCipher, type TokenContext, type TokenGrant,
+  ConnectionExistsAtFinch,
+} from '#core/ports.js';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class MemoryStore implements ConnectionStore {
+  sessions = new Map<string, SessionRecord>();
+  connections = new Map<string, StoredConnection>();
+  owners = new Map<string, string>();
+  calls = 0;
+
+  private key = (customerId: string, connectionId: string) => `${customerId}/${connectionId}`;
+
+  async putSession(session: SessionRecord) {
+    this.calls++;
+    if (this.sessions.has(session.state_hash)) throw new Error('session exists');
+    this.sessions.set(session.state_hash, clone(session));
+  }
+
+  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome> {
+    this.calls++;
+    const session = this.sessions.get(stateHash);
+    if (!session || session.status !== 'pending' || session.flow !== flow || session.expires_at <= nowSeconds
+      || (customerId !== undefined && session.customer_id !== customerId)) {
+      return { claimed: false, session: session ? clone(session) : null };
+    }
+    session.status = 'claimed';
+    return { claimed: true, session: clone(session) };
+  }
+
+  async getSession(stateHash: string) {
+    this.calls++;
+    const session = this.sessions.get(stateHash);
+    return session ? clone(session) : null;
+  }
+
+  async stashExchange(stateHash: string, stash: ExchangeStash) {
+    this.calls++;
+    const session = this.sessions.get(stateHash);
+    if (session?.status !== 'claimed') throw new Error('not claimed');
+    session.stash = clone(stash);
+  }
+
+  async finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult) {
+    this.calls++;
+    const session = this.sessions.get(stateHash);
+    if (session?.status !== from) return false;
+    session.status = result.status === 'error' ? 'failed' : 'completed';
+    session.result = clone(result);
+    return true;
+  }
+
+  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult): Promise<CreateOutcome> {
+    this.calls++;
+    const { connection } = input;
+    const owner = this.owners.get(connection.connection_id);
+    if (owner) return { ok: false, reason: 'owned', owner };
+    if (this.sessions.get(stateHash)?.status !== 'claimed') return { ok: false, reason: 'session_not_claimed' };
+    this.owners.set(connection.connection_id, connection.customer_id);
+    this.connections.set(this.key(connection.customer_id, connection.connection_id), { ...clone(connection), token: clone(input.token) });
+    await this.finishSession(stateHash, 'claimed', result);
+    return { ok: true };
+  }
+
+  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult): Promise<ReplaceOutcome> {
+    this.calls++;
+    const { connection } = input;
+    if (this.owners.get(connection.connection_id) !== connection.customer_id) return { ok: false, reason: 'not_owner' };
+    const stored = this.connections.get(this.key(connection.customer_id, connection.connection_id));
+    if (!stored) return { ok: false, reason: 'missing' };
+    if (stored.status === 'disconnected' || stored.status === 'disconnecting') return { ok: false, reason: 'disconnected' };
+    if (stored.token && stored.token.token_issued_at >= input.token.token_issued_at) return { ok: false, reason: 'superseded' };
+    if (this.sessions.get(stateHash)?.status !== 'claimed') return { ok: false, reason: 'session_not_claimed' };
+    Object.assign(stored, {
+      token: clone(input.token), token_version: stored.token_version + 1, status: 'connected', status_message: null,
+      updated_at: connection.updated_at, products: connection.products, provider_id: connection.provider_id,
+    });
+    await this.finishSession(stateHash, 'claimed', result);
+    return { ok: true };
+  }
+
+  async getConnection(customerId: string, connectionId: string) {
+    this.calls++;
+    const stored = this.connections.get(this.key(customerId, connectionId));
+    return stored ? clone(stored) : null;
+  }
+
+  async getOwner(connectionId: string) {
+    this.calls++;
+    return this.owners.get(connectionId) ?? null;
+  }
+
+  async listConnections(customerId: string, query: ListQuery) {
+    this.calls++;
+    const all = [...this.connections.values()]
+      .filter((c) => c.customer_id === customerId)
+      .filter((c) => (!query.status || c.status === query.status) && (!query.provider_id || c.provider_id === query.provider_id)
+        && (!query.entity || c.entity === query.entity))
+      .sort((a, b) => b.connected_at.localeCompare(a.connected_at));
+    const start = query.cursor ? Number(query.cursor) : 0;
+    const page = all.slice(start, start + query.limit).map(({ token: _t, ...c }) => c);
+    return { connections: page, next_cursor: start + query.limit < all.length ? String(start + query.limit) : null };
+  }
+
+  async updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null> {
+    this.calls++;
+    const stored = this.connections.get(this.key(customerId, connectionId));
+    if (!stored || stored.status === 'disconnected' || stored.status === 'disconnecting') return null;
+    Object.assign(stored, Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)), { updated_at: now.toISOString() });
+    const { token: _t, ...connection } = clone(stored);
+    return connection;
+  }
+}
+
+/** A fake Finch that issues tokens and records every call. */
+export class FakeFinch implements FinchGateway {
+  calls: string[] = [];
+  grants = new Map<string, TokenGrant>();
+  existing = new Map<string, string>();
+  exchangeError: Error | null = null;
+  introspection: Partial<Introspection> = {};
+
+  async createConnectSession(request: ConnectSessionRequest): Promise<FinchSession> {
+    this.calls.push('POST /connect/sessions');
+    const existing = this.existing.get(request.customer_id);
+    if (existing) throw new ConnectionExistsAtFinch(existing);
+    return { session_id: `sess_${randomUUID()}`, connect_url: 'https://connect.example/authorize?session=1' };
+  }
+
+  async createReauthSession(request: ReauthSessionRequest): Promise<FinchSession> {
+    this.calls.push('POST /connect/sessions/reauthenticate');
+    return { session_id: `sess_${request.connection_id}`, connect_url: 'https://connect.example/authorize?session=2' };
+  }
+
+  /** Registers a code that exchanges for the given grant. */
+  issue(code: string, grant: Partial<TokenGrant> & { connection_id: string; customer_id: string | null }) {
+    this.grants.set(code, { access_token: `tok_${randomUUID()}`, provider_id: 'gusto', products: ['company'], ...grant });
+  }
+
+  async exchangeCode(code: string): Promise<TokenGrant> {
+    this.calls.push('POST /auth/token');
+    if (this.exchangeError) throw this.exchangeError;
+    const grant = this.grants.get(code);
+    if (!grant) throw new FinchRejected('invalid_code', 'Finch refused the authorization code.');
+    this.grants.delete(code);
+    return grant;
+  }
+
+  async introspect(): Promise<Introspection> {
+    this.calls.push('GET /introspect');
+    return {
+      connection_id: 'c', customer_id: null, provider_id: 'gusto', products: ['company'], status: 'connected',
+      status_message: null, authentication_methods: ['credential'], ...this.introspection,
+    };
+  }
+}
+
+/** Reversible and context-bound, so tests can see what was stored without real crypto. */
+export class FakeCipher implements TokenCipher {
+  async encrypt(token: string, context: TokenContext) { return `enc(${context.customer_id}/${context.connection_id}):${token}`; }
+  async decrypt(ciphertext: string, context: TokenContext) {
+    const prefix = `enc(${context.customer_id}/${context.connection_id}):`;
+    if (!ciphertext.startsWith(prefix)) throw new Error('wrong context');
+    return ciphertext.slice(prefix.length);
+  }
+}
+
+export const silentLog: Log = { info() {}, warn() {}, error() {} };
+
+export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
+  const store = new MemoryStore();
+  const finch = new FakeFinch();
+  const deps: CoreDeps = {
+    store,
+    finch,
+    cipher: new FakeCipher(),
+    clock: { now: () => new Date() },
+    settings: {
+      callbackUrl: 'https://api.example/connect/callback',
+      allowedReturnOrigins: new Set(['https://app.example']),
+      defaultProducts: ['company', 'directory'],
+      allowedProducts: new Set(['company', 'directory', 'individual', 'employment', 'payment', 'pay_statement']),
+      storeBudgetMs: 500,
+    },
+    log: silentLog,
+    ...overrides,
+  };
+  return { deps, store, finch };
+}

@@ -1,0 +1,22 @@
+import { checkReturnTo, parseOrigins } from '#core/return-to.js';
+
+const allowed = parseOrigins(['https://app.example', 'http://localhost:3000']);
+
+describe('return_to allowlist', () => {
+  test.each([
+    'https://app.example/done',
+    'https://app.example/connections?tab=1',
+    'https://APP.example/x',
+    'http://localhost:3000/',
+    'https://%61pp.example/', // WHATWG decodes the host to app.example: the same origin
+  ])('accepts %s', (url) => expect(() => checkReturnTo(url, allowed)).not.toThrow());
+
+  test.each([
+    '//evil.example', 'https:evil.example', 'https:/evil.example', 'javascript:alert(1)', 'https://app.example@evil.example/',
+    'https://user:pw@app.example/', 'https://evil.example/', 'https://app.example.evil.example/', 'http://app.example/',
+    'https://app.example:8443/', 'https://evil.example\\@app.example/', 'https://evil.example%2f@app.example', 'data:text/html,x',
+    'http://localhost:3001/', ' https://app.example/', 'https://app.example/\n',
+  ])('refuses %s', (url) => {
+    expect(() => checkReturnTo(url, allowed)).toThrow('return_to is not allowed.');
+  });
+});
