@@ -1,0 +1,37 @@
+// Test controls under /_emulator/*: no credentials, never counted, never faulted. They do what
+// Finch's dashboard, its sandbox and bad luck do to a real connection.
+import { invalidRequest, notFound } from './errors.js';
+import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
+import { CONNECTION_STATUSES } from './store.js';
+import { expectBody, optionalEnum, optionalString } from './validate.js';
+
+export const readState = (_input: RequestInput, deps: EmulatorDeps): Reply =>
+  json(200, deps.store.snapshot(deps.faults.pending()));
+
+/** `POST /_emulator/connections/{connection_id} {status, message?}`, like the sandbox control but by id. */
+export function setConnectionStatus(input: RequestInput, deps: EmulatorDeps): Reply {
+  const fields = expectBody(input.body, ['status', 'message']);
+  const status = optionalEnum(fields, 'status', CONNECTION_STATUSES);
+  if (!status) throw invalidRequest('status is required.');
+  const connection = deps.store.connections.get(input.params.connection_id);
+  if (!connection) throw notFound(`Connection ${input.params.connection_id} not found.`, 'connection_not_found');
+  connection.status = status;
+  connection.status_message = optionalString(fields, 'message');
+  const view = deps.store.snapshot([]).connections.find((item) => item.connection_id === connection.connection_id);
+  return json(200, view);
+}
+
+export function addFault(input: RequestInput, deps: EmulatorDeps): Reply {
+  return json(201, { fault: deps.faults.add(input.body), pending: deps.faults.pending() });
+}
+
+export function clearFaults(_input: RequestInput, deps: EmulatorDeps): Reply {
+  deps.faults.clear();
+  return json(200, { pending: [] });
+}
+
+export function resetEmulator(_input: RequestInput, deps: EmulatorDeps): Reply {
+  deps.store.reset();
+  deps.faults.clear();
+  return json(200, { reset: true });
+}

@@ -1,0 +1,100 @@
+// Finch Connect sessions: POST /connect/sessions and POST /connect/sessions/reauthenticate.
+import { connectionAlreadyExists, invalidRequest, notFound } from './errors.js';
+import { newId } from './ids.js';
+import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
+import type { AuthMethod, ConnectSession } from './store.js';
+import {
+  expectBody, optionalBoolean, optionalEmail, optionalEnum, optionalInteger, optionalRedirectUri,
+  products, requiredString, type Fields,
+} from './validate.js';
+import { isObject } from './faults.js';
+
+const MAX_MINUTES = 129_600; // 90 days, Finch's maximum and its default for new sessions
+const REAUTH_DEFAULT_MINUTES = 43_200; // 30 days, Finch's default for reauthentication
+const AUTH_METHODS: readonly AuthMethod[] = ['assisted', 'credential', 'oauth', 'api_token'];
+
+export function createSession(input: RequestInput, deps: EmulatorDeps): Reply {
+  const fields = expectBody(input.body, [
+    'customer_id', 'customer_name', 'products', 'customer_email', 'integration', 'manual',
+    'minutes_to_expire', 'redirect_uri', 'sandbox',
+  ]);
+  const customer_id = requiredString(fields, 'customer_id');
+  const customer_name = requiredString(fields, 'customer_name');
+  const requested = {
+    customer_name,
+    customer_email: optionalEmail(fields, 'customer_email'),
+    products: products(fields, 'products', true) as string[],
+    integration: integrationOf(fields),
+    manual: optionalBoolean(fields, 'manual') ?? false,
+    sandbox: optionalEnum(fields, 'sandbox', ['finch', 'provider'] as const),
+    redirect_uri: optionalRedirectUri(fields, 'redirect_uri'),
+  };
+  const minutes = optionalInteger(fields, 'minutes_to_expire', 1, MAX_MINUTES) ?? MAX_MINUTES;
+  const now = deps.now();
+
+  // Finch refuses a second Connect for a customer id with a live connection, whatever the
+  // provider: the token for it must come through reauthentication.
+  const live = deps.store.liveConnectionOf(customer_id);
+  if (live) throw connectionAlreadyExists(live.connection_id);
+
+  // Finch refreshes a still-pending session of the same customer and answers its session_id again.
+  const pending = deps.store.pendingSessionFor(customer_id, now);
+  const session: ConnectSession = {
+    session_id: pending?.session_id ?? newId(),
+    kind: 'connect',
+    connection_id: null,
+    customer_id,
+    ...requested,
+    expires_at: now + minutes * 60_000,
+    completed: false,
+  };
+  deps.store.sessions.set(session.session_id, session);
+  return json(200, sessionAnswer(session, deps));
+}
+
+export function createReauthSession(input: RequestInput, deps: EmulatorDeps): Reply {
+  const fields = expectBody(input.body, ['connection_id', 'minutes_to_expire', 'products', 'redirect_uri']);
+  const connection_id = requiredString(fields, 'connection_id');
+  const requestedProducts = products(fields, 'products', false);
+  const redirect_uri = optionalRedirectUri(fields, 'redirect_uri');
+  const minutes = optionalInteger(fields, 'minutes_to_expire', 1, MAX_MINUTES) ?? REAUTH_DEFAULT_MINUTES;
+
+  const connection = deps.store.connections.get(connection_id);
+  // A disconnected connection is gone at Finch: its tokens are revoked and it cannot come back.
+  if (!connection || connection.disconnected) throw notFound(`Connection ${connection_id} not found.`, 'connection_not_found');
+
+  const session: ConnectSession = {
+    session_id: newId(),
+    kind: 'reauth',
+    connection_id,
+    customer_id: connection.customer_id,
+    customer_name: connection.customer_name,
+    customer_email: connection.customer_email,
+    products: requestedProducts ?? [...connection.products],
+    integration: { provider: connection.provider_id, auth_method: connection.authentication_type },
+    manual: connection.manual,
+    sandbox: null,
+    redirect_uri,
+    expires_at: deps.now() + minutes * 60_000,
+    completed: false,
+  };
+  deps.store.sessions.set(session.session_id, session);
+  return json(200, sessionAnswer(session, deps));
+}
+
+function sessionAnswer(session: ConnectSession, deps: EmulatorDeps) {
+  return {
+    session_id: session.session_id,
+    connect_url: `${deps.baseUrl()}/connect?session=${encodeURIComponent(session.session_id)}`,
+  };
+}
+
+function integrationOf(fields: Fields): ConnectSession['integration'] {
+  const value = fields.integration;
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw invalidRequest('integration must be an object.');
+  const inner = expectBody(value, ['provider', 'auth_method']);
+  const provider = requiredString(inner, 'provider');
+  if (!/^[a-z0-9_]+$/.test(provider)) throw invalidRequest('integration.provider must be a Finch provider id.');
+  return { provider, auth_method: optionalEnum(inner, 'auth_method', AUTH_METHODS) };
+}
