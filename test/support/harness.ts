@@ -1,0 +1,194 @@
+// Integration harness: the real handlers, invoked with API Gateway HTTP API v2 events, over a real
+// DynamoDB Local table and the Finch emulator over HTTP. Every log line the handlers write is
+// captured so tests can prove no secret reaches a log.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
+import { ROUTES, type FunctionName } from '../../lib/routes.js';
+import { createTestTable, type TestTable } from './dynamo.js';
+
+export const CLIENT_ID = 'client-harness';
+export const CLIENT_SECRET = `secret-${randomBytes(16).toString('hex')}`;
+export const RETURN_ORIGIN = 'https://app.example';
+export const CALLBACK_URL = 'https://api.example/connect/callback';
+export const TOKEN_KEY = randomBytes(32);
+
+type Handler = (event: unknown, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
+
+export interface InvokeOptions {
+  claims?: Record<string, unknown>;
+  body?: unknown;
+  /** A body sent as is (malformed JSON, oversized). */
+  rawBody?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+export interface Invoked {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  json: any;
+}
+
+export interface Harness {
+  emulator: RunningEmulator;
+  table: TestTable;
+  /** Everything a handler answered or logged, for the no-secret checks. */
+  transcript: Array<{ routeKey: string; text: string }>;
+  invoke(routeKey: string, options?: InvokeOptions): Promise<Invoked>;
+  close(): Promise<void>;
+}
+
+const captured: string[] = [];
+let capturing = false;
+
+/** Captures stdout/stderr writes (Powertools writes its JSON lines there). */
+function captureLogs() {
+  if (capturing) return;
+  capturing = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      captured.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  captureLogs();
+  const table = await createTestTable('it');
+  const emulator = await startFinchEmulator({ port: 0, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  Object.assign(process.env, {
+    TABLE_NAME: table.tableName,
+    FINCH_API_BASE_URL: emulator.url,
+    CALLBACK_URL,
+    ALLOWED_RETURN_ORIGINS: RETURN_ORIGIN,
+    LOCAL_TOKEN_KEYS: `k1=${TOKEN_KEY.toString('base64')}`,
+    FINCH_CLIENT_ID: CLIENT_ID,
+    FINCH_CLIENT_SECRET: CLIENT_SECRET,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    STORE_BUDGET_MS: '1500',
+    ...env,
+  });
+  // Handlers read their configuration at import, as a Lambda does at cold start.
+  const handlers: Record<FunctionName, Handler> = {
+    'create-session': (await import('../../functions/create-session/handler.js')).handler as Handler,
+    reauthenticate: (await import('../../functions/reauthenticate/handler.js')).handler as Handler,
+    callback: (await import('../../functions/callback/handler.js')).handler as Handler,
+    connections: (await import('../../functions/connections/handler.js')).handler as Handler,
+  };
+  const transcript: Harness['transcript'] = [];
+
+  async function invoke(routeKey: string, options: InvokeOptions = {}): Promise<Invoked> {
+    const [method, rawPath] = routeKey.split(' ');
+    const route = ROUTES.find((r) => r.method === method && matchPath(r.path, rawPath));
+    if (!route) throw new Error(`no route for ${routeKey}`);
+    const event = buildEvent(route.method, route.path, rawPath, options, route.auth === 'jwt');
+    const result = await handlers[route.function](event, lambdaContext());
+    const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    const body = result.body ?? '';
+    transcript.push({ routeKey: event.routeKey, text: `${JSON.stringify(headers)}\n${body}` });
+    let json: unknown;
+    try { json = JSON.parse(body); } catch { json = undefined; }
+    return { statusCode: result.statusCode, headers, body, json };
+  }
+
+  return {
+    emulator,
+    table,
+    transcript,
+    invoke,
+    close: async () => { await emulator.close(); table.client.destroy(); },
+  };
+}
+
+export function capturedLogs(): string {
+  return captured.join('');
+}
+
+function matchPath(template: string, path: string): Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = new RegExp(`^${template.replace(/\{(\w+)\}/g, (_, name) => { names.push(name); return '([^/]+)'; })}$`);
+  const match = pattern.exec(path);
+  return match ? Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])])) : null;
+}
+
+function buildEvent(method: string, template: string, rawPath: string, options: InvokeOptions, jwt: boolean) {
+  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = {
+    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+  const query = options.query;
+  return {
+    version: '2.0',
+    routeKey: `${method} ${template}`,
+    rawPath,
+    rawQueryString: query ? new URLSearchParams(query).toString() : '',
+    headers,
+    queryStringParameters: query,
+    pathParameters: matchPath(template, rawPath) ?? undefined,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'local',
+      domainName: 'api.example',
+      domainPrefix: 'api',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
+      requestId: randomUUID(),
+      routeKey: `${method} ${template}`,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+      ...(jwt && options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: null } } } : {}),
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+function lambdaContext(): Context {
+  return {
+    awsRequestId: randomUUID(),
+    functionName: 'test',
+    getRemainingTimeInMillis: () => 28_000,
+  } as unknown as Context;
+}
+
+/** Every authorization code and state this run handed to a browser: none may reach a log. */
+export const handedOut = { codes: [] as string[], states: [] as string[] };
+
+/** Walks the emulator's hosted page as an employer's browser would; returns where Finch sends it. */
+export async function authorizeAtFinch(connectUrl: string, options: { provider?: string; outcome?: 'success' | 'error' } = {}) {
+  const page = await fetch(connectUrl);
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`hosted page answered ${page.status}`);
+  const input = (name: string) => new RegExp(`name="${name}"[^>]*value="([^"]*)"`).exec(html)?.[1] ?? '';
+  const form = new URLSearchParams({
+    session_id: input('session_id'),
+    state: input('state').replace(/&amp;/g, '&'),
+    provider_id: options.provider ?? 'gusto',
+    outcome: options.outcome ?? 'success',
+  });
+  const res = await fetch(new URL('/connect/authorize', connectUrl), {
+    method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const back = res.status === 302 || res.status === 303
+    ? Object.fromEntries(new URL(res.headers.get('location')!).searchParams) as { code?: string; state: string; error?: string }
+    : (await res.json()) as { code?: string; state: string; error?: string };
+  if (back.code) handedOut.codes.push(back.code);
+  handedOut.states.push(back.state);
+  return back;
+}
+
+/** All stored items of the table (to assert nothing was written, or what was). */
+export async function scanTable(harness: Harness) {
+  const out = await harness.table.doc.send(new ScanCommand({ TableName: harness.table.tableName }));
+  return out.Items ?? [];
+}
+
+export async function getItem(harness: Harness, key: { pk: string; sk: string }) {
+  return (await harness.table.doc.send(new GetCommand({ TableName: harness.table.tableName, Key: key }))).Item;
+}
