@@ -3,10 +3,9 @@ import {
   accountSetupRequired, insufficientPermissions, insufficientScope, invalidRequest, reauthenticateUser,
 } from './errors.js';
 import { companyOf, directoryEntryOf, individualOf, individualsOf } from './fake-data.js';
-import { isObject } from './faults.js';
 import { json, requireCaller, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { CONNECTION_STATUSES, type EmulatedConnection } from './store.js';
-import { expectBody, optionalEnum } from './validate.js';
+import { expectBody, isObject, optionalEnum } from './validate.js';
 
 const STATUS_MESSAGES: Partial<Record<EmulatedConnection['status'], string>> = {
   reauth: 'The employer must reauthenticate this connection.',

@@ -2,6 +2,7 @@
 // an outage, rate limiting, a slow answer, a timeout after the token was already issued, or an
 // answer missing a field. Faults queue per route and are consumed one per request, in order.
 import { invalidRequest } from './errors.js';
+import { isObject } from './validate.js';
 
 export interface FaultSpec {
   method: string;
@@ -93,6 +94,3 @@ function parseFaultSpec(input: unknown): FaultSpec {
     ...(times !== undefined ? { times: times as number } : {}),
   };
 }
-
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);

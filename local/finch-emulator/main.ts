@@ -24,6 +24,10 @@ const emulator = await startFinchEmulator({
   clientSecret: required('FINCH_CLIENT_SECRET'),
   webhookSecret: process.env.FINCH_WEBHOOK_SECRET || undefined,
   webhookUrl: process.env.FINCH_WEBHOOK_URL || undefined,
+}).catch((error: unknown) => {
+  // A bad FINCH_WEBHOOK_SECRET or a port in use: one line, not a stack trace.
+  console.error(`finch emulator: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 });
 console.log(`finch emulator listening on ${emulator.url}`);
 

@@ -9,7 +9,8 @@ import { company, directory, disconnect, individuals, introspect, updateSandboxA
 import {
   FinchApiError, errorForStatus, invalidClient, invalidRequest, invalidToken, missingApiVersion, unauthorizedRequest,
 } from './errors.js';
-import { FaultBook, isObject, type FaultSpec } from './faults.js';
+import { FaultBook, type FaultSpec } from './faults.js';
+import { isObject } from './validate.js';
 import { authorize, showHostedPage } from './hosted-page.js';
 import { createReauthSession, createSession } from './sessions.js';
 import { EmulatorStore, type EmulatorState } from './store.js';
@@ -150,15 +151,19 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
   }
   const { route, params } = match;
   const key = routeKey(route);
-  const counted = route.access !== 'control';
-  if (counted) deps.store.countCall(key);
-  const fault = counted ? deps.faults.take(key) : undefined;
+  const isFinch = route.access !== 'control';
+  // Finch stamps every answer with a request id; the controls are not Finch.
+  const answer = (reply: Reply) =>
+    send(res, isFinch ? { ...reply, headers: { 'Finch-Request-Id': randomUUID(), ...reply.headers } } : reply);
+  if (isFinch) deps.store.countCall(key);
+  const fault = isFinch ? deps.faults.take(key) : undefined;
 
   let rawBody: Buffer;
   try {
     rawBody = await readBody(req);
   } catch (error) {
-    send(res, errorReply(error));
+    // Too large: answer. Anything else is the client hanging up mid-body: nobody to answer.
+    if (error instanceof FinchApiError) answer(errorReply(error));
     return;
   }
 
@@ -169,7 +174,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
       if (clientGone(req, res)) return;
     }
     if (fault.status) {
-      send(res, faultReply(fault));
+      answer(faultReply(fault));
       return;
     }
   }
@@ -193,8 +198,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
     for (const field of fault.omit_fields) delete trimmed[field];
     reply = { ...reply, json: trimmed };
   }
-  if (route.access !== 'control') reply = { ...reply, headers: { 'Finch-Request-Id': randomUUID(), ...reply.headers } };
-  send(res, reply);
+  answer(reply);
 }
 
 /** Finch's checks, in Finch's order: who is calling (401), then the API version (400). */

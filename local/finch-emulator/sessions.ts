@@ -5,9 +5,8 @@ import { json, type EmulatorDeps, type Reply, type RequestInput } from './contex
 import type { AuthMethod, ConnectSession } from './store.js';
 import {
   expectBody, optionalBoolean, optionalEmail, optionalEnum, optionalInteger, optionalRedirectUri,
-  products, requiredString, type Fields,
+  isObject, products, requiredString, type Fields,
 } from './validate.js';
-import { isObject } from './faults.js';
 
 const MAX_MINUTES = 129_600; // 90 days, Finch's maximum and its default for new sessions
 const REAUTH_DEFAULT_MINUTES = 43_200; // 30 days, Finch's default for reauthentication
@@ -93,8 +92,12 @@ function integrationOf(fields: Fields): ConnectSession['integration'] {
   const value = fields.integration;
   if (value === undefined || value === null) return null;
   if (!isObject(value)) throw invalidRequest('integration must be an object.');
-  const inner = expectBody(value, ['provider', 'auth_method']);
-  const provider = requiredString(inner, 'provider');
-  if (!/^[a-z0-9_]+$/.test(provider)) throw invalidRequest('integration.provider must be a Finch provider id.');
-  return { provider, auth_method: optionalEnum(inner, 'auth_method', AUTH_METHODS) };
+  const unknown = Object.keys(value).filter((key) => key !== 'provider' && key !== 'auth_method');
+  if (unknown.length) throw invalidRequest(`Unknown fields: ${unknown.map((key) => `integration.${key}`).join(', ')}.`);
+  const { provider, auth_method } = value;
+  if (typeof provider !== 'string' || !/^[a-z0-9_]+$/.test(provider)) throw invalidRequest('integration.provider must be a Finch provider id.');
+  if (auth_method !== undefined && auth_method !== null && !AUTH_METHODS.includes(auth_method as AuthMethod)) {
+    throw invalidRequest(`integration.auth_method must be one of ${AUTH_METHODS.join(', ')}.`);
+  }
+  return { provider, auth_method: (auth_method ?? null) as AuthMethod | null };
 }

@@ -1,10 +1,12 @@
 // Request validation with Finch's 400 `invalid_request` answers. Strict on purpose: the SDK only
 // sends known fields, so an unknown one means the backend built a request Finch would refuse.
 import { invalidRequest } from './errors.js';
-import { isObject } from './faults.js';
 import { PRODUCTS } from './store.js';
 
 export type Fields = Record<string, unknown>;
+
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function expectBody(body: unknown, allowed: readonly string[]): Fields {
   if (body === undefined) return {};

@@ -5,8 +5,7 @@ import { createHmac } from 'node:crypto';
 import { FinchApiError, invalidRequest, notFound } from './errors.js';
 import { newEventId } from './ids.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
-import { isObject } from './faults.js';
-import { expectBody, optionalInteger, optionalRedirectUri, optionalString, requiredString } from './validate.js';
+import { expectBody, isObject, optionalInteger, optionalRedirectUri, optionalString, requiredString } from './validate.js';
 
 const DELIVERY_TIMEOUT_MS = 10_000;
 

@@ -174,6 +174,8 @@ describe('POST /connect/sessions', () => {
     ['redirect_uri is relative', { redirect_uri: '/callback' }, 'redirect_uri must be an absolute URL.'],
     ['sandbox is unknown', { sandbox: 'fake' }, 'sandbox must be one of finch, provider.'],
     ['a field is unknown', { customer: 'x' }, 'Unknown fields: customer.'],
+    ['integration has no provider', { integration: { auth_method: 'oauth' } }, 'integration.provider must be a Finch provider id.'],
+    ['integration.auth_method is unknown', { integration: { provider: 'gusto', auth_method: 'magic' } }, 'integration.auth_method must be one of'],
   ])('refuses a body where %s with Finch\'s 400 invalid_request', async (_case, change, message) => {
     const body = { customer_id: newCustomer(), customer_name: 'Acme', products: ['company'], ...change } as never;
     const error = await rejection(finch.connect.sessions.new(body));
@@ -214,6 +216,17 @@ describe('POST /connect/sessions', () => {
     expect(other.status).toBe(400);
     const accepted = await fetch(`${emu.url}/connect/sessions`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json', ...VERSION }, body });
     expect(accepted.status).toBe(200);
+  });
+});
+
+describe('request bodies', () => {
+  test('malformed JSON is 400 invalid_request, not a crash', async () => {
+    const response = await fetch(`${emu.url}/connect/sessions`, {
+      method: 'POST', headers: { authorization: basic, 'content-type': 'application/json', ...VERSION }, body: '{"customer_id":',
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 400, name: 'bad_request', finch_code: 'invalid_request' });
+    expect(response.headers.get('finch-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
