@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   ADMIN_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:admin'),
   FINCH_SANDBOX: z.optional(z.enum(['finch', 'provider'])),
   DYNAMODB_ENDPOINT: z.optional(httpUrl),
+  /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */
+  FINCH_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(12000)), 8000),
   STORE_BUDGET_MS: z._default(z.coerce.number().check(z.int(), z.gte(500), z.lte(20000)), 6000),
 });
 

@@ -35,7 +35,7 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
     : new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!));
   const deps: CoreDeps = {
     store: new DynamoConnectionStore(doc, config.TABLE_NAME),
-    finch: new SdkFinchGateway(credentials, { baseURL: config.FINCH_API_BASE_URL }),
+    finch: new SdkFinchGateway(credentials, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS }),
     cipher: new AccessTokenCipher(contextCipher),
     clock: { now: () => new Date() },
     settings: {

@@ -95,12 +95,29 @@ export class SdkFinchGateway implements FinchGateway {
           baseURL: this.options.baseURL,
           timeout: this.options.timeoutMs ?? 8000,
           maxRetries: 1,
+          fetch: abortAwareFetch,
         }),
       };
     }
     return this.client.finch;
   }
 }
+
+/**
+ * The SDK tells a timeout from other connection errors by the abort error's name, which it loses
+ * when the error comes from another JavaScript realm (a test runner's sandbox): rethrow aborts as
+ * this realm's Error with the same name so a timeout stays a 504 everywhere.
+ */
+const abortAwareFetch: typeof fetch = async (input, init) => {
+  try {
+    return await fetch(input, init);
+  } catch (error) {
+    if ((error as Error | null)?.name === 'AbortError' && !(error instanceof Error)) {
+      throw Object.assign(new Error('The request was aborted.'), { name: 'AbortError' });
+    }
+    throw error;
+  }
+};
 
 function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error {
   if (error instanceof APIConnectionTimeoutError) return new FinchUnavailable(true);

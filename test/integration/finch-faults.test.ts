@@ -1,0 +1,91 @@
+// Finch failing: errors map to clear API errors, the code exchange is never retried, and a token
+// lost to a timeout after Finch issued it is recovered through the adopt path.
+import { keys } from '#adapters/table.js';
+import { hashState } from '#core/ids.js';
+import { RETURN_ORIGIN, authorizeAtFinch, getItem, scanTable, startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness({ FINCH_TIMEOUT_MS: '400' }); });
+afterAll(async () => { await h?.close(); });
+afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+
+const claims = (customer_id: string) => ({ customer_id });
+const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
+
+async function fault(spec: Record<string, unknown>) {
+  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  expect(res.status).toBeLessThan(300);
+}
+
+async function sessionAndCode(customer: string) {
+  const session = await h.invoke('POST /connect/sessions', { claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/` } });
+  expect(session.statusCode).toBe(201);
+  const back = await authorizeAtFinch(session.json.connect_url);
+  return { session: session.json, query: { code: back.code!, state: back.state } };
+}
+
+describe('Finch errors on session creation', () => {
+  test('5xx → 502 finch_unavailable and no session stored', async () => {
+    const before = (await scanTable(h)).length;
+    await fault({ method: 'POST', path: '/connect/sessions', status: 500, times: 2 });
+    const res = await h.invoke('POST /connect/sessions', { claims: claims('down-co'), body: {} });
+    expect(res.statusCode).toBe(502);
+    expect(res.json.error.code).toBe('finch_unavailable');
+    expect((await scanTable(h)).length).toBe(before);
+  });
+
+  test('429 → 429 with Retry-After', async () => {
+    await fault({ method: 'POST', path: '/connect/sessions', status: 429, times: 2 });
+    const res = await h.invoke('POST /connect/sessions', { claims: claims('busy-co'), body: {} });
+    expect(res.statusCode).toBe(429);
+    expect(res.json.error.code).toBe('finch_rate_limited');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  test('no answer in time → 504 finch_timeout', async () => {
+    await fault({ method: 'POST', path: '/connect/sessions', delay_ms: 1500, times: 2 });
+    const res = await h.invoke('POST /connect/sessions', { claims: claims('slow-co'), body: {} });
+    expect(res.statusCode).toBe(504);
+    expect(res.json.error.code).toBe('finch_timeout');
+  });
+});
+
+describe('the code exchange', () => {
+  test('a 5xx is never retried: one /auth/token call, the session fails, nothing stored', async () => {
+    const { session, query } = await sessionAndCode('exchange-down-co');
+    await fault({ method: 'POST', path: '/auth/token', status: 503, times: 5 });
+    const before = calls('POST /auth/token');
+    const res = await h.invoke('GET /connect/callback', { query });
+    expect(new URL(res.headers.location).searchParams.get('error')).toBe('finch_unavailable');
+    expect(calls('POST /auth/token')).toBe(before + 1);
+    expect(await getItem(h, keys.session(hashState(session.state)))).toMatchObject({ status: 'failed' });
+  });
+
+  test('a code Finch refuses → invalid_code', async () => {
+    const { query } = await sessionAndCode('bad-code-co');
+    const res = await h.invoke('GET /connect/callback', { query: { ...query, code: `${query.code}x` } });
+    expect(new URL(res.headers.location).searchParams.get('error')).toBe('invalid_code');
+  });
+
+  test('a timeout after Finch issued the token loses nothing for good: the adopt path recovers the connection', async () => {
+    const { query } = await sessionAndCode('timeout-co');
+    await fault({ method: 'POST', path: '/auth/token', after_response: true, delay_ms: 1500 });
+    const before = calls('POST /auth/token');
+    const res = await h.invoke('GET /connect/callback', { query });
+    expect(new URL(res.headers.location).searchParams.get('error')).toBe('finch_unavailable');
+    expect(calls('POST /auth/token')).toBe(before + 1);
+    const lost = h.emulator.state().connections.find((c) => c.customer_id === 'timeout-co')!;
+    expect(lost.tokens).toHaveLength(1);
+
+    const adopt = await h.invoke('POST /connect/sessions', { claims: claims('timeout-co'), body: { return_to: `${RETURN_ORIGIN}/` } });
+    expect(adopt.statusCode).toBe(201);
+    expect(adopt.json.adopts_connection_id).toBe(lost.connection_id);
+    const back = await authorizeAtFinch(adopt.json.connect_url);
+    const done = await h.invoke('GET /connect/callback', { query: { code: back.code!, state: back.state } });
+    const location = new URL(done.headers.location);
+    expect(location.searchParams.get('status')).toBe('connected');
+    expect(location.searchParams.get('connection_id')).toBe(lost.connection_id);
+    const item = await getItem(h, keys.connection('timeout-co', lost.connection_id));
+    expect(item).toMatchObject({ status: 'connected', token_version: 1 });
+  });
+});
