@@ -54,7 +54,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
     products: grant.products,
     token: {
       ciphertext: await deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }),
-      token_issued_at: deps.clock.now().getTime(),
+      token_issued_at: nextIssuedAt(deps),
     },
   };
   const deadline = Date.now() + deps.settings.storeBudgetMs;
@@ -202,6 +202,17 @@ async function fail(deps: CoreDeps, session: SessionRecord, error: CallbackError
   const result: CallbackResult = { status: 'error', error };
   await retryTransient(() => deps.store.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000);
   return { session, result };
+}
+
+let lastIssuedAt = 0;
+
+/**
+ * Orders tokens for invariant 4 ("the stored token was issued before this one"). Strictly
+ * increasing within a container, so two exchanges in one millisecond still order.
+ */
+function nextIssuedAt(deps: CoreDeps): number {
+  lastIssuedAt = Math.max(deps.clock.now().getTime(), lastIssuedAt + 1);
+  return lastIssuedAt;
 }
 
 /** Error names only: an SDK's message may quote a request or response. */
