@@ -1,0 +1,86 @@
+// The demo page in a real browser (playwright-core + Debian's chromium): pick a customer, Connect,
+// press #connect on the emulator's hosted page, land back on the demo page and see the connection
+// listed as connected; then break it in the emulator and reauthenticate it from the page.
+// Without chromium the suite is skipped with the reason and the install command, unless
+// REQUIRE_BROWSER=1 (CI), where a missing browser fails it.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { REPO_ROOT, type StackProcess, killStack, startStackProcess } from './stack-process.js';
+
+const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const executablePath = CANDIDATES.find((path): path is string => Boolean(path && existsSync(path)));
+const required = process.env.REQUIRE_BROWSER === '1';
+const INSTALL_HINT = 'install it with `sudo apt-get install -y chromium` (Debian/Ubuntu) or point CHROMIUM_PATH at a Chrome/Chromium binary';
+if (!executablePath && !required) console.warn(`browser e2e skipped: no chromium found (${CANDIDATES.filter(Boolean).join(', ')}); ${INSTALL_HINT}`);
+
+const ARTIFACTS = join(REPO_ROOT, 'test', 'e2e', 'artifacts');
+const suite = executablePath || required ? describe : describe.skip;
+
+suite('demo page in a browser', () => {
+  let stack: StackProcess;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+
+  beforeAll(async () => {
+    if (!executablePath) throw new Error(`REQUIRE_BROWSER=1 but no chromium was found; ${INSTALL_HINT}`);
+    stack = await startStackProcess();
+    profile = mkdtempSync(join(tmpdir(), 'finch-connections-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(20_000);
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await stack?.stop();
+    killStack(stack);
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  }, 60_000);
+
+  const row = () => page.locator('#connections tbody tr');
+
+  test('pick a customer, Connect on Finch, come back and see the connection listed as connected', async () => {
+    const { apiUrl, finchUrl } = stack.stack;
+    await page.goto(`${apiUrl}/`);
+    await page.fill('#customer-id', 'browser-co');
+    await page.fill('#customer-name', 'Browser Co');
+    await page.click('#pick');
+    await page.locator('#empty').waitFor({ state: 'visible' });
+
+    await page.click('#connect-new');
+    await page.waitForURL(`${finchUrl}/connect?**`);
+    await page.click('#connect');
+
+    await page.waitForURL(`${apiUrl}/`);
+    await row().first().waitFor();
+    await expect(page.locator('#notice').textContent()).resolves.toContain('Connected');
+    await expect(row().count()).resolves.toBe(1);
+    await expect(row().first().getAttribute('data-status')).resolves.toBe('connected');
+    await expect(row().first().textContent()).resolves.toContain('gusto');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-connected.png'), fullPage: true });
+  }, 60_000);
+
+  test('a connection Finch puts in reauth is reauthenticated from the page', async () => {
+    const { apiUrl, finchUrl } = stack.stack;
+    await row().first().locator('button.break').click();
+    await page.locator('#connections tbody tr[data-status="reauth"]').waitFor();
+    await expect(page.locator('#notice').textContent()).resolves.toContain('sign in again');
+
+    await row().first().locator('button.reauthenticate').click();
+    await page.waitForURL(`${finchUrl}/connect?**`);
+    await page.click('#connect');
+    await page.waitForURL(`${apiUrl}/`);
+    await page.locator('#connections tbody tr[data-status="connected"]').waitFor();
+    await expect(page.locator('#notice').textContent()).resolves.toContain('Reauthenticated');
+    await expect(row().count()).resolves.toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-reauthenticated.png'), fullPage: true });
+  }, 60_000);
+});

@@ -1,0 +1,120 @@
+// Starts `local/start.ts` as `npm start` would, as a child process on free ports with its own state
+// folder, and stops it with a signal. The e2e tests drive it over HTTP only.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface StackFile {
+  apiUrl: string;
+  finchUrl: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  pid: number;
+  dynamodbPid: number;
+}
+
+export interface StackProcess {
+  child: ChildProcess;
+  stack: StackFile;
+  stackFile: string;
+  stateDir: string;
+  /** Everything the stack printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, wait for the exit; SIGKILL after the grace period. Resolves with the exit code. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+export function spawnStack(args: string[] = [], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', FINCH_EMULATOR_PORT: '0', DYNAMODB_PORT: '0', ...env };
+  // Jest's own DynamoDB Local must not leak in: the stack starts and owns its own.
+  delete childEnv.DYNAMODB_ENDPOINT;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+    cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => { text += chunk.toString('utf8'); });
+  child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+export async function startStackProcess(args: string[] = ['--quiet'], timeoutMs = 100_000): Promise<StackProcess> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'finch-connections-e2e-'));
+  const { child, output, exited } = spawnStack(args, { LOCAL_STATE_DIR: stateDir });
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => { exitCode = code; });
+  while (!/^ready in /m.test(output())) {
+    if (exitCode !== undefined) throw new Error(`the stack exited (${exitCode}) before it was ready:\n${output()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the stack was not ready within ${timeoutMs} ms:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const stackFile = join(stateDir, 'stack.json');
+  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as StackFile;
+  return {
+    child, stack, stackFile, stateDir, output,
+    stop: async (signal = 'SIGTERM', graceMs = 20_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Last resort for afterAll: nothing the test started may outlive it. */
+export function killStack(stack: StackProcess | undefined): void {
+  if (!stack) return;
+  if (stack.child.exitCode === null && stack.child.signalCode === null) stack.child.kill('SIGKILL');
+  if (isAlive(stack.stack.dynamodbPid)) process.kill(stack.stack.dynamodbPid, 'SIGKILL');
+  rmSync(stack.stateDir, { recursive: true, force: true });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// ---- HTTP, as an application and a browser would speak it --------------------------------
+export interface Answer { status: number; headers: Headers; text: string; json: any; location: string | null }
+
+export async function http(method: string, url: string, options: { token?: string; body?: unknown; form?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json, location: res.headers.get('location') };
+}
+
+/** The emulator's hosted Connect page: its form's action and fields, as a browser would post them. */
+export function parseConnectForm(html: string): { action: string; fields: Record<string, string> } {
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error('the hosted page has no form');
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) {
+    fields[match[1]] = match[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  }
+  return { action, fields };
+}
