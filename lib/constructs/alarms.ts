@@ -1,0 +1,80 @@
+// Alarms on what means users are failing: API 5xx, any function error or throttle, and DynamoDB
+// system errors. They notify an SNS topic from context (`alarmTopicArn`), or one created for
+// `alarmEmail`; with neither they only change state in the console.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Operation, type Table } from 'aws-cdk-lib/aws-dynamodb';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+export interface AlarmsProps {
+  httpApi: HttpApi;
+  functions: Record<string, IFunction>;
+  table: Table;
+  alarmTopicArn?: string;
+  alarmEmail?: string;
+}
+
+const PERIOD = Duration.minutes(5);
+
+export class Alarms extends Construct {
+  readonly topic?: ITopic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = props.alarmTopicArn
+      ? Topic.fromTopicArn(this, 'Topic', props.alarmTopicArn)
+      : props.alarmEmail ? this.createTopic(props.alarmEmail) : undefined;
+
+    this.add('Api5xx', props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum' }), 5,
+      'The API answered 5 or more 5xx responses in 5 minutes (handlers, integrations or Finch failing).');
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.add(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1,
+        `${name}: the function failed (an unhandled error, a timeout or an out-of-memory).`);
+      this.add(`${name}Throttles`, fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), 1,
+        `${name}: Lambda throttled invocations (the account's concurrency is exhausted).`);
+    }
+    this.add('DynamoDbSystemErrors', props.table.metricSystemErrorsForOperations({
+      period: PERIOD,
+      operations: [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.QUERY, Operation.TRANSACT_WRITE_ITEMS],
+    }), 1, 'DynamoDB answered with internal server errors (HTTP 500) on the connections table.');
+  }
+
+  private add(id: string, metric: IMetric, threshold: number, description: string) {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `finch-connections: ${description}`,
+    });
+    if (this.topic) {
+      alarm.addAlarmAction(new SnsAction(this.topic));
+      alarm.addOkAction(new SnsAction(this.topic));
+    }
+    this.alarms.push(alarm);
+  }
+
+  /** Encrypted with a key of its own that CloudWatch may use (the AWS-managed SNS key does not let it publish). */
+  private createTopic(email: string): Topic {
+    const key = new Key(this, 'TopicKey', {
+      description: 'finch-connections: encrypts the alarm topic',
+      enableKeyRotation: true,
+      // Alarm notifications are transient: nothing stays encrypted under this key.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new Topic(this, 'AlarmTopic', { displayName: 'finch-connections alarms', masterKey: key, enforceSSL: true });
+    topic.addSubscription(new EmailSubscription(email));
+    return topic;
+  }
+}

@@ -1,0 +1,138 @@
+// One Lambda per entry in lib/routes.ts, each with the environment functions/adapters/config.ts
+// reads and only the permissions its code path calls. The matrix below is the least-privilege
+// contract (read from the handlers, functions/core and the DynamoDB store):
+//
+//   function        table (item actions)                         list index  KMS (purpose)                          Finch secret
+//   create-session  PutItem (session), GetItem (owner, adopt)     -           Encrypt+Decrypt (idempotency)          yes
+//   reauthenticate  GetItem (connection), PutItem (session)       -           -                                      yes
+//   callback        GetItem, UpdateItem, PutItem, ConditionCheck  -           Encrypt (access_token)                 yes
+//   connections     GetItem, UpdateItem                           Query       Decrypt (access_token: refresh, DELETE) yes
+//   webhook         GetItem, PutItem, UpdateItem                  -           Decrypt (access_token: introspect)     yes
+//
+// TransactWriteItems has no IAM action of its own: it is authorized per item (Put, Update,
+// ConditionCheckItem), which is why callback holds those.
+import { Duration } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, type FunctionName } from '../routes.js';
+import type { ConnectionsTable } from './connections-table.js';
+import type { FinchSecret } from './finch-secret.js';
+import { ServiceFunction } from './service-function.js';
+import type { KeyAction, KeyPurpose, TokenKey } from './token-key.js';
+
+type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:ConditionCheckItem';
+
+interface FunctionSpec {
+  /** Construct id, also the name `sam local invoke` finds the function by. */
+  id: string;
+  description: string;
+  timeout: Duration;
+  itemActions: ItemAction[];
+  queriesListIndex: boolean;
+  key: Array<{ actions: KeyAction[]; purpose: KeyPurpose }>;
+  readsFinchSecret: boolean;
+}
+
+/** Every function the route table names must be listed here: adding one forces a decision on its permissions. */
+export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
+  'create-session': {
+    id: 'CreateSession',
+    description: 'POST /connect/sessions: starts Finch Connect for a customer',
+    // The adopt path makes two Finch calls (8 s timeout each) before it writes the session.
+    timeout: Duration.seconds(20),
+    itemActions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    queriesListIndex: false,
+    // Idempotency records (Idempotency-Key) are encrypted with purpose "idempotency" only: this
+    // function can never decrypt a token, nor make a ciphertext that passes for one.
+    key: [{ actions: ['kms:Encrypt', 'kms:Decrypt'], purpose: 'idempotency' }],
+    readsFinchSecret: true,
+  },
+  reauthenticate: {
+    id: 'Reauthenticate',
+    description: 'POST /connect/sessions/reauthenticate: a Connect session renewing a connection\'s token',
+    timeout: Duration.seconds(10),
+    itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    queriesListIndex: false,
+    key: [],
+    readsFinchSecret: true,
+  },
+  callback: {
+    id: 'Callback',
+    description: 'GET|POST /connect/callback, GET /connect/result: exchanges the code and stores the connection',
+    // API Gateway cuts at 30 s; the exchange, an introspect and the store retries fit in 28.
+    timeout: Duration.seconds(28),
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
+    queriesListIndex: false,
+    // Encrypts the token it was just given; it never needs one back.
+    key: [{ actions: ['kms:Encrypt'], purpose: 'access_token' }],
+    readsFinchSecret: true,
+  },
+  connections: {
+    id: 'Connections',
+    description: 'GET|DELETE /connections[/{connection_id}]: token-free reads, refresh from Finch, disconnect',
+    // A refresh calls Finch's /introspect and /employer/company (8 s timeout each).
+    timeout: Duration.seconds(20),
+    // Refresh counters, disconnect and tombstone are conditional updates of the connection item.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    queriesListIndex: true,
+    // Refresh (/introspect) and DELETE (/disconnect) call Finch with the stored token.
+    key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
+    readsFinchSecret: true,
+  },
+  webhook: {
+    id: 'Webhook',
+    description: 'POST /webhooks/finch: signed Finch webhooks, deduplicated and applied in one transaction',
+    // account.updated asks Finch's /introspect (8 s timeout) before the transaction.
+    timeout: Duration.seconds(15),
+    // Owner and connection reads; the dedupe record (Put) and the connection update in one transaction.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    queriesListIndex: false,
+    key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
+    // The webhook secret (signature) and the client credentials (introspect) are in the one secret.
+    readsFinchSecret: true,
+  },
+};
+
+export interface ServiceFunctionsProps {
+  table: ConnectionsTable;
+  key: TokenKey;
+  secret: FinchSecret;
+  /** Environment every function reads (functions/adapters/config.ts). */
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+  dev: boolean;
+}
+
+export class ServiceFunctions extends Construct {
+  readonly byName: Record<FunctionName, ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionsProps) {
+    super(scope, id);
+    const entries = Object.entries(FUNCTION_SPECS) as Array<[FunctionName, FunctionSpec]>;
+    this.byName = Object.fromEntries(entries.map(([name, spec]) => {
+      const service = new ServiceFunction(this, spec.id, {
+        entry: FUNCTION_ENTRIES[name],
+        description: spec.description,
+        timeout: spec.timeout,
+        environment: props.environment,
+        logRetention: props.logRetention,
+        dev: props.dev,
+      });
+      service.role.addToPrincipalPolicy(new PolicyStatement({ actions: spec.itemActions, resources: [props.table.table.tableArn] }));
+      if (spec.queriesListIndex) {
+        service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.table.listIndexArn] }));
+      }
+      for (const use of spec.key) props.key.grantFor(service.role, use.actions, use.purpose);
+      if (spec.readsFinchSecret) props.secret.grantRead(service.role);
+      return [name, service];
+    })) as Record<FunctionName, ServiceFunction>;
+  }
+
+  /** Each route-table function name to its Lambda. */
+  handlers(): Record<FunctionName, IFunction> {
+    const entries = Object.entries(this.byName) as Array<[FunctionName, ServiceFunction]>;
+    return Object.fromEntries(entries.map(([name, service]): [FunctionName, IFunction] => [name, service.fn])) as Record<FunctionName, IFunction>;
+  }
+}

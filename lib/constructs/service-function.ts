@@ -1,0 +1,89 @@
+// The one place for what every Lambda shares: runtime, architecture, bundling, logging and a role
+// of its own that starts empty (no AWS managed policy), so each function holds only what
+// functions.ts grants it.
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { NagSuppressions } from 'cdk-nag';
+
+/** The repository root: entries, package-lock.json and tsconfig.json are resolved from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const RUNTIME = Runtime.NODEJS_22_X;
+export const ARCHITECTURE = Architecture.ARM_64;
+
+/**
+ * ESM bundles with the AWS SDK inside (`externalModules: []`): the SDK version is the one the
+ * tests ran against, not whatever the runtime ships. Bundled CommonJS dependencies call
+ * `require`, which ESM lacks, hence the createRequire banner. esbuild comes from devDependencies
+ * (no Docker); it resolves the `#core/*.js` subpath imports to the `.ts` sources by itself.
+ */
+export const BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  keepNames: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  sourcesContent: false,
+  externalModules: [],
+  banner: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+  logLevel: LogLevel.ERROR,
+  forceDockerBundling: false,
+} as const;
+
+export interface ServiceFunctionProps {
+  /** Path of the handler file from the repository root (`export const handler`). */
+  entry: string;
+  description: string;
+  timeout: Duration;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+  dev: boolean;
+}
+
+export class ServiceFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `finch-connections ${id}: only what this function calls`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): its own group only.
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}${props.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      memorySize: 512,
+      timeout: props.timeout,
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: { ...BUNDLING, tsconfig: `${PROJECT_ROOT}tsconfig.json`, externalModules: [...BUNDLING.externalModules], mainFields: [...BUNDLING.mainFields] },
+    });
+    NagSuppressions.addResourceSuppressions(this.fn, [{
+      id: 'AwsSolutions-L1',
+      reason: 'Pinned to Node.js 22 on purpose: the project is built and tested on Node 22 (engines, .nvmrc, esbuild target node22), '
+        + 'and middy 7 and the SDK versions are locked against it. Move to a newer runtime together with those, not implicitly.',
+    }]);
+  }
+}

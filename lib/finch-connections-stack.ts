@@ -1,0 +1,114 @@
+// The one stack: table, token key, Finch secret, functions, HTTP API, optional WAF front, alarms.
+// Settings come from CDK context (lib/stack-config.ts); each construct has one job.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Alarms } from './constructs/alarms.js';
+import { Api } from './constructs/api.js';
+import { ConnectionsTable } from './constructs/connections-table.js';
+import { EdgeProtection } from './constructs/edge-protection.js';
+import { FinchSecret } from './constructs/finch-secret.js';
+import { ServiceFunctions } from './constructs/functions.js';
+import { TokenKey } from './constructs/token-key.js';
+import { ROUTES } from './routes.js';
+import { type StackConfig, readStackConfig } from './stack-config.js';
+
+export interface FinchConnectionsStackProps extends StackProps {
+  /** Defaults to the app's context, validated (a placeholder JWT issuer is refused unless dev). */
+  config?: StackConfig;
+}
+
+export class FinchConnectionsStack extends Stack {
+  readonly config: StackConfig;
+  readonly api: Api;
+  readonly functions: ServiceFunctions;
+
+  constructor(scope: Construct, id: string, props: FinchConnectionsStackProps = {}) {
+    const config = props.config ?? readStackConfig(scope.node);
+    super(scope, id, {
+      description: 'finch-connections: Finch Connect sessions, callback and connections on Lambda, API Gateway and DynamoDB',
+      ...props,
+    });
+    this.config = config;
+
+    const table = new ConnectionsTable(this, 'Connections', { dev: config.dev });
+    const key = new TokenKey(this, 'TokenKey', { dev: config.dev });
+    const secret = new FinchSecret(this, 'FinchSecret', { importArn: config.finchSecretArn, dev: config.dev });
+
+    const api = new Api(this, 'Api', {
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      allowedOrigins: config.allowedReturnOrigins,
+      throttle: config.throttle,
+      publicThrottle: config.publicThrottle,
+      logRetention: config.logRetention,
+      dev: config.dev,
+    });
+    this.api = api;
+    const edge = config.waf ? new EdgeProtection(this, 'Edge', { httpApi: api.httpApi, rateLimit: config.wafRateLimit }) : undefined;
+    // No cycle: the URL names only the HttpApi resource (or the distribution in front of it),
+    // while the routes and integrations that name the functions are resources of their own.
+    const baseUrl = config.publicBaseUrl ?? edge?.url ?? api.httpApi.apiEndpoint;
+
+    const functions = new ServiceFunctions(this, 'Functions', {
+      table,
+      key,
+      secret,
+      environment: functionEnvironment(config, {
+        TABLE_NAME: table.table.tableName,
+        FINCH_SECRET_ARN: secret.secret.secretArn,
+        KMS_KEY_ARN: key.key.keyArn,
+        CALLBACK_URL: `${baseUrl}/connect/callback`,
+      }),
+      logRetention: config.logRetention,
+      dev: config.dev,
+    });
+    this.functions = functions;
+    api.addRoutes(functions.handlers());
+
+    new Alarms(this, 'Alarms', {
+      httpApi: api.httpApi,
+      functions: Object.fromEntries(Object.values(functions.byName).map((service) => [service.node.id, service.fn])),
+      table: table.table,
+      alarmTopicArn: config.alarmTopicArn,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'The API\'s base URL' });
+    if (edge || config.publicBaseUrl) {
+      new CfnOutput(this, 'ExecuteApiUrl', { value: api.httpApi.apiEndpoint, description: 'API Gateway\'s own endpoint (behind the public URL)' });
+    }
+    new CfnOutput(this, 'CallbackUrl', { value: `${baseUrl}/connect/callback`, description: 'Register with Finch as a redirect_uri' });
+    const webhookRouted = ROUTES.some((route) => route.path === '/webhooks/finch');
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${baseUrl}/webhooks/finch`,
+      description: webhookRouted ? 'Register with Finch as the webhook endpoint' : 'The webhook endpoint (not routed yet in this version)',
+    });
+    new CfnOutput(this, 'TableName', { value: table.table.tableName });
+    new CfnOutput(this, 'FinchSecretArn', {
+      value: secret.secret.secretArn,
+      description: 'Put {client_id, client_secret, webhook_secret} here (aws secretsmanager put-secret-value)',
+    });
+    new CfnOutput(this, 'TokenKeyArn', { value: key.key.keyArn });
+  }
+}
+
+/**
+ * The environment functions/adapters/config.ts validates at cold start. No local-only variable
+ * (LOCAL_TOKEN_KEYS, FINCH_CLIENT_ID/SECRET, DYNAMODB_ENDPOINT) is ever set in AWS.
+ */
+function functionEnvironment(config: StackConfig, resources: Record<string, string>): Record<string, string> {
+  return {
+    ...resources,
+    FINCH_API_BASE_URL: config.finchApiBaseUrl,
+    ALLOWED_RETURN_ORIGINS: config.allowedReturnOrigins.join(','),
+    DEFAULT_PRODUCTS: config.defaultProducts.join(','),
+    ALLOWED_PRODUCTS: config.allowedProducts.join(','),
+    CUSTOMER_ID_CLAIM: config.customerIdClaim,
+    CUSTOMER_NAME_CLAIM: config.customerNameClaim,
+    ADMIN_SCOPE: config.adminScope,
+    ...(config.finchSandbox ? { FINCH_SANDBOX: config.finchSandbox } : {}),
+    POWERTOOLS_SERVICE_NAME: 'finch-connections',
+    POWERTOOLS_LOG_LEVEL: config.logLevel,
+    POWERTOOLS_METRICS_NAMESPACE: 'FinchConnections',
+  };
+}

@@ -1,0 +1,212 @@
+// The stack's settings, read once from CDK context (cdk.json or `-c key=value`) and validated
+// before anything is built, so a bad value fails synth with a message naming the key.
+import type { Node } from 'constructs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FINCH_PRODUCTS, type FinchProduct } from '#core/model.js';
+
+export interface StackConfig {
+  stackName: string;
+  /** Relaxes RETAIN and deletion protection, and allows a placeholder JWT issuer. */
+  dev: boolean;
+  jwtIssuer: string;
+  jwtAudience: string[];
+  allowedReturnOrigins: string[];
+  /** Import this secret instead of creating one. */
+  finchSecretArn?: string;
+  finchApiBaseUrl: string;
+  finchSandbox?: 'finch' | 'provider';
+  customerIdClaim: string;
+  customerNameClaim: string;
+  adminScope: string;
+  defaultProducts: FinchProduct[];
+  allowedProducts: FinchProduct[];
+  alarmTopicArn?: string;
+  alarmEmail?: string;
+  /** CloudFront + AWS WAF rate-based front (HTTP APIs take no WAF directly). */
+  waf: boolean;
+  /** WAF rate-based rule: requests per IP per 5 minutes. */
+  wafRateLimit: number;
+  /** The public origin users reach (a custom domain mapped to the API); replaces the default URL in CALLBACK_URL and outputs. */
+  publicBaseUrl?: string;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  logRetention: RetentionDays;
+  throttle: { rateLimit: number; burstLimit: number };
+  /** The routes without a JWT (the redirect callback, the result page, the webhook). */
+  publicThrottle: { rateLimit: number; burstLimit: number };
+}
+
+export class StackConfigError extends Error {
+  constructor(message: string) { super(message); this.name = 'StackConfigError'; }
+}
+
+/** Used only by dev stacks that have no identity provider yet; never accepted otherwise. */
+export const DEV_PLACEHOLDER_ISSUER = 'https://issuer.example.com/';
+const DEFAULT_PRODUCTS = 'company,directory,individual,employment';
+const ALLOWED_PRODUCTS = 'company,directory,individual,employment,payment,pay_statement';
+
+export function readStackConfig(node: Node): StackConfig {
+  const read = (key: string): unknown => node.tryGetContext(key);
+  const dev = bool(read('dev'), 'dev');
+
+  const jwtIssuer = str(read('jwtIssuer')) ?? '';
+  if (isPlaceholderIssuer(jwtIssuer)) {
+    if (!dev) {
+      throw new StackConfigError(
+        `jwtIssuer is ${jwtIssuer ? `a placeholder (${jwtIssuer})` : 'missing'}. `
+        + 'Pass your identity provider\'s issuer URL, e.g. '
+        + '`npx cdk deploy -c jwtIssuer=https://YOUR_TENANT.auth0.com/ -c jwtAudience=YOUR_API_AUDIENCE`, '
+        + 'or add `-c dev=true` for a throwaway dev stack.',
+      );
+    }
+  } else if (!isHttpsUrl(jwtIssuer)) {
+    throw new StackConfigError(`jwtIssuer must be an https URL (got ${jwtIssuer}).`);
+  }
+
+  const jwtAudience = list(read('jwtAudience'), 'jwtAudience');
+  if (jwtAudience.length === 0 && !dev) throw new StackConfigError('jwtAudience is required: the audience (aud) your identity provider puts in tokens for this API.');
+
+  const allowedReturnOrigins = list(read('allowedReturnOrigins'), 'allowedReturnOrigins').map((origin) => {
+    // Origins only: scheme, host and port, the exact form browsers send in the Origin header.
+    let url: URL | undefined;
+    try { url = new URL(origin); } catch { /* reported below */ }
+    const local = url && url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
+    if (!url || (url.protocol !== 'https:' && !local) || url.origin !== origin.replace(/\/$/, '')) {
+      throw new StackConfigError(`allowedReturnOrigins: ${origin} must be an origin like https://app.example.com (no path).`);
+    }
+    return url.origin;
+  });
+
+  const defaultProducts = products(read('defaultProducts') ?? DEFAULT_PRODUCTS, 'defaultProducts');
+  const allowedProducts = products(read('allowedProducts') ?? ALLOWED_PRODUCTS, 'allowedProducts');
+  const outside = defaultProducts.filter((product) => !allowedProducts.includes(product));
+  if (outside.length > 0) throw new StackConfigError(`defaultProducts: ${outside.join(', ')} not in allowedProducts.`);
+
+  const finchApiBaseUrl = str(read('finchApiBaseUrl')) ?? 'https://api.tryfinch.com';
+  if (!isHttpsUrl(finchApiBaseUrl)) throw new StackConfigError('finchApiBaseUrl must be an https URL.');
+
+  const finchSandbox = str(read('finchSandbox'));
+  if (finchSandbox !== undefined && finchSandbox !== 'finch' && finchSandbox !== 'provider') {
+    throw new StackConfigError('finchSandbox must be "finch" or "provider" when set.');
+  }
+
+  const finchSecretArn = str(read('finchSecretArn'));
+  // The complete ARN (with Secrets Manager's 6-character suffix), so the grant names exactly one secret.
+  if (finchSecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(finchSecretArn)) {
+    throw new StackConfigError('finchSecretArn must be the secret\'s complete ARN (ending in -XXXXXX).');
+  }
+
+  const alarmTopicArn = str(read('alarmTopicArn'));
+  if (alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(alarmTopicArn)) {
+    throw new StackConfigError('alarmTopicArn must be an SNS topic ARN.');
+  }
+  const alarmEmail = str(read('alarmEmail'));
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) throw new StackConfigError('alarmEmail must be an email address.');
+
+  const publicBaseUrl = str(read('publicBaseUrl'));
+  if (publicBaseUrl !== undefined && (!isHttpsUrl(publicBaseUrl) || new URL(publicBaseUrl).origin !== publicBaseUrl.replace(/\/$/, ''))) {
+    throw new StackConfigError('publicBaseUrl must be an https origin like https://connect.example.com (no path).');
+  }
+
+  const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
+  const logRetention = int(read('logRetentionDays'), 'logRetentionDays', RetentionDays.ONE_MONTH);
+  if (!(Object.values(RetentionDays) as unknown[]).includes(logRetention)) {
+    throw new StackConfigError('logRetentionDays must be one of CloudWatch Logs\' retention periods (1, 3, 5, 7, 14, 30, 60, 90, …).');
+  }
+
+  return {
+    stackName: str(read('stackName')) ?? 'FinchConnections',
+    dev,
+    jwtIssuer: jwtIssuer || DEV_PLACEHOLDER_ISSUER,
+    jwtAudience: jwtAudience.length > 0 ? jwtAudience : ['finch-connections'],
+    allowedReturnOrigins,
+    finchSecretArn,
+    finchApiBaseUrl,
+    finchSandbox: finchSandbox as StackConfig['finchSandbox'],
+    customerIdClaim: str(read('customerIdClaim')) ?? 'customer_id',
+    customerNameClaim: str(read('customerNameClaim')) ?? 'customer_name',
+    adminScope: scope(str(read('adminScope')) ?? 'connections:admin'),
+    defaultProducts,
+    allowedProducts,
+    alarmTopicArn,
+    alarmEmail,
+    waf: bool(read('waf'), 'waf'),
+    wafRateLimit: int(read('wafRateLimit'), 'wafRateLimit', 500, 10),
+    publicBaseUrl: publicBaseUrl?.replace(/\/$/, ''),
+    logLevel: logLevel as StackConfig['logLevel'],
+    logRetention: logRetention as RetentionDays,
+    throttle: {
+      rateLimit: int(read('throttleRateLimit'), 'throttleRateLimit', 50, 1),
+      burstLimit: int(read('throttleBurstLimit'), 'throttleBurstLimit', 100, 1),
+    },
+    publicThrottle: {
+      rateLimit: int(read('publicThrottleRateLimit'), 'publicThrottleRateLimit', 5, 1),
+      burstLimit: int(read('publicThrottleBurstLimit'), 'publicThrottleBurstLimit', 10, 1),
+    },
+  };
+}
+
+/**
+ * Missing, not https, or one of the names docs and examples use. The local gateway's issuer
+ * (localhost) counts too: its signing key exists only on a developer's machine.
+ */
+export function isPlaceholderIssuer(issuer: string): boolean {
+  if (!issuer.trim()) return true;
+  if (/placeholder|changeme|change-me|replace|your[-_]|<|>|\{|\}/i.test(issuer)) return true;
+  let host: string;
+  try { host = new URL(issuer).hostname; } catch { return false; }
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]'
+    || /(^|\.)example\.(com|org|net)$/.test(host) || /\.(example|test|invalid|localhost|local)$/.test(host);
+}
+
+function isHttpsUrl(value: string): boolean {
+  try { return new URL(value).protocol === 'https:'; } catch { return false; }
+}
+
+function str(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+function bool(value: unknown, key: string): boolean {
+  if (value === undefined || value === null || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new StackConfigError(`${key} must be true or false.`);
+}
+
+function int(value: unknown, key: string, fallback: number, min = 0): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new StackConfigError(`${key} must be an integer of at least ${min}.`);
+  return parsed;
+}
+
+/** A list from cdk.json (an array) or from `-c` (a comma-separated string or a JSON array). */
+function list(value: unknown, key: string): string[] {
+  if (value === undefined || value === null) return [];
+  let items: unknown = value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text.startsWith('[')) {
+      try { items = JSON.parse(text); } catch { throw new StackConfigError(`${key} is not a valid JSON array.`); }
+    } else {
+      items = text.split(',');
+    }
+  }
+  if (!Array.isArray(items)) throw new StackConfigError(`${key} must be a list (a JSON array or comma-separated).`);
+  return items.map((item) => String(item).trim()).filter(Boolean);
+}
+
+function products(value: unknown, key: string): FinchProduct[] {
+  const names = list(value, key);
+  const unknown = names.filter((name) => !(FINCH_PRODUCTS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new StackConfigError(`${key}: unknown Finch product(s) ${unknown.join(', ')}.`);
+  if (names.length === 0) throw new StackConfigError(`${key} must name at least one product.`);
+  return names as FinchProduct[];
+}
+
+function scope(value: string): string {
+  if (/\s/.test(value)) throw new StackConfigError('adminScope must be a single scope word.');
+  return value;
+}

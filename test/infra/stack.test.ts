@@ -1,0 +1,374 @@
+// The deployed stack, read from one synthesized template (with real esbuild bundles): routes and
+// authorizer from the shared route table, each function's runtime and environment, least
+// privilege, data protection, cdk-nag, and what the bundles contain.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE } from '#adapters/table.js';
+import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
+import { FUNCTION_ENTRIES, type FunctionName, ROUTES, routeKey } from '../../lib/routes.js';
+import {
+  DEPLOY_CONTEXT, type Synthesized, allStatements, functionLogicalId, resourcesOfType, statementsOf, synthesize,
+} from './synth.js';
+
+const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+let synth: Synthesized;
+
+beforeAll(() => {
+  synth = synthesize(DEPLOY_CONTEXT, { bundle: true });
+}, 180_000);
+
+afterAll(() => synth?.cleanup());
+
+describe('routes come from the shared route table', () => {
+  const routes = () => resourcesOfType(synth, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties!);
+
+  test('the API has exactly the routes of lib/routes.ts', () => {
+    expect(routes().map((route) => route.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  test('routes marked jwt use the JWT authorizer and the others take no authorization', () => {
+    const authorizers = resourcesOfType(synth, 'AWS::ApiGatewayV2::Authorizer');
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId] = authorizers[0];
+    for (const route of ROUTES) {
+      const found = routes().find((candidate) => candidate.RouteKey === routeKey(route))!;
+      if (route.auth === 'jwt') {
+        expect({ key: found.RouteKey, type: found.AuthorizationType, authorizer: found.AuthorizerId }).toEqual({ key: routeKey(route), type: 'JWT', authorizer: { Ref: authorizerId } });
+      } else {
+        expect({ key: found.RouteKey, type: found.AuthorizationType, authorizer: found.AuthorizerId }).toEqual({ key: routeKey(route), type: 'NONE', authorizer: undefined });
+      }
+    }
+  });
+
+  test('there is no $default catch-all and no local-only route', () => {
+    const keys = routes().map((route) => route.RouteKey as string);
+    expect(keys).not.toContain('$default');
+    expect(keys.filter((key) => key.includes('_local') || key.startsWith('ANY '))).toEqual([]);
+    expect(JSON.stringify(synth.json)).not.toContain('/_local');
+  });
+
+  test('each route reaches the function the route table names', () => {
+    const integrations = Object.fromEntries(resourcesOfType(synth, 'AWS::ApiGatewayV2::Integration'));
+    for (const route of ROUTES) {
+      const found = routes().find((candidate) => candidate.RouteKey === routeKey(route))!;
+      const integrationId = (found.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+      const uri = integrations[integrationId.Ref].Properties!.IntegrationUri;
+      expect({ route: routeKey(route), target: uri }).toEqual({ route: routeKey(route), target: { 'Fn::GetAtt': [functionLogicalId(synth, route.function), 'Arn'] } });
+      expect(integrations[integrationId.Ref].Properties!.PayloadFormatVersion).toBe('2.0');
+    }
+  });
+
+  test('the JWT authorizer checks the issuer and audience from context on the Authorization header', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: DEPLOY_CONTEXT.jwtIssuer, Audience: DEPLOY_CONTEXT.jwtAudience },
+    });
+  });
+
+  test('CORS allows the return origins, the route methods and the headers the API reads', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: DEPLOY_CONTEXT.allowedReturnOrigins,
+        AllowMethods: Match.arrayWith([...new Set(ROUTES.map((route) => route.method))]),
+        AllowHeaders: Match.arrayWith(['authorization', 'content-type', 'idempotency-key']),
+      },
+    });
+  });
+
+  test('the stage throttles every route and the unauthenticated ones tighter', () => {
+    const [[, stage]] = resourcesOfType(synth, 'AWS::ApiGatewayV2::Stage');
+    const { DefaultRouteSettings: defaults, RouteSettings: perRoute } = stage.Properties!;
+    expect(stage.Properties!.StageName).toBe('$default');
+    expect(defaults.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(defaults.ThrottlingBurstLimit).toBeGreaterThan(0);
+    const publicRoutes = ROUTES.filter((route) => route.auth === 'none').map(routeKey);
+    expect(Object.keys(perRoute).sort()).toEqual(publicRoutes.sort());
+    for (const key of publicRoutes) {
+      expect(perRoute[key].ThrottlingRateLimit).toBeLessThan(defaults.ThrottlingRateLimit);
+      expect(perRoute[key].ThrottlingBurstLimit).toBeLessThan(defaults.ThrottlingBurstLimit);
+    }
+  });
+
+  test('access logs are JSON and hold no query string, header or claim', () => {
+    const [[, stage]] = resourcesOfType(synth, 'AWS::ApiGatewayV2::Stage');
+    const { DestinationArn, Format } = stage.Properties!.AccessLogSettings;
+    expect(DestinationArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'] });
+    const fields = JSON.parse(Format) as Record<string, string>;
+    expect(fields.requestId).toBe('$context.requestId');
+    expect(fields.status).toBe('$context.status');
+    expect(Object.values(fields).filter((value) => /querystring|header|claims|rawQuery/i.test(value))).toEqual([]);
+  });
+});
+
+describe('functions', () => {
+  const fn = (name: FunctionName) => synth.json.Resources[functionLogicalId(synth, name)].Properties!;
+
+  test.each(NAMES)('%s runs Node.js 22 on arm64 from an ESM bundle with source maps', (name) => {
+    const props = fn(name);
+    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.Handler).toBe('index.handler');
+    expect(props.MemorySize).toBe(512);
+    expect(props.Timeout).toBe(FUNCTION_SPECS[name].timeout.toSeconds());
+    expect(props.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    // No reserved concurrency: new accounts have a quota of 10 and a deploy would fail.
+    expect(props.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('callback may run up to 28 s (under API Gateway\'s 30 s), the others less', () => {
+    expect(fn('callback').Timeout).toBe(28);
+    for (const name of NAMES.filter((other) => other !== 'callback')) expect(fn(name).Timeout).toBeLessThanOrEqual(20);
+  });
+
+  test.each(NAMES)('%s gets the environment functions/adapters/config.ts reads, and no local-only variable', (name) => {
+    const variables = fn(name).Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(variables).sort()).toEqual([
+      'ADMIN_SCOPE', 'ALLOWED_PRODUCTS', 'ALLOWED_RETURN_ORIGINS', 'CALLBACK_URL', 'CUSTOMER_ID_CLAIM', 'CUSTOMER_NAME_CLAIM',
+      'DEFAULT_PRODUCTS', 'FINCH_API_BASE_URL', 'FINCH_SECRET_ARN', 'KMS_KEY_ARN', 'NODE_OPTIONS',
+      'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME',
+    ]);
+    const [[tableId]] = resourcesOfType(synth, 'AWS::DynamoDB::Table');
+    const [[keyId]] = resourcesOfType(synth, 'AWS::KMS::Key');
+    const [[secretId]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
+    const [[apiId]] = resourcesOfType(synth, 'AWS::ApiGatewayV2::Api');
+    expect(variables).toMatchObject({
+      TABLE_NAME: { Ref: tableId },
+      KMS_KEY_ARN: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      FINCH_SECRET_ARN: { Ref: secretId },
+      CALLBACK_URL: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/connect/callback']] },
+      FINCH_API_BASE_URL: 'https://api.tryfinch.com',
+      ALLOWED_RETURN_ORIGINS: DEPLOY_CONTEXT.allowedReturnOrigins.join(','),
+      DEFAULT_PRODUCTS: 'company,directory,individual,employment',
+      ALLOWED_PRODUCTS: 'company,directory,individual,employment,payment,pay_statement',
+      CUSTOMER_ID_CLAIM: 'customer_id',
+      CUSTOMER_NAME_CLAIM: 'customer_name',
+      ADMIN_SCOPE: 'connections:admin',
+      POWERTOOLS_SERVICE_NAME: 'finch-connections',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  test.each(NAMES)('%s has a role of its own with no AWS managed policy and logs to its own group', (name) => {
+    const props = fn(name);
+    const roleId = props.Role['Fn::GetAtt'][0];
+    expect(synth.json.Resources[roleId].Properties!.ManagedPolicyArns).toBeUndefined();
+    const logGroupId = props.LoggingConfig.LogGroup.Ref;
+    expect(synth.json.Resources[logGroupId].Properties!.RetentionInDays).toBe(30);
+    const logs = statementsOf(synth, name).filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
+    expect(logs).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }] })]);
+  });
+});
+
+describe('least privilege', () => {
+  const tableArn = () => ({ 'Fn::GetAtt': [resourcesOfType(synth, 'AWS::DynamoDB::Table')[0][0], 'Arn'] });
+  const keyArn = () => ({ 'Fn::GetAtt': [resourcesOfType(synth, 'AWS::KMS::Key')[0][0], 'Arn'] });
+  const actionsOn = (name: FunctionName, prefix: string) => statementsOf(synth, name)
+    .flatMap((statement) => statement.Action.filter((action) => action.startsWith(prefix)).map((action) => ({ action, resource: statement.Resource, condition: statement.Condition })));
+  /** `action purpose` pairs a function may use the token key for. */
+  const keyUses = (name: FunctionName) => actionsOn(name, 'kms:').map(({ action, resource, condition }) => {
+    expect(resource).toEqual([keyArn()]);
+    return `${action} ${condition?.StringEquals?.['kms:EncryptionContext:purpose'] ?? 'ANY PURPOSE'}`;
+  }).sort();
+
+  test('no IAM statement anywhere grants a wildcard action or a wildcard resource', () => {
+    const statements = allStatements(synth);
+    expect(statements.length).toBeGreaterThan(0);
+    const wildcards = statements.filter((statement) => statement.Action.some((action) => action.includes('*'))
+      || statement.Resource.some((resource) => typeof resource === 'string' && resource.includes('*')));
+    expect(wildcards).toEqual([]);
+  });
+
+  test('each function holds exactly the table actions its code path calls', () => {
+    const tableAccess = Object.fromEntries(NAMES.map((name) => [name, actionsOn(name, 'dynamodb:').map(({ action, resource }) => {
+      const onIndex = JSON.stringify(resource) === JSON.stringify([{ 'Fn::Join': ['', [tableArn(), `/index/${LIST_INDEX.name}`]] }]);
+      if (!onIndex) expect(resource).toEqual([tableArn()]);
+      return onIndex ? `${action} (index)` : action;
+    }).sort()]));
+    expect(tableAccess).toEqual({
+      'create-session': ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      reauthenticate: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      callback: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      connections: ['dynamodb:GetItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
+      webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    });
+  });
+
+  test('create-session can use the key only for idempotency records, so it cannot decrypt a token', () => {
+    expect(keyUses('create-session')).toEqual(['kms:Decrypt idempotency', 'kms:Encrypt idempotency']);
+    expect(keyUses('create-session')).not.toContain('kms:Decrypt access_token');
+  });
+
+  test('only callback may encrypt an access token, and it cannot decrypt one', () => {
+    expect(keyUses('callback')).toEqual(['kms:Encrypt access_token']);
+    const encryptors = NAMES.filter((name) => keyUses(name).some((use) => use === 'kms:Encrypt access_token' || use.endsWith('ANY PURPOSE')));
+    expect(encryptors).toEqual(['callback']);
+  });
+
+  test('only the functions that call Finch with a stored token may decrypt one; reauthenticate never touches the key', () => {
+    expect(keyUses('connections')).toEqual(['kms:Decrypt access_token']);
+    expect(keyUses('webhook')).toEqual(['kms:Decrypt access_token']);
+    expect(keyUses('reauthenticate')).toEqual([]);
+    const decryptors = NAMES.filter((name) => keyUses(name).includes('kms:Decrypt access_token'));
+    expect(decryptors.sort()).toEqual(['connections', 'webhook']);
+  });
+
+  test('each function reads the one Finch secret and nothing else in Secrets Manager', () => {
+    const [[secretId]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
+    for (const name of NAMES) {
+      expect(actionsOn(name, 'secretsmanager:')).toEqual([{ action: 'secretsmanager:GetSecretValue', resource: [{ Ref: secretId }], condition: undefined }]);
+    }
+  });
+
+  test('no role holds anything outside logs, the table, the token key and the secret', () => {
+    for (const name of NAMES) {
+      const services = new Set(statementsOf(synth, name).flatMap((statement) => statement.Action.map((action) => action.split(':')[0])));
+      expect([...services].filter((service) => !['logs', 'dynamodb', 'kms', 'secretsmanager'].includes(service))).toEqual([]);
+    }
+  });
+});
+
+describe('data at rest', () => {
+  test('the token key rotates and has an alias', () => {
+    synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, KeySpec: Match.absent() });
+    synth.template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/FinchConnections/access-tokens' });
+    synth.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+  });
+
+  test('the table follows the shared definition: keys, list index, on-demand, PITR, TTL, encryption', () => {
+    synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [{
+        IndexName: LIST_INDEX.name,
+        KeySchema: [
+          { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  test('the table, key and secret survive a stack deletion unless dev', () => {
+    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synth.template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+  });
+
+  test('the Finch secret is created with empty placeholders and instructions', () => {
+    const [[, secret]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
+    expect(JSON.parse(secret.Properties!.SecretString)).toEqual({ client_id: '', client_secret: '', webhook_secret: '' });
+    expect(secret.Properties!.Description).toMatch(/put-secret-value/);
+  });
+});
+
+describe('alarms and outputs', () => {
+  test('alarms watch API 5xx, every function\'s errors and throttles, and DynamoDB system errors', () => {
+    const alarms = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties!);
+    const named = (metric: string) => alarms.filter((alarm) => alarm.MetricName === metric);
+    expect(named('5xx')).toHaveLength(1);
+    expect(named('Errors')).toHaveLength(NAMES.length);
+    expect(named('Throttles')).toHaveLength(NAMES.length);
+    const systemErrors = alarms.filter((alarm) => JSON.stringify(alarm.Metrics ?? []).includes('SystemErrors'));
+    expect(systemErrors).toHaveLength(1);
+  });
+
+  test('outputs give the API, callback and webhook URLs, the table name and the secret ARN', () => {
+    const [[apiId]] = resourcesOfType(synth, 'AWS::ApiGatewayV2::Api');
+    const endpoint = { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] };
+    synth.template.hasOutput('ApiUrl', { Value: endpoint });
+    synth.template.hasOutput('CallbackUrl', { Value: { 'Fn::Join': ['', [endpoint, '/connect/callback']] } });
+    synth.template.hasOutput('WebhookUrl', { Value: { 'Fn::Join': ['', [endpoint, '/webhooks/finch']] } });
+    synth.template.hasOutput('TableName', { Value: { Ref: resourcesOfType(synth, 'AWS::DynamoDB::Table')[0][0] } });
+    synth.template.hasOutput('FinchSecretArn', { Value: { Ref: resourcesOfType(synth, 'AWS::SecretsManager::Secret')[0][0] } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  test('no unsuppressed error or warning', () => {
+    expect(synth.nagErrors).toEqual([]);
+    expect(synth.nagWarnings).toEqual([]);
+  });
+
+  test('every suppression carries a written reason', () => {
+    const suppressions = Object.values(synth.json.Resources)
+      .flatMap((resource) => (resource.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; reason: string }>);
+    expect(suppressions.length).toBeGreaterThan(0);
+    for (const suppression of suppressions) expect({ id: suppression.id, reason: suppression.reason.length > 60 }).toEqual({ id: suppression.id, reason: true });
+  });
+});
+
+describe('bundles', () => {
+  /** The asset directory of each function, from the synthesized assembly. */
+  const bundleDir = (name: FunctionName) => {
+    const path = synth.json.Resources[functionLogicalId(synth, name)].Metadata!['aws:asset:path'] as string;
+    return join(synth.assembly.directory, path);
+  };
+  const bundle = (name: FunctionName) => readFileSync(join(bundleDir(name), 'index.mjs'), 'utf8');
+
+  test.each(NAMES)('%s is one minified ESM file with its source map and the AWS SDK inside', (name) => {
+    expect(existsSync(join(bundleDir(name), 'index.mjs.map'))).toBe(true);
+    const code = bundle(name);
+    expect(code.startsWith('import { createRequire as __createRequire } from "node:module"')).toBe(true);
+    expect(code).toContain('DynamoDBDocumentClient');
+    // Minified: lines are long (the few line breaks left are inside template literals).
+    expect(code.length / code.split('\n').length).toBeGreaterThan(2000);
+    expect(code).not.toMatch(/^\s*\/\/ /m);
+  });
+
+  test.each(NAMES)('%s holds no local-only route or dev signing key', (name) => {
+    const code = bundle(name);
+    expect(code).not.toContain('/_local');
+    expect(code).not.toContain('_local');
+    expect(code).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
+  });
+
+  // Known gap, kept visible: functions/adapters/config.ts and container.ts still name the local
+  // AES key variable, so it is bundled (never set in AWS: see the environment test). When the
+  // adapters stop naming it in the AWS build, this test fails: then make it a plain `test`.
+  test.failing.each(NAMES)('%s does not name LOCAL_TOKEN_KEYS', (name) => {
+    expect(bundle(name)).not.toContain('LOCAL_TOKEN_KEYS');
+  });
+
+  test.each(NAMES)('%s loads on Node.js 22 with the deployed environment (a real cold start)', (name) => {
+    // Configuration validation, module-scope clients and the createRequire banner all run on import.
+    // The callback function also serves its result page, which touches no AWS service.
+    const script = `
+      const { handler } = await import('./index.mjs');
+      let status = null;
+      if (${JSON.stringify(name)} === 'callback') {
+        const event = { version: '2.0', routeKey: 'GET /connect/result', rawPath: '/connect/result', rawQueryString: 'status=connected',
+          headers: {}, queryStringParameters: { status: 'connected' }, isBase64Encoded: false,
+          requestContext: { requestId: 'req-1', http: { method: 'GET', path: '/connect/result' } } };
+        status = (await handler(event, { awsRequestId: 'aws-1' })).statusCode;
+      }
+      process.stdout.write(JSON.stringify({ type: typeof handler, status }));`;
+    const out = execFileSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+      cwd: bundleDir(name),
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        TABLE_NAME: 'finch-connections',
+        FINCH_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:finch-AbCdEf',
+        KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
+        CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/connect/callback',
+        ALLOWED_RETURN_ORIGINS: DEPLOY_CONTEXT.allowedReturnOrigins.join(','),
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(JSON.parse(out)).toEqual({ type: 'function', status: name === 'callback' ? 200 : null });
+  });
+});
