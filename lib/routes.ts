@@ -1,6 +1,6 @@
 // The one route table: the CDK stack and the local gateway both build their routes from it, so
 // what runs locally is exactly what is deployed.
-export type FunctionName = 'create-session' | 'reauthenticate' | 'callback' | 'connections';
+export type FunctionName = 'create-session' | 'reauthenticate' | 'callback' | 'connections' | 'webhook';
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -19,6 +19,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/connect/result', function: 'callback', auth: 'none' },
   { method: 'GET', path: '/connections', function: 'connections', auth: 'jwt' },
   { method: 'GET', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
+  { method: 'DELETE', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
+  { method: 'POST', path: '/webhooks/finch', function: 'webhook', auth: 'none' },
 ];
 
 /** Where each function's handler lives (`export const handler`). */
@@ -27,6 +29,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   reauthenticate: 'functions/reauthenticate/handler.ts',
   callback: 'functions/callback/handler.ts',
   connections: 'functions/connections/handler.ts',
+  webhook: 'functions/webhook/handler.ts',
 };
 
 export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;

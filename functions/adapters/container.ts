@@ -33,9 +33,11 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
   const contextCipher: ContextCipher = config.KMS_KEY_ARN
     ? new KmsCipher(new KMSClient({}), config.KMS_KEY_ARN)
     : new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!));
+  const finch = new SdkFinchGateway(credentials, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
   const deps: CoreDeps = {
     store: new DynamoConnectionStore(doc, config.TABLE_NAME),
-    finch: new SdkFinchGateway(credentials, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS }),
+    finch,
+    webhooks: finch,
     cipher: new AccessTokenCipher(contextCipher),
     clock: { now: () => new Date() },
     settings: {

@@ -12,13 +12,16 @@ import type {
 import {
   TransientStoreError,
   type ClaimOutcome, type ConnectionStore, type CreateOutcome, type ListQuery, type NewConnection,
-  type ReplaceOutcome, type StatusUpdate, type StoredConnection,
+  type ReplaceOutcome, type StatusUpdate, type StoredConnection, type Tombstone,
+  type WebhookEventRecord, type ConnectionChange,
 } from '#core/ports.js';
 import { cancellationReasons, conditionFailedItem, isConditionFailure, isTransient } from './dynamo-errors.js';
 import { LIST_INDEX, keys } from './table.js';
 
 type Item = Record<string, unknown>;
 
+/** Finch retries a webhook for days; its dedupe record outlives that. */
+const WEBHOOK_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** TTL deletion is lazy clean-up only: every claim checks `expires_at` itself. */
 const SESSION_TTL_GRACE_SECONDS = 7 * 24 * 60 * 60;
 const ENDED: ConnectionStatus[] = ['disconnecting', 'disconnected'];
@@ -197,11 +200,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     const { Item } = await guard(() => this.doc.send(new GetCommand({
       TableName: this.tableName, Key: keys.connection(customerId, connectionId), ConsistentRead: true,
     })));
-    if (!Item) return null;
-    const token: StoredToken | null = typeof Item.token_ciphertext === 'string'
-      ? { ciphertext: Item.token_ciphertext, token_issued_at: Number(Item.token_issued_at) }
-      : null;
-    return { ...toConnection(Item), token };
+    return Item ? toStored(Item) : null;
   }
 
   async getOwner(connectionId: string): Promise<string | null> {
@@ -277,6 +276,149 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
+  async takeRefreshSlot(customerId: string, connectionId: string, now: Date, max: number) {
+    const window = Math.floor(now.getTime() / 60_000);
+    const key = keys.connection(customerId, connectionId);
+    try {
+      // The usual case: one more refresh in the current window.
+      await guard(() => this.doc.send(new UpdateCommand({
+        TableName: this.tableName, Key: key,
+        UpdateExpression: 'SET refresh_count = refresh_count + :one',
+        ConditionExpression: 'attribute_exists(pk) AND refresh_window = :window AND refresh_count < :max',
+        ExpressionAttributeValues: { ':one': 1, ':window': window, ':max': max },
+      })));
+      return { ok: true as const };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      // A new window starts at one; only an older (or no) window may be replaced, so two racing
+      // first refreshes cannot both reset the count.
+      await guard(() => this.doc.send(new UpdateCommand({
+        TableName: this.tableName, Key: key,
+        UpdateExpression: 'SET refresh_window = :window, refresh_count = :one',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(refresh_window) OR refresh_window < :window)',
+        ExpressionAttributeValues: { ':one': 1, ':window': window },
+      })));
+      return { ok: true as const };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { ok: false as const, retryAfterSeconds: 60 - (Math.floor(now.getTime() / 1000) % 60) };
+    }
+  }
+
+  async beginDisconnect(customerId: string, connectionId: string, now: Date): Promise<StoredConnection | null> {
+    try {
+      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.connection(customerId, connectionId),
+        // A retry of a disconnect that Finch did not answer finds `disconnecting` and goes on.
+        UpdateExpression: 'SET #status = :disconnecting, status_before_disconnect = if_not_exists(status_before_disconnect, #status), updated_at = :now',
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :disconnected',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':disconnected': 'disconnected', ':now': now.toISOString() },
+        ReturnValues: 'ALL_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      })));
+      return toStored(Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = conditionFailedItem(error);
+      return old ? toStored(old) : null;
+    }
+  }
+
+  async abortDisconnect(customerId: string, connectionId: string, now: Date): Promise<void> {
+    try {
+      await guard(() => this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.connection(customerId, connectionId),
+        UpdateExpression: 'SET #status = status_before_disconnect, updated_at = :now REMOVE status_before_disconnect',
+        ConditionExpression: '#status = :disconnecting AND attribute_exists(status_before_disconnect)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':now': now.toISOString() },
+      })));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone): Promise<Connection | null> {
+    try {
+      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.connection(customerId, connectionId),
+        // The ciphertext goes; the item stays as a tombstone, and so does the ownership item, so
+        // the connection id can never pass to another customer.
+        UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
+          + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
+        ConditionExpression: '#status = :disconnecting',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':disconnected': 'disconnected', ':disconnecting': 'disconnecting', ':null': null,
+          ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,
+        },
+        ReturnValues: 'ALL_NEW',
+      })));
+      return toConnection(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null): Promise<'applied' | 'duplicate' | 'not_applied'> {
+    const record = {
+      Put: {
+        TableName: this.tableName,
+        Item: compact({
+          ...keys.webhookEvent(event.event_id), ...event, applied: change !== null,
+          ttl: Math.floor(Date.parse(event.received_at) / 1000) + WEBHOOK_TTL_SECONDS,
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    if (change) {
+      const names: Record<string, string> = { '#status': 'status' };
+      const values: Item = { ':disconnecting': 'disconnecting', ':disconnected': 'disconnected', ':updated_at': event.received_at };
+      const sets = ['updated_at = :updated_at'];
+      for (const [field, value] of Object.entries(change.set)) {
+        if (value === undefined) continue;
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        sets.push(`#${field} = :${field}`);
+      }
+      try {
+        await guard(() => this.doc.send(new TransactWriteCommand({
+          TransactItems: [record, { Update: {
+            TableName: this.tableName,
+            Key: keys.connection(change.customer_id, change.connection_id),
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            // A disconnected connection is never revived by a late or replayed event.
+            ConditionExpression: 'attribute_exists(pk) AND NOT (#status IN (:disconnecting, :disconnected))',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          } }],
+        })));
+        return 'applied';
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        if (reasons[0].code === 'ConditionalCheckFailed') return 'duplicate';
+        if (reasons[1].code !== 'ConditionalCheckFailed') throw error;
+        // The connection ended: record the event alone, so Finch's retries are acknowledged.
+        record.Put.Item.applied = false;
+      }
+    }
+    try {
+      await guard(() => this.doc.send(new PutCommand(record.Put)));
+      return 'not_applied';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
   /** CLAIMED → COMPLETED (or FAILED) with the result, only for the customer the connection is written for. */
   private completeSession(stateHash: string, customerId: string, result: CallbackResult) {
     return {
@@ -311,6 +453,13 @@ export function toConnection(item: Item): Connection {
     last_synced_at: (item.last_synced_at as string | null | undefined) ?? null,
     token_version: Number(item.token_version),
   };
+}
+
+function toStored(item: Item): StoredConnection {
+  const token: StoredToken | null = typeof item.token_ciphertext === 'string'
+    ? { ciphertext: item.token_ciphertext, token_issued_at: Number(item.token_issued_at) }
+    : null;
+  return { ...toConnection(item), token };
 }
 
 function toSession(item: Item): SessionRecord {

@@ -5,7 +5,8 @@ import { FinchRateLimited, FinchRejected, FinchUnavailable } from '#core/errors.
 import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import {
   AccessTokenRejected, ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchGateway,
-  type FinchSession, type Introspection, type ReauthSessionRequest, type TokenGrant,
+  type FinchSession, type Introspection, type ReauthSessionRequest, type TokenGrant, type WebhookVerifier,
+  WebhookSignatureInvalid,
 } from '#core/ports.js';
 import type { FinchCredentialsSource } from './secrets.js';
 
@@ -17,7 +18,7 @@ export interface FinchGatewayOptions {
 
 type FinchErrorBody = { finch_code?: string; code?: number | string; name?: string; context?: { connection_id?: string } };
 
-export class SdkFinchGateway implements FinchGateway {
+export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
   private client: { credentials: object; finch: Finch } | null = null;
 
   constructor(private readonly credentials: FinchCredentialsSource, private readonly options: FinchGatewayOptions) {}
@@ -63,6 +64,35 @@ export class SdkFinchGateway implements FinchGateway {
         authentication_methods: (found.authentication_methods ?? []).map((method) => method.type),
       };
     }, 'bearer');
+  }
+
+  async getCompanyName(accessToken: string): Promise<string | null> {
+    return this.withClient(async (finch) => (await finch.withOptions({ accessToken }).hris.company.retrieve()).legal_name ?? null, 'bearer');
+  }
+
+  async disconnect(accessToken: string): Promise<void> {
+    // Not retried by the SDK on a 5xx: the caller decides (DELETE answers 502 and can be repeated).
+    await this.withClient(async (finch) => { await finch.withOptions({ accessToken }).account.disconnect({ maxRetries: 0 }); }, 'bearer');
+  }
+
+  /**
+   * The official SDK's check: HMAC-SHA256 over `${id}.${timestamp}.${body}`, several `v1,`
+   * signatures, ±300 s, constant-time compare. A failure is retried once with freshly fetched
+   * credentials, in case the webhook secret was rotated.
+   */
+  async verify(rawBody: string, headers: Record<string, string | undefined>): Promise<void> {
+    const clean = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const credentials = await this.credentials.get(attempt > 0);
+      if (!credentials.webhook_secret) throw new Error('The Finch webhook secret is not configured.');
+      try {
+        (await this.finch(false)).webhooks.verifySignature(rawBody, clean, credentials.webhook_secret);
+        return;
+      } catch {
+        // The SDK's messages name what failed (stale, missing header); the caller gets one answer.
+      }
+    }
+    throw new WebhookSignatureInvalid();
   }
 
   /**

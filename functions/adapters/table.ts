@@ -4,6 +4,7 @@
 //               gsi1pk CUSTOMER#<customer_id> gsi1sk <connected_at>#<connection_id>  (newest-first list)
 //   ownership   pk CONNECTION#<connection_id> sk OWNER          (one owner per connection_id)
 //   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
+//   webhook     pk WEBHOOK#<finch-event-id>   sk EVENT          (dedupe record, ttl)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
@@ -12,6 +13,7 @@ export const keys = {
   connection: (customerId: string, connectionId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `CONNECTION#${connectionId}` }),
   owner: (connectionId: string) => ({ pk: `CONNECTION#${connectionId}`, sk: 'OWNER' }),
   session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
+  webhookEvent: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'EVENT' }),
   listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
   listSort: (connectedAt: string, connectionId: string) => `${connectedAt}#${connectionId}`,
 };

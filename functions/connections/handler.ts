@@ -1,7 +1,7 @@
 // GET /connections, GET /connections/{connection_id} (?refresh=true asks Finch). Token-free.
-import { getConnection, listConnections, refreshConnection } from '#core/connections.js';
+import { disconnectConnection, getConnection, listConnections, refreshConnection } from '#core/connections.js';
 import { app, callerSettings } from '#http/app.js';
-import { ConnectionPath, GetQuery, ListQuery } from '#http/schemas.js';
+import { ConnectionPath, CustomerQuery, GetQuery, ListQuery } from '#http/schemas.js';
 import type { Context } from 'aws-lambda';
 import { type HttpEvent, httpRoute, json, validate } from '#http/stack.js';
 
@@ -18,6 +18,17 @@ const get = httpRoute({ auth: 'jwt', query: GetQuery, callerSettings }, async ({
   return json(200, connection);
 });
 
+const disconnect = httpRoute({ auth: 'jwt', query: CustomerQuery, callerSettings }, async ({ event, caller }) => {
+  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  await disconnectConnection(app.deps, caller, connection_id);
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+});
+
 /** One Lambda serves the connections routes; API Gateway's route key picks the operation. */
-export const handler = (event: HttpEvent, context: Context) =>
-  (event.routeKey === 'GET /connections' ? list : get)(event, context);
+const routes: Record<string, typeof get> = {
+  'GET /connections': list,
+  'GET /connections/{connection_id}': get,
+  'DELETE /connections/{connection_id}': disconnect,
+};
+
+export const handler = (event: HttpEvent, context: Context) => (routes[event.routeKey] ?? get)(event, context);

@@ -1,8 +1,11 @@
-// Reading connections, token-free, and refreshing one's status from Finch.
-import type { CoreDeps } from './deps.js';
-import { ConnectionNotFound } from './errors.js';
+// Reading connections, token-free; refreshing one's status from Finch; disconnecting one.
+import type { Caller, CoreDeps } from './deps.js';
+import { ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
 import type { Connection } from './model.js';
-import { AccessTokenRejected, type ListQuery, type StoredConnection } from './ports.js';
+import { AccessTokenRejected, type ListQuery, type StatusUpdate, type StoredConnection } from './ports.js';
+
+/** DESIGN: at most 6 refreshes a minute per connection (connecting does not count). */
+export const REFRESHES_PER_MINUTE = 6;
 
 export async function listConnections(deps: CoreDeps, customerId: string, query: ListQuery) {
   return deps.store.listConnections(customerId, query);
@@ -13,17 +16,27 @@ export async function getConnection(deps: CoreDeps, customerId: string, connecti
 }
 
 /**
- * Asks Finch (`/introspect`) for the connection's current status and stores it. A disconnected
- * connection has no token left and is answered as it is.
+ * Asks Finch (`/introspect`, and `/employer/company` for the name) for the connection's current
+ * status and stores it. A disconnected connection has no token left and is answered as it is.
  */
 export async function refreshConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<Connection> {
   const stored = await findConnection(deps, customerId, connectionId);
   if (!stored.token || stored.status === 'disconnected' || stored.status === 'disconnecting') return withoutToken(stored);
+  const slot = await deps.store.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
+  if (!slot.ok) throw new RefreshRateLimited(slot.retryAfterSeconds);
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, { customer_id: customerId, connection_id: connectionId });
-  let update;
+  const update = await readStatus(deps, accessToken);
+  if (update.status === 'connected') update.company_name = await readCompanyName(deps, accessToken, connectionId) ?? stored.company_name;
+  const updated = await deps.store.updateStatus(customerId, connectionId, update, deps.clock.now());
+  // A concurrent disconnect won the race: answer what is stored now.
+  return updated ?? getConnection(deps, customerId, connectionId);
+}
+
+/** The status Finch reports for a token; a token Finch no longer accepts needs reauthentication. */
+export async function readStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate> {
   try {
     const introspection = await deps.finch.introspect(accessToken);
-    update = {
+    return {
       status: introspection.status,
       status_message: introspection.status_message,
       authentication_methods: introspection.authentication_methods,
@@ -31,12 +44,51 @@ export async function refreshConnection(deps: CoreDeps, customerId: string, conn
     };
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
-    // Finch no longer accepts the token: only a reauthentication can bring the connection back.
-    update = { status: 'reauth' as const, status_message: 'Finch no longer accepts this connection\'s token.' };
+    return { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
   }
-  const updated = await deps.store.updateStatus(customerId, connectionId, update, deps.clock.now());
-  // A concurrent disconnect won the race: answer what is stored now.
-  return updated ?? getConnection(deps, customerId, connectionId);
+}
+
+/** The company name is a nicety: a failure to read it keeps the name we had. */
+async function readCompanyName(deps: CoreDeps, accessToken: string, connectionId: string): Promise<string | null> {
+  try {
+    return await deps.finch.getCompanyName(accessToken);
+  } catch (error) {
+    deps.log.warn('could not read the company name', { connection_id: connectionId, error: (error as Error).name });
+    return null;
+  }
+}
+
+/**
+ * DELETE: `disconnecting` (conditional) → Finch `POST /disconnect` → `disconnected`, ciphertext
+ * deleted, tombstone kept. Repeating it is harmless. If Finch cannot be reached the connection is
+ * restored and the error surfaces (502), so a retry can finish.
+ */
+export async function disconnectConnection(deps: CoreDeps, caller: Caller, connectionId: string): Promise<void> {
+  const customerId = caller.customer_id;
+  const before = await deps.store.beginDisconnect(customerId, connectionId, deps.clock.now());
+  if (!before) throw new ConnectionNotFound();
+  if (before.status === 'disconnected') return;
+  let confirmed = false;
+  if (before.token) {
+    try {
+      const accessToken = await deps.cipher.decrypt(before.token.ciphertext, { customer_id: customerId, connection_id: connectionId });
+      await deps.finch.disconnect(accessToken);
+      confirmed = true;
+    } catch (error) {
+      // Finch says the token is already invalid: nothing left to revoke there, finish here.
+      if (!(error instanceof AccessTokenRejected || error instanceof FinchRejected)) {
+        await deps.store.abortDisconnect(customerId, connectionId, deps.clock.now());
+        throw error;
+      }
+      deps.log.warn('Finch refused the revocation; disconnecting locally', { connection_id: connectionId, error: error.name });
+    }
+  }
+  await deps.store.finishDisconnect(customerId, connectionId, {
+    disconnected_by: caller.actor,
+    disconnected_at: deps.clock.now().toISOString(),
+    revocation_confirmed: confirmed,
+  });
+  deps.log.info('connection disconnected', { connection_id: connectionId, customer_id: customerId, revocation_confirmed: confirmed });
 }
 
 async function findConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<StoredConnection> {

@@ -1,4 +1,4 @@
-import type { Clock, ConnectionStore, FinchGateway, TokenCipher } from './ports.js';
+import type { Clock, ConnectionStore, FinchGateway, TokenCipher, WebhookVerifier } from './ports.js';
 
 /** Settings the core needs, already validated by the configuration adapter. */
 export interface CoreSettings {
@@ -24,6 +24,7 @@ export interface Log {
 export interface CoreDeps {
   store: ConnectionStore;
   finch: FinchGateway;
+  webhooks: WebhookVerifier;
   cipher: TokenCipher;
   clock: Clock;
   settings: CoreSettings;
@@ -35,6 +36,8 @@ export interface Caller {
   /** The customer this request acts for (admins name it explicitly). */
   customer_id: string;
   admin: boolean;
+  /** Who acts, for tombstones and audit: the token's `sub`, else the customer. */
+  actor: string;
   /** From the `customer_name` claim when the token has one. */
   customer_name?: string;
 }

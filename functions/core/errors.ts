@@ -80,3 +80,12 @@ export class FinchRateLimited extends ApiError {
 export class FinchRejected extends ApiError {
   constructor(code: string, message: string) { super(400, code, message); }
 }
+export class RefreshRateLimited extends ApiError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'refresh_rate_limited', 'This connection was refreshed too often; retry later.',
+      { headers: { 'Retry-After': String(retryAfterSeconds) } });
+  }
+}
+export class InvalidWebhookSignature extends ApiError {
+  constructor() { super(401, 'invalid_signature', 'The webhook signature is missing, stale or invalid.'); }
+}

@@ -80,6 +80,45 @@ export interface ConnectionStore {
   listConnections(customerId: string, query: ListQuery): Promise<{ connections: Connection[]; next_cursor: string | null }>;
   /** Conditional: the item exists and is not disconnecting/disconnected. Returns the updated connection or null. */
   updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null>;
+  /**
+   * Counts one refresh in the current one-minute window (connecting does not count). Conditional
+   * updates only: `{ ok: false }` when the window already holds `max` refreshes.
+   */
+  takeRefreshSlot(customerId: string, connectionId: string, now: Date, max: number): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
+  /**
+   * Marks the connection `disconnecting` (remembering its status, so an abort can restore it),
+   * unless it is already disconnected. Returns the stored connection as it was, or null if missing.
+   */
+  beginDisconnect(customerId: string, connectionId: string, now: Date): Promise<StoredConnection | null>;
+  /** Finch could not be reached: `disconnecting` → the remembered status, so the connection stays usable. */
+  abortDisconnect(customerId: string, connectionId: string, now: Date): Promise<void>;
+  /** `disconnecting` → `disconnected`: the ciphertext is deleted, a tombstone (who, when, confirmed) kept. */
+  finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone): Promise<Connection | null>;
+  /**
+   * Records a webhook event by its id and applies its change to the connection in ONE transaction,
+   * so a failed apply leaves no dedupe record to swallow Finch's retry. A change to a connection
+   * that is disconnecting/disconnected (or gone) is not applied; the event is still recorded.
+   */
+  applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null): Promise<'applied' | 'duplicate' | 'not_applied'>;
+}
+
+export interface Tombstone {
+  disconnected_by: string;
+  disconnected_at: string;
+  revocation_confirmed: boolean;
+}
+
+export interface WebhookEventRecord {
+  event_id: string;
+  event_type: string;
+  connection_id: string | null;
+  received_at: string;
+}
+
+export interface ConnectionChange {
+  customer_id: string;
+  connection_id: string;
+  set: Partial<Pick<Connection, 'status' | 'status_message' | 'authentication_methods' | 'last_synced_at'>>;
 }
 
 export class TransientStoreError extends Error {
@@ -155,6 +194,22 @@ export interface FinchGateway {
   /** `POST /auth/token`: never retried (a retry of a consumed code fails and hides the first success). */
   exchangeCode(code: string, redirectUri: string | undefined): Promise<TokenGrant>;
   introspect(accessToken: string): Promise<Introspection>;
+  /** `GET /employer/company`: the company's legal name, for the connections page. */
+  getCompanyName(accessToken: string): Promise<string | null>;
+  /** `POST /disconnect`: revokes every token of the connection at Finch. */
+  disconnect(accessToken: string): Promise<void>;
+}
+
+/** Verifies a Finch webhook's signature over the raw body; throws `WebhookSignatureInvalid`. */
+export interface WebhookVerifier {
+  verify(rawBody: string, headers: Record<string, string | undefined>): Promise<void>;
+}
+
+export class WebhookSignatureInvalid extends Error {
+  constructor() {
+    super('The webhook signature is missing, stale or invalid.');
+    this.name = 'WebhookSignatureInvalid';
+  }
 }
 
 export interface Clock { now(): Date }
@@ -165,4 +220,36 @@ export class AccessTokenRejected extends Error {
     super('Finch rejected the access token.');
     this.name = 'AccessTokenRejected';
   }
+}
+
+export type FinchDataMethod = 'GET' | 'POST' | 'DELETE';
+/** Validated query parameters; lists are sent the way Finch's SDK sends them (`name[]=a&name[]=b`). */
+export type FinchQuery = Record<string, string | string[]>;
+
+export interface FinchDataRequest {
+  method: FinchDataMethod;
+  /** Canonical and allowlisted by the core: `/employer/...`, plain segments only. */
+  path: string;
+  query: FinchQuery;
+  body?: unknown;
+  /** Caller headers the core allowed through (never Authorization). */
+  headers: Record<string, string>;
+}
+
+export interface FinchDataResponse {
+  status: number;
+  /** Finch's JSON body as it came; null when the answer was not JSON. */
+  body: unknown;
+  /** Response headers worth passing on (`retry-after`, `finch-request-id`). */
+  headers: Record<string, string>;
+}
+
+/**
+ * Finch's data API with a connection's access token. Answers every HTTP status as data (the proxy
+ * returns Finch's status and body); only a failed or timed-out exchange throws (FinchUnavailable).
+ * The adapter sets `Authorization` and `Finch-API-Version` itself and refuses a URL whose origin is
+ * not Finch's.
+ */
+export interface FinchDataGateway {
+  forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse>;
 }

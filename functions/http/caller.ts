@@ -24,7 +24,7 @@ export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: st
   if (hasScope(claims.scope, jwt?.scopes, settings.adminScope)) {
     // A server-to-server caller names the customer on every route.
     if (!requestedCustomer) throw new InvalidRequest('Admin callers must name the customer.', [{ path: 'customer_id', message: 'required for admin callers' }]);
-    return { customer_id: requestedCustomer, admin: true };
+    return { customer_id: requestedCustomer, admin: true, actor: actorOf(claims, 'admin') };
   }
   const customer = claims[settings.customerIdClaim];
   if (typeof customer !== 'string' || !CUSTOMER_ID_PATTERN.test(customer)) {
@@ -33,7 +33,11 @@ export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: st
   // A non-admin may repeat its own customer id (redundant); naming another one is refused.
   if (requestedCustomer !== undefined && requestedCustomer !== customer) throw new Forbidden();
   const name = claims[settings.customerNameClaim];
-  return { customer_id: customer, admin: false, customer_name: typeof name === 'string' && name ? name : undefined };
+  return { customer_id: customer, admin: false, actor: actorOf(claims, customer), customer_name: typeof name === 'string' && name ? name : undefined };
+}
+
+function actorOf(claims: Record<string, unknown>, fallback: string): string {
+  return typeof claims.sub === 'string' && claims.sub.length <= 256 ? claims.sub : fallback;
 }
 
 /**

@@ -69,4 +69,6 @@ export const GetQuery = z.strictObject({
   refresh: z.optional(z.enum(['true', 'false'])),
 });
 
+export const CustomerQuery = z.strictObject({ customer_id: z.optional(customerId) });
+
 export const ConnectionPath = z.strictObject({ connection_id: connectionId });

@@ -66,7 +66,7 @@ describe('bad input on every route → the documented 4xx, no write, no Finch ca
   });
 
   test('a redirect callback without a usable state shows the result page with 400, whatever the query', async () => {
-    for (const query of [{}, { code: 'c' }, { state: 'x'.repeat(600) }, { state: 'A'.repeat(43), code: 'bad code' }]) {
+    for (const query of <Record<string, string>[]>[{}, { code: 'c' }, { state: 'x'.repeat(600) }, { state: 'A'.repeat(43), code: 'bad code' }]) {
       const res = await h.invoke('GET /connect/callback', { query });
       expect(res.statusCode).toBe(400);
       expect(res.headers['cache-control']).toBe('no-store');

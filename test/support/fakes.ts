@@ -8,7 +8,8 @@ import {
   type ClaimOutcome, type ConnectionStore, type ConnectSessionRequest, type CreateOutcome, type FinchGateway,
   type FinchSession, type Introspection, type ListQuery, type NewConnection, type ReauthSessionRequest,
   type ReplaceOutcome, type StatusUpdate, type StoredConnection, type TokenCipher, type TokenContext, type TokenGrant,
-  ConnectionExistsAtFinch,
+  type Tombstone, type WebhookEventRecord, type ConnectionChange, type WebhookVerifier,
+  ConnectionExistsAtFinch, WebhookSignatureInvalid,
 } from '#core/ports.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -112,6 +113,60 @@ export class MemoryStore implements ConnectionStore {
     return { connections: page, next_cursor: start + query.limit < all.length ? String(start + query.limit) : null };
   }
 
+  refreshes = new Map<string, { window: number; count: number }>();
+  events = new Map<string, WebhookEventRecord & { applied: boolean }>();
+
+  async takeRefreshSlot(customerId: string, connectionId: string, now: Date, max: number) {
+    this.calls++;
+    const window = Math.floor(now.getTime() / 60_000);
+    const slot = this.refreshes.get(this.key(customerId, connectionId));
+    if (slot?.window === window && slot.count >= max) return { ok: false as const, retryAfterSeconds: 60 - (Math.floor(now.getTime() / 1000) % 60) };
+    this.refreshes.set(this.key(customerId, connectionId), { window, count: slot?.window === window ? slot.count + 1 : 1 });
+    return { ok: true as const };
+  }
+
+  private before = new Map<string, Connection['status']>();
+
+  async beginDisconnect(customerId: string, connectionId: string) {
+    this.calls++;
+    const stored = this.connections.get(this.key(customerId, connectionId));
+    if (!stored) return null;
+    const old = clone(stored);
+    if (stored.status !== 'disconnected') {
+      if (!this.before.has(this.key(customerId, connectionId))) this.before.set(this.key(customerId, connectionId), stored.status);
+      stored.status = 'disconnecting';
+    }
+    return old;
+  }
+
+  async abortDisconnect(customerId: string, connectionId: string) {
+    this.calls++;
+    const stored = this.connections.get(this.key(customerId, connectionId));
+    const before = this.before.get(this.key(customerId, connectionId));
+    if (stored?.status === 'disconnecting' && before) stored.status = before;
+    this.before.delete(this.key(customerId, connectionId));
+  }
+
+  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone) {
+    this.calls++;
+    const stored = this.connections.get(this.key(customerId, connectionId));
+    if (stored?.status !== 'disconnecting') return null;
+    Object.assign(stored, { status: 'disconnected', token: null, updated_at: tombstone.disconnected_at }, tombstone);
+    this.before.delete(this.key(customerId, connectionId));
+    const { token: _t, ...connection } = clone(stored);
+    return connection;
+  }
+
+  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null) {
+    this.calls++;
+    if (this.events.has(event.event_id)) return 'duplicate' as const;
+    const stored = change && this.connections.get(this.key(change.customer_id, change.connection_id));
+    const applies = !!stored && stored.status !== 'disconnected' && stored.status !== 'disconnecting';
+    if (applies) Object.assign(stored, change!.set, { updated_at: event.received_at });
+    this.events.set(event.event_id, { ...event, applied: applies });
+    return applies ? 'applied' as const : 'not_applied' as const;
+  }
+
   async updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null> {
     this.calls++;
     const stored = this.connections.get(this.key(customerId, connectionId));
@@ -156,6 +211,19 @@ export class FakeFinch implements FinchGateway {
     return grant;
   }
 
+  disconnectError: Error | null = null;
+  companyName: string | null = 'Acme Payroll LLC';
+
+  async getCompanyName() {
+    this.calls.push('GET /employer/company');
+    return this.companyName;
+  }
+
+  async disconnect() {
+    this.calls.push('POST /disconnect');
+    if (this.disconnectError) throw this.disconnectError;
+  }
+
   async introspect(): Promise<Introspection> {
     this.calls.push('GET /introspect');
     return {
@@ -175,6 +243,13 @@ export class FakeCipher implements TokenCipher {
   }
 }
 
+/** Accepts a body whose headers carry `finch-signature: valid`. */
+export class FakeVerifier implements WebhookVerifier {
+  async verify(_rawBody: string, headers: Record<string, string | undefined>) {
+    if (headers['finch-signature'] !== 'valid') throw new WebhookSignatureInvalid();
+  }
+}
+
 export const silentLog: Log = { info() {}, warn() {}, error() {} };
 
 export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
@@ -183,6 +258,7 @@ export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
   const deps: CoreDeps = {
     store,
     finch,
+    webhooks: new FakeVerifier(),
     cipher: new FakeCipher(),
     clock: { now: () => new Date() },
     settings: {

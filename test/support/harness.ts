@@ -13,6 +13,8 @@ export const CLIENT_SECRET = `secret-${randomBytes(16).toString('hex')}`;
 export const RETURN_ORIGIN = 'https://app.example';
 export const CALLBACK_URL = 'https://api.example/connect/callback';
 export const TOKEN_KEY = randomBytes(32);
+/** Base64, as Finch's webhook secrets are. */
+export const WEBHOOK_SECRET = randomBytes(24).toString('base64');
 
 type Handler = (event: unknown, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
 
@@ -23,6 +25,8 @@ export interface InvokeOptions {
   rawBody?: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
+  /** The body is base64 (as API Gateway sends binary bodies). */
+  base64?: boolean;
 }
 
 export interface Invoked {
@@ -69,6 +73,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     LOCAL_TOKEN_KEYS: `k1=${TOKEN_KEY.toString('base64')}`,
     FINCH_CLIENT_ID: CLIENT_ID,
     FINCH_CLIENT_SECRET: CLIENT_SECRET,
+    FINCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     STORE_BUDGET_MS: '1500',
     ...env,
@@ -79,6 +84,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     reauthenticate: (await import('../../functions/reauthenticate/handler.js')).handler as Handler,
     callback: (await import('../../functions/callback/handler.js')).handler as Handler,
     connections: (await import('../../functions/connections/handler.js')).handler as Handler,
+    webhook: (await import('../../functions/webhook/handler.js')).handler as Handler,
   };
   const transcript: Harness['transcript'] = [];
 
@@ -145,7 +151,7 @@ function buildEvent(method: string, template: string, rawPath: string, options: 
       ...(jwt && options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: null } } } : {}),
     },
     body,
-    isBase64Encoded: false,
+    isBase64Encoded: options.base64 ?? false,
   };
 }
 

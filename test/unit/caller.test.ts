@@ -12,12 +12,12 @@ describe('caller from the JWT authorizer context', () => {
   });
 
   test('a non-admin may repeat its own customer id, not name another', () => {
-    expect(resolveCaller(jwt({ customer_id: 'acme' }), 'acme')).toEqual({ customer_id: 'acme', admin: false, customer_name: undefined });
+    expect(resolveCaller(jwt({ customer_id: 'acme' }), 'acme')).toEqual({ customer_id: 'acme', admin: false, actor: 'acme', customer_name: undefined });
     expect(() => resolveCaller(jwt({ customer_id: 'acme' }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
   });
 
   test('the admin scope must be a whole word', () => {
-    expect(resolveCaller(jwt({ scope: 'openid connections:admin' }), 'globex')).toEqual({ customer_id: 'globex', admin: true });
+    expect(resolveCaller(jwt({ scope: 'openid connections:admin' }), 'globex')).toEqual({ customer_id: 'globex', admin: true, actor: 'admin' });
     expect(resolveCaller(jwt({ scope: '[openid connections:admin]' }), 'globex').admin).toBe(true);
     expect(() => resolveCaller(jwt({ scope: 'connections:admin2', customer_id: 'acme' }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
   });

@@ -6,7 +6,7 @@ import { FinchUnavailable } from '#core/errors.js';
 import { TransientStoreError } from '#core/ports.js';
 import { fakeDeps } from '../support/fakes.js';
 
-const acme = { customer_id: 'acme', admin: false };
+const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
 
 async function connected(setup = fakeDeps()) {
   const started = await createConnectSession(setup.deps, acme, { flow: 'redirect', return_to: 'https://app.example/' });
@@ -78,7 +78,7 @@ describe('callback: right customer, fail closed (invariant 3)', () => {
     finch.introspection = { customer_id: 'acme' };
     expect((await handleCallback(deps, { flow: 'redirect', state: first.state, code: 'c1' })).result.status).toBe('connected');
 
-    const second = await createConnectSession(deps, { customer_id: 'initech', admin: false }, { flow: 'redirect' });
+    const second = await createConnectSession(deps, { customer_id: 'initech', admin: false, actor: 'initech' }, { flow: 'redirect' });
     finch.issue('c2', { connection_id: 'conn-2', customer_id: null });
     finch.introspection = { customer_id: null };
     expect((await handleCallback(deps, { flow: 'redirect', state: second.state, code: 'c2' })).result)
@@ -165,7 +165,7 @@ describe('callback: nothing lost (invariant 6)', () => {
 describe('callback: one owner (invariant 1)', () => {
   test('a connection owned by another customer is not taken over', async () => {
     const setup = await connected();
-    const other = { customer_id: 'globex', admin: false };
+    const other = { customer_id: 'globex', admin: false, actor: 'globex' };
     const started = await createConnectSession(setup.deps, other, { flow: 'redirect' });
     setup.finch.issue('c2', { connection_id: 'conn-1', customer_id: 'globex' });
     const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'c2' });

@@ -3,7 +3,7 @@ import { hashState, STATE_PATTERN } from '#core/ids.js';
 import { ConnectionAlreadyExists, ConnectionNotFound, InvalidRequest } from '#core/errors.js';
 import { fakeDeps } from '../support/fakes.js';
 
-const acme = { customer_id: 'acme', admin: false };
+const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
 
 describe('POST /connect/sessions (core)', () => {
   test('makes a 256-bit state, stores only its hash, and appends it to connect_url', async () => {
@@ -39,7 +39,7 @@ describe('POST /connect/sessions (core)', () => {
     const { deps } = fakeDeps();
     await expect(createConnectSession(deps, acme, { flow: 'redirect', products: ['company', 'ssn'] }))
       .rejects.toMatchObject({ status: 400, extra: { details: [{ path: 'products.1' }] } });
-    await expect(createConnectSession(deps, { customer_id: 'acme', admin: true }, { flow: 'redirect', products: ['ssn'] })).resolves.toBeDefined();
+    await expect(createConnectSession(deps, { customer_id: 'acme', admin: true, actor: 'acme' }, { flow: 'redirect', products: ['ssn'] })).resolves.toBeDefined();
   });
 
   test('customer_name comes from the claim; a different body value is refused', async () => {

@@ -1,0 +1,61 @@
+// Finch webhooks: verified on the raw body before anything is parsed, deduplicated by event id
+// and applied in one transaction with the dedupe record (a record written before a failed apply
+// would swallow Finch's retry).
+import type { CoreDeps } from './deps.js';
+import { InvalidRequest, InvalidWebhookSignature } from './errors.js';
+import type { ConnectionChange } from './ports.js';
+import { WebhookSignatureInvalid } from './ports.js';
+import { readStatus } from './connections.js';
+import { z } from './zod.js';
+
+const WebhookBody = z.looseObject({
+  event_type: z.string().check(z.minLength(1), z.maxLength(128)),
+  connection_id: z.optional(z.nullable(z.string().check(z.maxLength(128)))),
+});
+
+/** Events that mean Finch finished reading the employer's data. */
+const SYNC_EVENT = /^(job\.[a-z_]+\.completed|company\.updated|directory\.(created|updated|deleted)|individual\.(created|updated|deleted)|employment\.(created|updated|deleted)|pay_statement\.(created|updated|deleted)|payment\.(created|updated|deleted))$/;
+
+export type WebhookOutcome = 'applied' | 'duplicate' | 'not_applied';
+
+export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Record<string, string | undefined>): Promise<WebhookOutcome> {
+  try {
+    await deps.webhooks.verify(rawBody, headers);
+  } catch (error) {
+    if (error instanceof WebhookSignatureInvalid) throw new InvalidWebhookSignature();
+    throw error;
+  }
+  let body: unknown;
+  try { body = JSON.parse(rawBody); } catch { throw new InvalidRequest('The webhook body is not JSON.'); }
+  const parsed = WebhookBody.safeParse(body);
+  if (!parsed.success) throw new InvalidRequest('The webhook body has no event_type.');
+  const eventType = parsed.data.event_type;
+  const connectionId = parsed.data.connection_id ?? null;
+  const receivedAt = deps.clock.now().toISOString();
+  const change = connectionId ? await changeFor(deps, eventType, connectionId, receivedAt) : null;
+  const outcome = await deps.store.applyWebhookEvent(
+    { event_id: headers['finch-event-id']!, event_type: eventType, connection_id: connectionId, received_at: receivedAt },
+    change,
+  );
+  deps.log.info('webhook', { event_type: eventType, connection_id: connectionId, outcome });
+  return outcome;
+}
+
+async function changeFor(deps: CoreDeps, eventType: string, connectionId: string, receivedAt: string): Promise<ConnectionChange | null> {
+  const owner = await deps.store.getOwner(connectionId);
+  if (!owner) {
+    deps.log.warn('webhook for a connection nobody here owns; acknowledged', { event_type: eventType, connection_id: connectionId });
+    return null;
+  }
+  const base = { customer_id: owner, connection_id: connectionId };
+  if (eventType === 'account.updated') {
+    const stored = await deps.store.getConnection(owner, connectionId);
+    if (!stored?.token || stored.status === 'disconnected' || stored.status === 'disconnecting') return null;
+    // Deliveries can arrive out of order (Finch-Timestamp is per attempt): ask Finch for the status now.
+    const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, base);
+    const { status, status_message, authentication_methods } = await readStatus(deps, accessToken);
+    return { ...base, set: { status, status_message, authentication_methods } };
+  }
+  if (SYNC_EVENT.test(eventType)) return { ...base, set: { last_synced_at: receivedAt } };
+  return null;
+}
