@@ -7,9 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '#adapters/table.js';
 import { startFinchEmulator } from '#local/finch-emulator/server.js';
-import { FUNCTION_ENTRIES, type FunctionName, ROUTES } from '../lib/routes.js';
+import { FUNCTION_ENTRIES, type FunctionName, ROUTES, routeKey } from '../lib/routes.js';
 import { claimNames, mintDevToken } from './dev-tokens.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.js';
+import { createCors } from './gateway/cors.js';
 import { LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, createJwtAuthorizer, publicJwks } from './gateway/jwt.js';
 import { createLocalRoutes } from './gateway/local-routes.js';
 import { type LambdaHandler, type RunningGateway, startGateway } from './gateway/server.js';
@@ -118,7 +119,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         demoDir: join(REPO_ROOT, 'local', 'demo'),
         emulatorUrl: () => emulatorUrl,
         port: () => gateway.port,
+        routeKeys: ROUTES.map(routeKey),
       }),
+      // Other local frontends (say a dev server on :5173) are allowed as they will be in AWS.
+      cors: createCors(configuredReturnOrigins(env), ROUTES),
       log: options.accessLog,
     });
     cleanups.push(() => gateway.close());
@@ -193,7 +197,7 @@ export function handlerEnvironment(input: HandlerEnvInput): Record<string, strin
   const origin = new URL(apiUrl);
   // Locally return_to may point at the gateway's own origin (the demo page), under either loopback name.
   const ownOrigins = [origin.origin, `http://localhost:${origin.port}`];
-  const extraOrigins = (env.ALLOWED_RETURN_ORIGINS ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const extraOrigins = configuredReturnOrigins(env);
   const finch = input.finchMode === 'emulator'
     ? {
       FINCH_API_BASE_URL: input.finchUrl,
@@ -221,6 +225,11 @@ export function handlerEnvironment(input: HandlerEnvInput): Record<string, strin
     ALLOWED_RETURN_ORIGINS: [...new Set([...ownOrigins, ...extraOrigins])].join(','),
     ...finch,
   };
+}
+
+/** ALLOWED_RETURN_ORIGINS as the developer set it (the gateway's own origin is added for the handlers). */
+function configuredReturnOrigins(env: NodeJS.ProcessEnv): string[] {
+  return (env.ALLOWED_RETURN_ORIGINS ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 /** Imports every handler of the route table once, the way Lambda loads each function's module. */

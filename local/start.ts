@@ -4,6 +4,7 @@
 //   npm start -- --finch=sandbox   the real Finch API (FINCH_CLIENT_ID, FINCH_CLIENT_SECRET, FINCH_API_BASE_URL)
 // Ports: PORT (3000), FINCH_EMULATOR_PORT (4010), DYNAMODB_PORT (8000); 0 = any free port.
 // LOCAL_STATE_DIR moves .local/ (secrets, data, stack.json) elsewhere.
+import { watchLaunchers } from './parent-watch.js';
 import { parsePort } from './ports.js';
 import { stateDirFrom } from './paths.js';
 import { type RunningStack, startStack } from './stack.js';
@@ -62,6 +63,8 @@ async function shutdown(signal: string, code: number): Promise<void> {
 process.on('SIGINT', () => void shutdown('SIGINT', 0));
 process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 process.on('SIGHUP', () => void shutdown('SIGHUP', 0));
+// `kill <npm's pid>` reaches npm's shell only: when whoever launched us is gone, stop as on SIGTERM.
+watchLaunchers((pid) => void shutdown(`launcher ${pid} exited`, 0));
 
 const stateDir = stateDirFrom(process.env);
 console.log('finch-connections local stack');

@@ -1,10 +1,10 @@
-/* global document, fetch, location, sessionStorage, history, URLSearchParams */
+/* global document, fetch, location, sessionStorage, history, URLSearchParams, confirm */
 // The demo connections page: plain JS against the API, as an application's frontend would use it.
 // Every value from the API is set with textContent, never as HTML.
 const $ = (selector) => document.querySelector(selector);
 const STORAGE_KEY = 'finch-connections-demo';
 
-const state = { customer: null, token: null, tokenExpires: 0, emulator: false };
+const state = { customer: null, token: null, tokenExpires: 0, emulator: false, canDisconnect: false };
 
 // ---- plain-words errors -------------------------------------------------------------------
 const CALLBACK_ERRORS = {
@@ -119,6 +119,10 @@ function renderConnections(connections) {
     if (state.emulator && c.status === 'connected') {
       actions.append(button('Break (emulator)', 'secondary break', () => breakConnection(c.connection_id)));
     }
+    // Shown only once the API routes DELETE (the lifecycle work); a tombstone has nothing to disconnect.
+    if (state.canDisconnect && !['disconnecting', 'disconnected'].includes(c.status)) {
+      actions.append(button('Disconnect', 'secondary disconnect', () => disconnect(c.connection_id)));
+    }
     row.append(
       cell(c.provider_id),
       cell(c.company_name ?? '—', c.company_name ? '' : 'muted'),
@@ -180,6 +184,13 @@ async function breakConnection(connectionId) {
   await refreshOne(connectionId);
 }
 
+async function disconnect(connectionId) {
+  if (!confirm('Disconnect this payroll connection? The application will lose access to its data.')) return;
+  await api('DELETE', `/connections/${encodeURIComponent(connectionId)}`);
+  await loadConnections();
+  notify('ok', 'Disconnected. Finch no longer gives this application access to that account.');
+}
+
 async function guarded(control, action) {
   control.disabled = true;
   try {
@@ -225,8 +236,10 @@ async function init() {
 
   showCallbackResult();
   try {
-    state.emulator = (await (await fetch('/_local/config')).json()).finch === 'emulator';
-  } catch { /* the list still works without the emulator button */ }
+    const config = await (await fetch('/_local/config')).json();
+    state.emulator = config.finch === 'emulator';
+    state.canDisconnect = config.routes.includes('DELETE /connections/{connection_id}');
+  } catch { /* the list still works without these buttons */ }
   const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null');
   if (saved?.id) {
     $('#customer-id').value = saved.id;

@@ -19,6 +19,8 @@ export interface IncomingRequest {
 
 export interface EventOptions {
   route: RouteSpec;
+  /** The path percent-decoded: HTTP APIs hand `rawPath` (and `http.path`) to Lambda decoded. */
+  decodedPath: string;
   pathParameters: Record<string, string> | undefined;
   jwt?: JwtAuthorizerContext;
   requestId: string;
@@ -35,7 +37,7 @@ export const LOCAL_API_ID = 'local';
 export function buildEvent(request: IncomingRequest, options: EventOptions): HttpEvent {
   const now = options.now ?? new Date();
   const queryAt = request.url.indexOf('?');
-  const rawPath = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
+  const rawPath = options.decodedPath;
   const rawQueryString = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
 
   const headers: Record<string, string> = {};

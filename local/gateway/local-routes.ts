@@ -25,6 +25,8 @@ export interface LocalRoutesOptions {
   emulatorUrl: () => string | undefined;
   /** Ports the gateway answers on, for the Host check. */
   port: () => number;
+  /** The API's route keys, so the demo shows only what exists (Disconnect once DELETE is routed). */
+  routeKeys: readonly string[];
 }
 
 const DAY = 86_400;
@@ -55,7 +57,7 @@ export function createLocalRoutes(options: LocalRoutesOptions): LocalRoutes {
     const asset = /^\/_local\/demo\/([a-z0-9-]+)\.(js|css|svg)$/.exec(path);
     if (method === 'GET' && asset) return demoFile(options.demoDir, `${asset[1]}.${asset[2]}`, ASSET_TYPES[asset[2]]);
     if (method === 'GET' && path === '/_local/jwks.json') return jsonAnswer(200, options.jwks);
-    if (method === 'GET' && path === '/_local/config') return jsonAnswer(200, { finch: options.emulatorUrl() ? 'emulator' : 'sandbox' });
+    if (method === 'GET' && path === '/_local/config') return jsonAnswer(200, { finch: options.emulatorUrl() ? 'emulator' : 'sandbox', routes: options.routeKeys });
     if (method === 'POST' && path === '/_local/token') return token(request, options);
     const flip = /^\/_local\/emulator\/connections\/([A-Za-z0-9_-]{1,128})$/.exec(path);
     if (method === 'POST' && flip) return setEmulatorStatus(request, flip[1], options);

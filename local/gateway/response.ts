@@ -13,6 +13,7 @@ export function jsonAnswer(status: number, body: unknown, headers: OutgoingHttpH
 
 /** API Gateway's own error answers, the same bodies a client sees in AWS. */
 export const gatewayErrors = {
+  badRequest: () => jsonAnswer(400, { message: 'Bad Request' }),
   notFound: () => jsonAnswer(404, { message: 'Not Found' }),
   unauthorized: (reason: string) => jsonAnswer(401, { message: 'Unauthorized' }, {
     'www-authenticate': `Bearer error="invalid_token" error_description="${reason.replace(/"/g, "'")}"`,

@@ -1,5 +1,6 @@
 // Matches a request to a route of lib/routes.ts the way API Gateway does: exact method, path
 // segments literal or `{name}` (one segment) or `{name+}` (the rest), the most specific route first.
+// HTTP APIs route on the percent-decoded path (`%2F` is a slash by then), so this takes that.
 import type { RouteSpec } from '../../lib/routes.js';
 
 export interface RouteMatch {
@@ -9,22 +10,18 @@ export interface RouteMatch {
 
 interface Compiled { route: RouteSpec; pattern: RegExp; names: string[]; specificity: number[] }
 
-export type Router = (method: string, rawPath: string) => RouteMatch | undefined;
+export type Router = (method: string, decodedPath: string) => RouteMatch | undefined;
 
 export function createRouter(routes: readonly RouteSpec[]): Router {
   const compiled = routes.map(compile).sort((a, b) => compareSpecificity(a.specificity, b.specificity));
-  return (method, rawPath) => {
+  return (method, decodedPath) => {
     for (const entry of compiled) {
       if (entry.route.method !== method) continue;
-      const match = entry.pattern.exec(rawPath);
+      const match = entry.pattern.exec(decodedPath);
       if (!match) continue;
       if (entry.names.length === 0) return { route: entry.route, pathParameters: undefined };
       const pathParameters: Record<string, string> = {};
-      try {
-        entry.names.forEach((name, index) => { pathParameters[name] = decodeURIComponent(match[index + 1]); });
-      } catch {
-        return undefined; // malformed percent-encoding matches nothing, as API Gateway answers 404
-      }
+      entry.names.forEach((name, index) => { pathParameters[name] = match[index + 1]; });
       return { route: entry.route, pathParameters };
     }
     return undefined;

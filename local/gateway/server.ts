@@ -9,6 +9,7 @@ import type { HttpEvent } from '#http/stack.js';
 import type { FunctionName, RouteSpec } from '../../lib/routes.js';
 import { PortInUse } from '../ports.js';
 import { type IncomingRequest, buildContext, buildEvent, newRequestId } from './event.js';
+import type { Cors } from './cors.js';
 import type { JwtAuthorizer } from './jwt.js';
 import { type HttpAnswer, fromHandlerResult, gatewayErrors } from './response.js';
 import { createRouter } from './router.js';
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Named in the port-in-use error. */
   portVariable?: string;
+  /** CORS as the deployed API configures it; none when unset. */
+  cors?: Cors;
 }
 
 export interface RunningGateway {
@@ -64,16 +67,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const local = await options.localRoutes?.({ ...request, path });
     if (local) return local;
 
-    const match = router(request.method, path);
-    if (!match) return gatewayErrors.notFound();
+    const preflight = options.cors?.preflight(request.method, request.headers);
+    if (preflight) return preflight;
+    const corsHeaders = options.cors?.headersFor(request.headers) ?? {};
+    const withCors = (reply: HttpAnswer): HttpAnswer => ({ ...reply, headers: { ...reply.headers, ...corsHeaders } });
+
+    const decodedPath = decodePath(path);
+    if (decodedPath === undefined) return withCors(gatewayErrors.badRequest());
+    const match = router(request.method, decodedPath);
+    if (!match) return withCors(gatewayErrors.notFound());
     let jwt;
     if (match.route.auth === 'jwt') {
       const authorization = await options.authorizer(req.headers.authorization);
-      if (!authorization.ok) return gatewayErrors.unauthorized(authorization.reason);
+      if (!authorization.ok) return withCors(gatewayErrors.unauthorized(authorization.reason));
       jwt = authorization.jwt;
     }
     const requestId = newRequestId();
-    const event = buildEvent(request, { route: match.route, pathParameters: match.pathParameters, jwt, requestId, port });
+    const event = buildEvent(request, { route: match.route, decodedPath, pathParameters: match.pathParameters, jwt, requestId, port });
     const timeoutMs = options.timeoutMs ?? 29_000;
     const context = buildContext({ functionName: `finch-connections-local-${match.route.function}`, timeoutMs });
     const handler = await options.loadHandler(match.route.function);
@@ -85,13 +95,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ]);
       if (result === TIMED_OUT) {
         console.error(`gateway: ${match.route.function} did not answer within ${timeoutMs} ms (request ${requestId})`);
-        return withRequestId(gatewayErrors.unavailable(), requestId);
+        return withCors(withRequestId(gatewayErrors.unavailable(), requestId));
       }
-      return withRequestId(fromHandlerResult(result), requestId);
+      return withCors(withRequestId(fromHandlerResult(result), requestId));
     } catch (error) {
       // As in AWS the client learns nothing; the developer sees the stack here.
       console.error(`gateway: ${match.route.function} threw (request ${requestId}):`, error);
-      return withRequestId(gatewayErrors.internal(), requestId);
+      return withCors(withRequestId(gatewayErrors.internal(), requestId));
     } finally {
       clearTimeout(timer);
     }
@@ -126,6 +136,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/** HTTP APIs decode the path before routing; a malformed escape is a 400. */
+function decodePath(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
 
 function withRequestId(reply: HttpAnswer, requestId: string): HttpAnswer {
   return { ...reply, headers: { ...reply.headers, 'apigw-requestid': requestId } };

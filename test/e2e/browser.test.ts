@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { ROUTES, routeKey } from '../../lib/routes.js';
 import { REPO_ROOT, type StackProcess, killStack, startStackProcess } from './stack-process.js';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -17,6 +18,8 @@ if (!executablePath && !required) console.warn(`browser e2e skipped: no chromium
 
 const ARTIFACTS = join(REPO_ROOT, 'test', 'e2e', 'artifacts');
 const suite = executablePath || required ? describe : describe.skip;
+// The page shows Disconnect once the API routes DELETE (the lifecycle work), and so does this test.
+const canDisconnect = ROUTES.some((route) => routeKey(route) === 'DELETE /connections/{connection_id}');
 
 suite('demo page in a browser', () => {
   let stack: StackProcess;
@@ -34,7 +37,7 @@ suite('demo page in a browser', () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     });
     page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(20_000);
+    page.setDefaultTimeout(30_000);
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
 
@@ -43,9 +46,21 @@ suite('demo page in a browser', () => {
     await stack?.stop();
     killStack(stack);
     if (profile) rmSync(profile, { recursive: true, force: true });
-  }, 60_000);
+  }, 90_000);
 
   const row = () => page.locator('#connections tbody tr');
+
+  /** Waits for a listed connection in `status`; on timeout says what the page showed instead. */
+  async function expectRowWithStatus(status: string) {
+    try {
+      await page.locator(`#connections tbody tr[data-status="${status}"]`).waitFor();
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, `failure-${status}.png`), fullPage: true }).catch(() => undefined);
+      const notice = await page.locator('#notice').textContent().catch(() => null);
+      const rows = await row().evaluateAll((rows) => rows.map((r) => (r as { dataset: Record<string, string> }).dataset.status)).catch(() => []);
+      throw new Error(`no connection listed as ${status} at ${page.url()}; rows: ${JSON.stringify(rows)}; notice: ${notice}`, { cause: error });
+    }
+  }
 
   test('pick a customer, Connect on Finch, come back and see the connection listed as connected', async () => {
     const { apiUrl, finchUrl } = stack.stack;
@@ -60,27 +75,35 @@ suite('demo page in a browser', () => {
     await page.click('#connect');
 
     await page.waitForURL(`${apiUrl}/`);
-    await row().first().waitFor();
+    await expectRowWithStatus('connected');
     await expect(page.locator('#notice').textContent()).resolves.toContain('Connected');
     await expect(row().count()).resolves.toBe(1);
     await expect(row().first().getAttribute('data-status')).resolves.toBe('connected');
     await expect(row().first().textContent()).resolves.toContain('gusto');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-connected.png'), fullPage: true });
-  }, 60_000);
+  }, 90_000);
 
   test('a connection Finch puts in reauth is reauthenticated from the page', async () => {
     const { apiUrl, finchUrl } = stack.stack;
     await row().first().locator('button.break').click();
-    await page.locator('#connections tbody tr[data-status="reauth"]').waitFor();
+    await expectRowWithStatus('reauth');
     await expect(page.locator('#notice').textContent()).resolves.toContain('sign in again');
 
     await row().first().locator('button.reauthenticate').click();
     await page.waitForURL(`${finchUrl}/connect?**`);
     await page.click('#connect');
     await page.waitForURL(`${apiUrl}/`);
-    await page.locator('#connections tbody tr[data-status="connected"]').waitFor();
+    await expectRowWithStatus('connected');
     await expect(page.locator('#notice').textContent()).resolves.toContain('Reauthenticated');
     await expect(row().count()).resolves.toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-reauthenticated.png'), fullPage: true });
-  }, 60_000);
+  }, 90_000);
+
+  (canDisconnect ? test : test.skip)('Disconnect leaves a disconnected tombstone in the list', async () => {
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row().first().locator('button.disconnect').click();
+    await expectRowWithStatus('disconnected');
+    await expect(page.locator('#notice').textContent()).resolves.toContain('Disconnected');
+    await expect(row().first().locator('button.disconnect').count()).resolves.toBe(0);
+  }, 90_000);
 });

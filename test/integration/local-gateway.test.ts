@@ -9,10 +9,13 @@ import { ROUTES, type FunctionName, routeKey } from '../../lib/routes.js';
 import {
   type DevSigningKey, LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, createJwtAuthorizer, generateDevSigningKey, mintToken, publicJwks,
 } from '#local/gateway/jwt.js';
+import { createCors } from '#local/gateway/cors.js';
 import { createLocalRoutes } from '#local/gateway/local-routes.js';
 import { type RunningGateway, startGateway } from '#local/gateway/server.js';
 import { claimNames, mintDevToken } from '#local/dev-tokens.js';
 import type { LocalSecrets } from '#local/secrets.js';
+
+const FRONTEND = 'http://localhost:5173';
 
 interface Seen { fn: FunctionName; event: HttpEvent; context: Context }
 
@@ -43,7 +46,9 @@ beforeAll(async () => {
       demoDir: '/nonexistent',
       emulatorUrl: () => undefined,
       port: () => gateway.port,
+      routeKeys: ROUTES.map(routeKey),
     }),
+    cors: createCors([FRONTEND], ROUTES),
   });
 });
 afterAll(() => gateway.close());
@@ -52,8 +57,13 @@ beforeEach(() => {
   reply = () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
 });
 
-/** A concrete path for a route template. */
-const concrete = (path: string) => path.replace(/\{[^}]+\}/g, 'conn-123');
+/** A concrete path for a route template: `{name}` one segment, `{name+}` several. */
+const concrete = (path: string) => path.replace(/\{[^}]+\+\}/g, 'employer/directory').replace(/\{[^}]+\}/g, 'conn-123');
+/** The path parameters API Gateway would pass for that concrete path. */
+const expectedParameters = (path: string) => {
+  const names = [...path.matchAll(/\{([^}+]+)(\+?)\}/g)];
+  return names.length ? Object.fromEntries(names.map(([, name, greedy]) => [name, greedy ? 'employer/directory' : 'conn-123'])) : undefined;
+};
 
 describe('events the gateway builds', () => {
   test.each(ROUTES.map((route) => [routeKey(route), route] as const))('%s reaches its handler with an event AWS\'s schema accepts', async (_key, route) => {
@@ -74,8 +84,7 @@ describe('events the gateway builds', () => {
     expect(event.requestContext.routeKey).toBe(event.routeKey);
     expect(event.rawPath).toBe(concrete(route.path));
     expect(event.requestContext.http.method).toBe(route.method);
-    if (route.path.includes('{')) expect(event.pathParameters).toEqual({ connection_id: 'conn-123' });
-    else expect(event.pathParameters).toBeUndefined();
+    expect(event.pathParameters).toEqual(expectedParameters(route.path));
     if (route.auth === 'jwt') {
       // As HTTP APIs pass them: every claim a string.
       const jwt = event.requestContext.authorizer!.jwt!;
@@ -106,6 +115,20 @@ describe('events the gateway builds', () => {
     expect(event.isBase64Encoded).toBe(false);
   });
 
+  test('the path arrives percent-decoded, in rawPath and in path parameters, as HTTP APIs pass it', async () => {
+    await fetch(url('/connections/conn%20one?x=%2F'), { headers: await bearer() });
+    const { event } = seen[0];
+    expect(event.rawPath).toBe('/connections/conn one');
+    expect(event.requestContext.http.path).toBe('/connections/conn one');
+    expect(event.pathParameters).toEqual({ connection_id: 'conn one' });
+    expect(event.rawQueryString).toBe('x=%2F');
+    // An encoded slash is a slash by the time API Gateway routes: two segments, no such route.
+    const res = await fetch(url('/connections/a%2Fb'), { headers: await bearer() });
+    expect(res.status).toBe(404);
+    const malformed = await fetch(url('/connections/%E0%A4%A'), { headers: await bearer() });
+    expect(malformed.status).toBe(400);
+  });
+
   test('JSON bodies arrive as text, form posts and binary bodies base64-encoded', async () => {
     await fetch(url('/connect/callback'), { method: 'POST', headers: { ...(await bearer()), 'content-type': 'application/json; charset=utf-8' }, body: '{"code":"c","state":"s"}' });
     await fetch(url('/connect/callback'), { method: 'POST', headers: { ...(await bearer()), 'content-type': 'application/x-www-form-urlencoded' }, body: 'code=c&state=s' });
@@ -123,7 +146,7 @@ describe('events the gateway builds', () => {
 describe('routing', () => {
   test.each([
     ['GET', '/nope'],
-    ['DELETE', '/connections/conn-123'], // not in lib/routes.ts (yet): not served either
+    ['PATCH', '/connections/conn-123'],
     ['PUT', '/connect/sessions'],
     ['GET', '/connections/a/b'],
     ['GET', '/_local/unknown'],
@@ -200,6 +223,26 @@ describe('handler results', () => {
     const text = await res.text();
     expect(JSON.parse(text)).toEqual({ message: 'Internal Server Error' });
     expect(text).not.toContain('secret');
+  });
+});
+
+describe('CORS, as the deployed API configures it', () => {
+  test('a preflight from an allowed origin is answered by the gateway, without JWT or handler', async () => {
+    const res = await fetch(url('/connect/sessions'), {
+      method: 'OPTIONS', headers: { origin: FRONTEND, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    expect(res.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(seen).toHaveLength(0);
+  });
+  test('answers to an allowed origin carry Access-Control-Allow-Origin; other origins get none', async () => {
+    const allowed = await fetch(url('/connections'), { headers: { ...(await bearer()), origin: FRONTEND } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    const refused = await fetch(url('/connections'), { headers: { origin: 'https://evil.example' } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
