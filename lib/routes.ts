@@ -1,6 +1,6 @@
 // The one route table: the CDK stack and the local gateway both build their routes from it, so
 // what runs locally is exactly what is deployed.
-export type FunctionName = 'create-session' | 'reauthenticate' | 'callback' | 'connections' | 'webhook';
+export type FunctionName = 'create-session' | 'reauthenticate' | 'callback' | 'connections' | 'webhook' | 'finch-proxy';
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -21,6 +21,11 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
   { method: 'DELETE', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
   { method: 'POST', path: '/webhooks/finch', function: 'webhook', auth: 'none' },
+  // Finch's data API through the stored token; the core allowlists the method and path template.
+  { method: 'GET', path: '/finch/{path+}', function: 'finch-proxy', auth: 'jwt' },
+  { method: 'POST', path: '/finch/{path+}', function: 'finch-proxy', auth: 'jwt' },
+  { method: 'DELETE', path: '/finch/{path+}', function: 'finch-proxy', auth: 'jwt' },
+  { method: 'GET', path: '/directory', function: 'finch-proxy', auth: 'jwt' },
 ];
 
 /** Where each function's handler lives (`export const handler`). */
@@ -30,6 +35,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   callback: 'functions/callback/handler.ts',
   connections: 'functions/connections/handler.ts',
   webhook: 'functions/webhook/handler.ts',
+  'finch-proxy': 'functions/finch-proxy/handler.ts',
 };
 
 export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;

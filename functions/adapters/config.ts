@@ -1,6 +1,7 @@
 // Configuration, validated once at cold start. A missing or bad value fails naming the variable.
 import { z } from '#core/zod.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
+import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
 const list = (fallback: string) => z.pipe(
   z._default(z.string(), fallback),
@@ -30,6 +31,10 @@ const EnvSchema = z.object({
   /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */
   FINCH_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(12000)), 8000),
   STORE_BUDGET_MS: z._default(z.coerce.number().check(z.int(), z.gte(500), z.lte(20000)), 6000),
+  /** Finch proxy writes to enable, as `METHOD /template` (see WRITE_ROUTE_KEYS); none by default. */
+  FINCH_PROXY_WRITE_PATHS: z.pipe(list(''), z.array(z.enum(WRITE_ROUTE_KEYS))),
+  /** The scope (a whole word of the JWT's `scope`) a caller needs for an enabled proxy write. */
+  FINCH_PROXY_WRITE_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:write'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

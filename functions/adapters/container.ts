@@ -9,6 +9,8 @@ import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 import { SdkFinchGateway } from './finch-gateway.js';
+import { SdkFinchDataGateway } from './finch-data.js';
+import type { FinchDataGateway } from '#core/ports.js';
 import { type FinchCredentialsSource, SecretsManagerCredentials, StaticCredentials } from './secrets.js';
 import { AccessTokenCipher, type ContextCipher, KmsCipher, LocalAesCipher, parseLocalKeys } from './token-cipher.js';
 
@@ -17,6 +19,8 @@ export interface Container {
   deps: CoreDeps;
   credentials: FinchCredentialsSource;
   contextCipher: ContextCipher;
+  /** Finch's data API with a connection's token (the proxy and GET /directory); no client credentials. */
+  finchData: FinchDataGateway;
 }
 
 export function buildContainer(env: Record<string, string | undefined>, log: Log): Container {
@@ -50,5 +54,6 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
     },
     log,
   };
-  return { config, deps, credentials, contextCipher };
+  const finchData = new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
+  return { config, deps, credentials, contextCipher, finchData };
 }

@@ -24,6 +24,8 @@ export interface InvokeOptions {
   /** A body sent as is (malformed JSON, oversized). */
   rawBody?: string;
   query?: Record<string, string>;
+  /** A query string sent as is (repeated keys, odd encodings); `query` then only fills queryStringParameters. */
+  rawQuery?: string;
   headers?: Record<string, string>;
   /** The body is base64 (as API Gateway sends binary bodies). */
   base64?: boolean;
@@ -85,6 +87,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     callback: (await import('../../functions/callback/handler.js')).handler as Handler,
     connections: (await import('../../functions/connections/handler.js')).handler as Handler,
     webhook: (await import('../../functions/webhook/handler.js')).handler as Handler,
+    'finch-proxy': (await import('../../functions/finch-proxy/handler.js')).handler as Handler,
   };
   const transcript: Harness['transcript'] = [];
 
@@ -117,9 +120,15 @@ export function capturedLogs(): string {
 
 function matchPath(template: string, path: string): Record<string, string> | null {
   const names: string[] = [];
-  const pattern = new RegExp(`^${template.replace(/\{(\w+)\}/g, (_, name) => { names.push(name); return '([^/]+)'; })}$`);
+  // `{name}` is one segment, `{name+}` the rest (API Gateway's greedy parameter).
+  const pattern = new RegExp(`^${template.replace(/\{(\w+)(\+?)\}/g, (_, name, greedy) => { names.push(name); return greedy ? '(.+)' : '([^/]+)'; })}$`);
   const match = pattern.exec(path);
-  return match ? Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])])) : null;
+  return match ? Object.fromEntries(names.map((name, i) => [name, safeDecode(match[i + 1])])) : null;
+}
+
+/** A path a test sends malformed on purpose stays as it is: the handler must refuse it, not the harness. */
+function safeDecode(text: string): string {
+  try { return decodeURIComponent(text); } catch { return text; }
 }
 
 function buildEvent(method: string, template: string, rawPath: string, options: InvokeOptions, jwt: boolean) {
@@ -133,7 +142,7 @@ function buildEvent(method: string, template: string, rawPath: string, options: 
     version: '2.0',
     routeKey: `${method} ${template}`,
     rawPath,
-    rawQueryString: query ? new URLSearchParams(query).toString() : '',
+    rawQueryString: options.rawQuery ?? (query ? new URLSearchParams(query).toString() : ''),
     headers,
     queryStringParameters: query,
     pathParameters: matchPath(template, rawPath) ?? undefined,

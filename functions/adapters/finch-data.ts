@@ -1,0 +1,114 @@
+// The FinchDataGateway port over the official SDK's raw request methods (`client.get/post/delete`
+// with a path): the SDK sets `Authorization: Bearer` from the access token and
+// `Finch-API-Version: 2020-09-17`, encodes query lists as Finch expects, and applies the timeout.
+// This client holds no client credentials at all: data calls need only the connection's token, so
+// the proxy never has the client secret and nothing here can fall back to Basic auth.
+import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
+import { FinchUnavailable } from '#core/errors.js';
+import { PathNotAllowed } from '#core/proxy.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports.js';
+
+export interface FinchDataOptions {
+  baseURL: string;
+  timeoutMs?: number;
+  /** For tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Request headers this adapter passes on; the SDK's own (Authorization, Finch-API-Version) always win. */
+const REQUEST_HEADERS = new Set(['accept', 'content-type']);
+/** Finch's response headers worth passing on; the rest describe Finch's infrastructure. */
+const RESPONSE_HEADERS = ['retry-after', 'finch-request-id'];
+
+export class OutgoingUrlRefused extends Error {
+  constructor() { super('The outgoing URL is not on Finch\'s origin.'); this.name = 'OutgoingUrlRefused'; }
+}
+
+export class SdkFinchDataGateway implements FinchDataGateway {
+  private readonly finch: Finch;
+  private readonly origin: string;
+
+  constructor(options: FinchDataOptions) {
+    this.origin = new URL(options.baseURL).origin;
+    const send = options.fetch ?? ((input, init) => fetch(input, init));
+    this.finch = new Finch({
+      baseURL: options.baseURL,
+      // Explicit nulls: the SDK would otherwise read FINCH_CLIENT_ID/SECRET from the environment.
+      accessToken: null,
+      clientID: null,
+      clientSecret: null,
+      webhookSecret: null,
+      timeout: options.timeoutMs ?? 8000,
+      // The caller gets Finch's status and owns the retry; a POST is never sent twice.
+      maxRetries: 0,
+      // A redirect could carry the token elsewhere: never follow one.
+      fetchOptions: { redirect: 'error' },
+      fetch: this.guard(send),
+    });
+  }
+
+  async forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse> {
+    const query = Object.keys(request.query).length > 0 ? request.query : undefined;
+    // Checked before anything is sent; the fetch guard checks the URL the SDK finally built, too.
+    if (new URL(this.finch.buildURL(request.path, query)).origin !== this.origin) throw new PathNotAllowed();
+    const client = this.finch.withOptions({ accessToken });
+    const options = {
+      query,
+      headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => REQUEST_HEADERS.has(name.toLowerCase()))),
+      ...(request.method === 'GET' ? {} : { body: request.body ?? {} }),
+    };
+    try {
+      const call = request.method === 'GET' ? client.get(request.path, options)
+        : request.method === 'POST' ? client.post(request.path, options)
+          : client.delete(request.path, options);
+      const response = await call.asResponse();
+      return { status: response.status, body: parseJson(await response.text()), headers: pickHeaders(response.headers) };
+    } catch (error) {
+      // The SDK throws for every non-2xx answer; those are Finch's answers, returned as data.
+      if (error instanceof APIError && typeof error.status === 'number') {
+        return { status: error.status, body: error.error ?? null, headers: pickHeaders(error.headers) };
+      }
+      if (error instanceof APIConnectionTimeoutError) throw new FinchUnavailable(true);
+      if (error instanceof APIConnectionError) throw new FinchUnavailable();
+      throw error;
+    }
+  }
+
+  /**
+   * The last check before a request leaves: the URL's origin must be Finch's. Also rethrows aborts
+   * from another JavaScript realm as this realm's AbortError, as finch-gateway.ts does, so a timeout
+   * stays a 504 under a test runner's sandbox.
+   */
+  private guard(send: typeof fetch): typeof fetch {
+    return async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.origin !== this.origin) throw new OutgoingUrlRefused();
+      try {
+        return await send(input, init);
+      } catch (error) {
+        if ((error as Error | null)?.name === 'AbortError' && !(error instanceof Error)) {
+          throw Object.assign(new Error('The request was aborted.'), { name: 'AbortError' });
+        }
+        throw error;
+      }
+    };
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function pickHeaders(headers: Headers | undefined): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of RESPONSE_HEADERS) {
+    const value = headers?.get(name);
+    if (value && /^[\x20-\x7e]{1,128}$/.test(value)) picked[name] = value;
+  }
+  return picked;
+}

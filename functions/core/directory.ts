@@ -1,0 +1,281 @@
+// GET /directory (seed 001, "repeating employees"): the customer's people across all its connected
+// connections, one row per person. Read through to Finch on every call (nothing is stored), then
+// reconciled by Finch's own guidance: the same first name, last name and date of birth are one
+// person; where those are missing, a shared email; never the name alone.
+import type { Connection } from './model.js';
+import { ApiError, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
+import type { FinchDataResponse } from './ports.js';
+import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
+import { z } from './zod.js';
+
+export type MatchedBy = 'self' | 'name_dob' | 'email';
+
+export interface DirectorySource {
+  connection_id: string;
+  individual_id: string;
+  /** `self`: the row's first record; otherwise how this record was matched to the row. */
+  matched_by: MatchedBy;
+}
+
+/**
+ * One person. Names come from the row's first record. Date of birth and emails are used to match
+ * but not returned: they are personal data the caller can read per source through the proxy, and a
+ * merged list should not become a cheaper way to harvest them.
+ */
+export interface DirectoryRow {
+  first_name: string | null;
+  last_name: string | null;
+  sources: DirectorySource[];
+}
+
+export type SkipReason =
+  | 'reauth_required' | 'not_connected' | 'data_not_ready' | 'connection_unauthorized'
+  | 'finch_rate_limited' | 'finch_unavailable' | 'finch_rejected';
+
+export interface DirectoryPage {
+  people: DirectoryRow[];
+  next_cursor: string | null;
+  /** Connections whose people are missing from this answer, and why. */
+  skipped: Array<{ connection_id: string; reason: SkipReason }>;
+}
+
+/** What one connection says about one individual, as the reconciliation needs it. */
+export interface PersonRecord {
+  connection_id: string;
+  individual_id: string;
+  first_name: string | null;
+  last_name: string | null;
+  dob: string | null;
+  emails: string[];
+}
+
+const DIRECTORY_PAGE = 100;
+/** Finch's batch reads take up to 100 requests. */
+const INDIVIDUAL_BATCH = 100;
+/** Bounds one connection's directory (100 pages of 100) so a runaway paging cannot spin. */
+const MAX_DIRECTORY_PAGES = 100;
+const CONCURRENCY = 4;
+
+export async function readDirectory(deps: ProxyDeps, customerId: string, page: { limit: number; cursor?: string }): Promise<DirectoryPage> {
+  const offset = page.cursor === undefined ? 0 : decodeCursor(page.cursor);
+  const connections = await allConnections(deps, customerId);
+  const skipped: DirectoryPage['skipped'] = [];
+  const records: PersonRecord[] = [];
+  await forEachLimited(connections, CONCURRENCY, async (connection) => {
+    try {
+      records.push(...await readPeople(deps, customerId, connection));
+    } catch (error) {
+      const reason = skipReason(error);
+      skipped.push({ connection_id: connection.connection_id, reason });
+      deps.log.warn('directory skipped a connection', { connection_id: connection.connection_id, reason });
+    }
+  });
+  const rows = reconcile(records);
+  const end = offset + page.limit;
+  return {
+    people: rows.slice(offset, end),
+    next_cursor: end < rows.length ? encodeCursor(end) : null,
+    skipped: skipped.sort((a, b) => compare(a.connection_id, b.connection_id)),
+  };
+}
+
+/** All the customer's connections but tombstones: disconnected ones are gone, not skipped. */
+async function allConnections(deps: ProxyDeps, customerId: string): Promise<Connection[]> {
+  const all: Connection[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listConnections(customerId, { limit: 100, cursor });
+    all.push(...page.connections);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return all.filter((connection) => connection.status !== 'disconnected' && connection.status !== 'disconnecting');
+}
+
+class Skip extends Error {
+  constructor(readonly reason: SkipReason) { super(reason); this.name = 'Skip'; }
+}
+
+async function readPeople(deps: ProxyDeps, customerId: string, connection: Connection): Promise<PersonRecord[]> {
+  if (connection.status !== 'connected' && connection.status !== 'reauth') throw new Skip('not_connected');
+  const stored = await usableConnection(deps, customerId, connection.connection_id);
+  const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: connection.connection_id });
+  const call = async (method: 'GET' | 'POST', path: string, query: Record<string, string>, body?: unknown) => {
+    const response = await deps.finchData.forward({ method, path, query, body, headers: {} }, accessToken);
+    deps.log.info('finch proxy call', { connection_id: connection.connection_id, method, template: path, status: response.status, via: 'directory' });
+    await rejectUnauthorized(deps, customerId, connection.connection_id, response);
+    return response;
+  };
+
+  const entries: Array<z.infer<typeof DirectoryEntry>> = [];
+  for (let pageNo = 0; pageNo < MAX_DIRECTORY_PAGES; pageNo++) {
+    const response = await call('GET', '/employer/directory', { limit: String(DIRECTORY_PAGE), offset: String(entries.length) });
+    const page = parseOk(DirectoryAnswer, response);
+    entries.push(...page.individuals);
+    const total = page.paging?.count ?? entries.length;
+    if (page.individuals.length === 0 || entries.length >= total) break;
+  }
+
+  const details = new Map<string, z.infer<typeof IndividualBody>>();
+  for (let start = 0; start < entries.length; start += INDIVIDUAL_BATCH) {
+    const batch = entries.slice(start, start + INDIVIDUAL_BATCH);
+    const response = await call('POST', '/employer/individual', {}, { requests: batch.map((entry) => ({ individual_id: entry.id })) });
+    // Without the individual product the directory still lists names; those rows just cannot merge.
+    if (response.status === 403) break;
+    for (const answer of parseOk(IndividualAnswer, response).responses) {
+      if ((answer.code ?? 200) === 200 && answer.body) details.set(answer.individual_id, answer.body);
+    }
+  }
+
+  return entries.map((entry) => {
+    const detail = details.get(entry.id);
+    return {
+      connection_id: connection.connection_id,
+      individual_id: entry.id,
+      first_name: detail?.first_name ?? entry.first_name ?? null,
+      last_name: detail?.last_name ?? entry.last_name ?? null,
+      dob: detail?.dob ?? null,
+      emails: (detail?.emails ?? []).map((email) => email?.data).filter((data): data is string => typeof data === 'string'),
+    };
+  });
+}
+
+// Finch's shapes, loosely: unknown fields are dropped, missing optional ones are fine.
+const name = z.nullish(z.string().check(z.maxLength(256)));
+const DirectoryEntry = z.object({ id: z.string().check(z.minLength(1), z.maxLength(128)), first_name: name, last_name: name });
+const DirectoryAnswer = z.object({
+  paging: z.nullish(z.object({ count: z.nullish(z.number()) })),
+  individuals: z.array(DirectoryEntry),
+});
+const IndividualBody = z.object({
+  first_name: name,
+  last_name: name,
+  dob: z.nullish(z.string().check(z.maxLength(32))),
+  emails: z.nullish(z.array(z.nullish(z.object({ data: z.nullish(z.string().check(z.maxLength(320))) })))),
+});
+const IndividualAnswer = z.object({
+  responses: z.array(z.object({ individual_id: z.string(), code: z.nullish(z.number()), body: z.optional(z.catch(z.nullable(IndividualBody), null)) })),
+});
+
+function parseOk<T>(schema: z.ZodMiniType<T>, response: FinchDataResponse): T {
+  if (response.status === 202) throw new Skip('data_not_ready');
+  if (response.status === 429) throw new Skip('finch_rate_limited');
+  if (response.status >= 500) throw new Skip('finch_unavailable');
+  if (response.status !== 200) throw new Skip('finch_rejected');
+  const parsed = schema.safeParse(response.body);
+  if (!parsed.success) throw new Skip('finch_unavailable');
+  return parsed.data;
+}
+
+function skipReason(error: unknown): SkipReason {
+  if (error instanceof Skip) return error.reason;
+  if (error instanceof ReauthRequired) return 'reauth_required';
+  if (error instanceof FinchRateLimited) return 'finch_rate_limited';
+  if (error instanceof FinchUnavailable) return 'finch_unavailable';
+  if (error instanceof ApiError && error.code === 'connection_unauthorized') return 'connection_unauthorized';
+  // A store or cipher fault is not one connection's problem: fail the request.
+  throw error;
+}
+
+// ---- Reconciliation (pure) -----------------------------------------------------------------
+
+const normalize = (text: string | null): string => (text ?? '').normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+const DOB = /^\d{4}-\d{2}-\d{2}$/;
+
+/** First name, last name and date of birth, all present; otherwise the record has no such key. */
+function nameDobKey(record: PersonRecord): string | null {
+  const first = normalize(record.first_name);
+  const last = normalize(record.last_name);
+  const dob = record.dob?.trim() ?? '';
+  return first && last && DOB.test(dob) ? JSON.stringify([first, last, dob]) : null;
+}
+
+function emailsOf(record: PersonRecord): string[] {
+  return [...new Set(record.emails.map((email) => email.trim().toLowerCase()).filter((email) => /^[^\s@]+@[^\s@]+$/.test(email)))];
+}
+
+interface Group { anchor: PersonRecord; sources: DirectorySource[]; emails: Set<string> }
+
+/**
+ * Merges records into one row per person, deterministically (the input order does not matter):
+ * 1. records with first name, last name and date of birth are grouped on exactly those
+ *    (normalized: Unicode NFKC, trimmed, case-folded; accents are kept, so José ≠ Jose);
+ * 2. each record lacking one of them joins the one group it shares an email with; a record whose
+ *    emails point at several groups is ambiguous and stays on its own row;
+ * 3. records with full keys that differ are never merged, even on a shared email (two people with
+ *    one mailbox), and nothing ever merges on the name alone.
+ * Rows are sorted by last name, first name, then their first source, so pages are stable.
+ */
+export function reconcile(records: readonly PersonRecord[]): DirectoryRow[] {
+  const ordered = [...records].sort((a, b) => compare(a.connection_id, b.connection_id) || compare(a.individual_id, b.individual_id));
+  const groups: Group[] = [];
+  const byKey = new Map<string, Group>();
+  const unkeyed: PersonRecord[] = [];
+  for (const record of ordered) {
+    const key = nameDobKey(record);
+    if (key === null) {
+      unkeyed.push(record);
+      continue;
+    }
+    const group = byKey.get(key);
+    if (group) join(group, record, 'name_dob');
+    else {
+      const created = open(record);
+      byKey.set(key, created);
+      groups.push(created);
+    }
+  }
+  for (const record of unkeyed) {
+    const emails = emailsOf(record);
+    const candidates = groups.filter((group) => emails.some((email) => group.emails.has(email)));
+    if (candidates.length === 1) join(candidates[0], record, 'email');
+    else groups.push(open(record));
+  }
+  return groups
+    .map((group) => ({ first_name: group.anchor.first_name, last_name: group.anchor.last_name, sources: group.sources }))
+    .sort((a, b) => compare(normalize(a.last_name), normalize(b.last_name))
+      || compare(normalize(a.first_name), normalize(b.first_name))
+      || compare(a.sources[0].connection_id, b.sources[0].connection_id)
+      || compare(a.sources[0].individual_id, b.sources[0].individual_id));
+}
+
+function open(record: PersonRecord): Group {
+  return { anchor: record, sources: [sourceOf(record, 'self')], emails: new Set(emailsOf(record)) };
+}
+
+function join(group: Group, record: PersonRecord, matchedBy: MatchedBy) {
+  group.sources.push(sourceOf(record, matchedBy));
+  for (const email of emailsOf(record)) group.emails.add(email);
+}
+
+const sourceOf = (record: PersonRecord, matched_by: MatchedBy): DirectorySource =>
+  ({ connection_id: record.connection_id, individual_id: record.individual_id, matched_by });
+
+/** Code-unit order: the same on every machine, unlike a locale's collation. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+// ---- Paging --------------------------------------------------------------------------------
+
+/** The position in the merged, sorted list: opaque to callers, and holding no names. */
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ v: 1, offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: unknown; offset?: unknown };
+    if (parsed.v === 1 && Number.isInteger(parsed.offset) && (parsed.offset as number) > 0 && (parsed.offset as number) <= 1_000_000) {
+      return parsed.offset as number;
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidRequest('The cursor is not one this API returned.', [{ path: 'cursor', message: 'invalid cursor' }]);
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,65 @@
+// GET|POST|DELETE /finch/{path+}: one allowlisted Finch data call for one of the caller's
+// connections (header Finch-Connection-Id), the token added server-side. GET /directory: the
+// caller's people across its connections, reconciled. The one Lambda that reads Finch data.
+import type { Context } from 'aws-lambda';
+import { readDirectory } from '#core/directory.js';
+import { InvalidRequest } from '#core/errors.js';
+import type { FinchDataMethod } from '#core/ports.js';
+import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
+import { app, callerSettings } from '#http/app.js';
+import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from '#http/schemas.js';
+import { type HttpEvent, httpRoute, json } from '#http/stack.js';
+
+const deps: ProxyDeps = {
+  ...app.deps,
+  finchData: app.finchData,
+  proxy: { writeRoutes: new Set(app.config.FINCH_PROXY_WRITE_PATHS) },
+};
+
+const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, callerSettings }, async ({ event, body, caller, rawBody }) => {
+  const headers = ProxyHeaders.safeParse(event.headers ?? {});
+  if (!headers.success) {
+    throw new InvalidRequest('The Finch-Connection-Id header must name one of your connections.',
+      [{ path: 'headers.finch-connection-id', message: 'must be a connection id' }]);
+  }
+  const answer = await proxyFinchCall(deps, caller.customer_id, {
+    method: event.requestContext.http.method as FinchDataMethod,
+    rawPath: finchPath(event),
+    rawQuery: event.rawQueryString ?? '',
+    connectionId: headers.data['finch-connection-id'],
+    body: rawBody === '' ? undefined : body,
+    headers: event.headers ?? {},
+    writeScope: hasScope(event, app.config.FINCH_PROXY_WRITE_SCOPE),
+  });
+  return json(answer.status, answer.body, answer.headers);
+});
+
+const directory = httpRoute({ auth: 'jwt', query: DirectoryQuery, callerSettings }, async ({ query, caller }) =>
+  json(200, await readDirectory(deps, caller.customer_id, { limit: query.limit ?? 50, cursor: query.cursor })));
+
+/**
+ * The Finch path from `rawPath` (a named stage prefixes it with itself). HTTP APIs deliver it
+ * already percent-decoded once, REST APIs and function URLs still encoded: the core decodes each
+ * segment once more and accepts only plain segments, so either form reaches nothing but an
+ * allowlisted template (a `%2F` HTTP APIs turned into `/` is just a separator by then).
+ */
+function finchPath(event: HttpEvent): string {
+  const stage = event.requestContext.stage;
+  const raw = stage && stage !== '$default' && event.rawPath.startsWith(`/${stage}/`) ? event.rawPath.slice(stage.length + 1) : event.rawPath;
+  return raw.startsWith('/finch/') ? raw.slice('/finch'.length) : '';
+}
+
+/** A whole word of the `scope` claim (or the authorizer's scopes), as the admin scope is read. */
+function hasScope(event: HttpEvent, wanted: string): boolean {
+  const jwt = event.requestContext.authorizer?.jwt;
+  const scope = jwt?.claims?.scope;
+  const words = [
+    ...(typeof scope === 'string' ? scope.split(/[\s,[\]]+/) : Array.isArray(scope) ? scope.map(String) : []),
+    ...(jwt?.scopes ?? []),
+  ];
+  return words.includes(wanted);
+}
+
+/** One Lambda serves the proxy and the directory; API Gateway's route key picks the operation. */
+export const handler = (event: HttpEvent, context: Context) =>
+  (event.routeKey === 'GET /directory' ? directory : proxy)(event, context);

@@ -1,0 +1,133 @@
+// GET /directory through the real handler, DynamoDB Local and the Finch emulator, whose fake
+// companies for two connections of one customer (acme and acme~west) share people on purpose,
+// under different individual ids.
+import { keys } from '#adapters/table.js';
+import { RETURN_ORIGIN, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness(); });
+afterAll(async () => { await h?.close(); });
+
+const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
+const tokenOf = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens.at(-1)!;
+
+async function connect(customer: string, entity?: string): Promise<string> {
+  const session = await h.invoke('POST /connect/sessions', {
+    claims: claims(customer),
+    body: { return_to: `${RETURN_ORIGIN}/`, products: ['company', 'directory', 'individual'], ...(entity ? { entity } : {}) },
+  });
+  expect(session.statusCode).toBe(201);
+  const { code, state } = await authorizeAtFinch(session.json.connect_url);
+  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
+  return new URL(res.headers.location).searchParams.get('connection_id')!;
+}
+
+interface Individual { id: string; first_name: string; last_name: string; dob: string | null; emails: Array<{ data: string }> }
+
+/** What Finch itself says about a connection's people, read with its token straight from the emulator. */
+async function peopleAtFinch(connectionId: string): Promise<Array<Individual & { connection_id: string }>> {
+  const headers = { authorization: `Bearer ${tokenOf(connectionId)}`, 'finch-api-version': '2020-09-17', 'content-type': 'application/json' };
+  const directory = await (await fetch(`${h.emulator.url}/employer/directory`, { headers })).json() as { individuals: Array<{ id: string }> };
+  const answer = await (await fetch(`${h.emulator.url}/employer/individual`, {
+    method: 'POST', headers, body: JSON.stringify({ requests: directory.individuals.map((i) => ({ individual_id: i.id })) }),
+  })).json() as { responses: Array<{ body: Individual }> };
+  return answer.responses.map((r) => ({ ...r.body, connection_id: connectionId }));
+}
+
+type Row = { first_name: string; last_name: string; sources: Array<{ connection_id: string; individual_id: string; matched_by: string }> };
+
+async function wholeDirectory(customer: string, limit: number) {
+  const rows: Row[] = [];
+  let cursor: string | undefined;
+  let skipped: unknown;
+  let pages = 0;
+  do {
+    const res = await h.invoke('GET /directory', { claims: claims(customer), query: { limit: String(limit), ...(cursor ? { cursor } : {}) } });
+    expect(res.statusCode).toBe(200);
+    rows.push(...res.json.people);
+    skipped = res.json.skipped;
+    cursor = res.json.next_cursor ?? undefined;
+    pages++;
+  } while (cursor && pages < 50);
+  return { rows, skipped, pages };
+}
+
+let east: string;
+let west: string;
+let north: string;
+beforeAll(async () => {
+  east = await connect('acme');
+  west = await connect('acme', 'west');
+  north = await connect('acme', 'north');
+  await connect('globex');
+});
+
+describe('GET /directory', () => {
+  test('two connections sharing people merge into one row per person with both sources; a reauth one is skipped and flipped', async () => {
+    // north needs reauthentication at Finch, but we have not heard yet: the directory finds out.
+    await fetch(`${h.emulator.url}/_emulator/connections/${north}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'reauth' }),
+    });
+    const atFinch = [...await peopleAtFinch(east), ...await peopleAtFinch(west)];
+    // The emulator's pool gives each person one email: the same person in both connections shares it.
+    const byPerson = new Map<string, typeof atFinch>();
+    for (const p of atFinch) byPerson.set(p.emails[0].data, [...(byPerson.get(p.emails[0].data) ?? []), p]);
+    const shared = [...byPerson.values()].filter((group) => group.length === 2);
+    expect(shared.length).toBeGreaterThanOrEqual(3);
+
+    const { rows, skipped, pages } = await wholeDirectory('acme', 3);
+    expect(pages).toBeGreaterThan(1);
+    expect(skipped).toEqual([{ connection_id: north, reason: 'reauth_required' }]);
+    expect(await getItem(h, keys.connection('acme', north))).toMatchObject({ status: 'reauth' });
+
+    expect(rows).toHaveLength(byPerson.size);
+    for (const group of byPerson.values()) {
+      const row = rows.find((r) => r.sources.some((s) => s.individual_id === group[0].id))!;
+      expect(row.sources.map((s) => `${s.connection_id}/${s.individual_id}`).sort())
+        .toEqual(group.map((p) => `${p.connection_id}/${p.id}`).sort());
+      expect(row.first_name).toBe(group[0].first_name);
+      if (group.length === 2) {
+        expect(row.sources[0].matched_by).toBe('self');
+        // The pool's person without a date of birth can only be matched on the email.
+        expect(row.sources[1].matched_by).toBe(group.every((p) => p.dob) ? 'name_dob' : 'email');
+      }
+    }
+    // Every individual exactly once, and nothing of globex's.
+    const all = rows.flatMap((r) => r.sources.map((s) => s.individual_id));
+    expect(new Set(all).size).toBe(atFinch.length);
+    expect(all).toHaveLength(atFinch.length);
+    expect(rows.every((r) => r.sources.every((s) => s.connection_id === east || s.connection_id === west))).toBe(true);
+  });
+
+  test('rows hold names and sources only: no date of birth, no email, no token', async () => {
+    const res = await h.invoke('GET /directory', { claims: claims('acme'), query: { limit: '100' } });
+    expect(res.statusCode).toBe(200);
+    for (const row of res.json.people) expect(Object.keys(row).sort()).toEqual(['first_name', 'last_name', 'sources']);
+    expect(res.body).not.toMatch(/@|\d{4}-\d{2}-\d{2}/);
+    for (const token of h.emulator.state().connections.flatMap((c) => c.tokens)) expect(res.body).not.toContain(token);
+  });
+
+  test('pages are stable: walking them with a small limit gives the same rows as one big page', async () => {
+    const one = await h.invoke('GET /directory', { claims: claims('acme'), query: { limit: '100' } });
+    const { rows } = await wholeDirectory('acme', 2);
+    expect(rows).toEqual(one.json.people);
+    expect(one.json.next_cursor).toBeNull();
+  });
+
+  test('bad paging input is 400; another customer sees only its own people', async () => {
+    expect((await h.invoke('GET /directory', { claims: claims('acme'), query: { limit: '0' } })).statusCode).toBe(400);
+    expect((await h.invoke('GET /directory', { claims: claims('acme'), query: { cursor: 'forged' } })).statusCode).toBe(400);
+    expect((await h.invoke('GET /directory', { claims: claims('acme'), query: { ssn: 'true' } })).statusCode).toBe(400);
+    const globex = await h.invoke('GET /directory', { claims: claims('globex'), query: { limit: '100' } });
+    expect(globex.statusCode).toBe(200);
+    const ids = new Set(globex.json.people.flatMap((r: Row) => r.sources.map((s) => s.connection_id)));
+    expect([...ids]).toHaveLength(1);
+    expect(ids.has(east) || ids.has(west) || ids.has(north)).toBe(false);
+  });
+
+  test('a customer with no connections gets an empty directory', async () => {
+    const res = await h.invoke('GET /directory', { claims: claims('nobody-co') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toEqual({ people: [], next_cursor: null, skipped: [] });
+  });
+});

@@ -1,0 +1,270 @@
+// GET /directory's core: Finch's reconciliation guidance (name + date of birth, then email, never
+// the name alone) as a pure function, and the read-through over fakes (paging, skipped connections).
+import fc from 'fast-check';
+import { type PersonRecord, readDirectory, reconcile } from '#core/directory.js';
+import type { Connection } from '#core/model.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse, StoredConnection } from '#core/ports.js';
+import type { ProxyDeps } from '#core/proxy.js';
+import { fakeDeps, type MemoryStore } from '../support/fakes.js';
+
+const person = (connection_id: string, individual_id: string, fields: Partial<PersonRecord> = {}): PersonRecord => ({
+  connection_id, individual_id, first_name: 'Ada', last_name: 'Lovelace', dob: '1990-12-10', emails: [], ...fields,
+});
+
+const shape = (rows: ReturnType<typeof reconcile>) =>
+  rows.map((row) => row.sources.map((s) => `${s.connection_id}/${s.individual_id}:${s.matched_by}`));
+
+describe('reconciliation', () => {
+  test('same first name, last name and date of birth in two connections: one row with both sources', () => {
+    const rows = reconcile([person('c2', 'i2'), person('c1', 'i1')]);
+    expect(rows).toEqual([{
+      first_name: 'Ada', last_name: 'Lovelace',
+      sources: [
+        { connection_id: 'c1', individual_id: 'i1', matched_by: 'self' },
+        { connection_id: 'c2', individual_id: 'i2', matched_by: 'name_dob' },
+      ],
+    }]);
+  });
+
+  test('the same name with another date of birth is another person', () => {
+    expect(shape(reconcile([person('c1', 'i1'), person('c2', 'i2', { dob: '1991-01-01' })]))).toEqual([['c1/i1:self'], ['c2/i2:self']]);
+  });
+
+  test('never on the name alone: without dates of birth and without a shared email, two rows', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { dob: null, emails: ['ada@one.example'] }),
+      person('c2', 'i2', { dob: null, emails: ['ada@two.example'] }),
+      person('c3', 'i3', { dob: null }),
+    ]);
+    expect(rows).toHaveLength(3);
+  });
+
+  test('a missing date of birth falls back to a shared email', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { emails: ['Ada.Lovelace@Acme.example'] }),
+      person('c2', 'i2', { dob: null, emails: [' ada.lovelace@acme.example '] }),
+    ]);
+    expect(shape(rows)).toEqual([['c1/i1:self', 'c2/i2:email']]);
+  });
+
+  test('missing names fall back to email too (a name changed between systems still matches on email)', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { last_name: 'Byron', dob: null, emails: ['ada@acme.example'] }),
+      person('c2', 'i2', { first_name: null, emails: ['ada@acme.example'] }),
+    ]);
+    expect(shape(rows)).toEqual([['c1/i1:self', 'c2/i2:email']]);
+  });
+
+  test('two complete records that differ are two people even if they share a mailbox', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { emails: ['family@home.example'] }),
+      person('c2', 'i2', { first_name: 'Augusta', dob: '1815-12-10', emails: ['family@home.example'] }),
+    ]);
+    expect(rows).toHaveLength(2);
+  });
+
+  test('a record whose email points at two different people stays on its own row', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { emails: ['shared@acme.example'] }),
+      person('c1', 'i2', { first_name: 'Grace', last_name: 'Hopper', dob: '1906-12-09', emails: ['shared@acme.example'] }),
+      person('c2', 'i3', { dob: null, emails: ['shared@acme.example'] }),
+    ]);
+    expect(shape(rows).find((sources) => sources.includes('c2/i3:self'))).toEqual(['c2/i3:self']);
+    expect(rows).toHaveLength(3);
+  });
+
+  test('names compare normalized (case, spaces, Unicode forms) but accents still count', () => {
+    expect(reconcile([person('c1', 'i1'), person('c2', 'i2', { first_name: '  ADA ', last_name: 'lovelace' })])).toHaveLength(1);
+    expect(reconcile([person('c1', 'i1', { first_name: 'José' }), person('c2', 'i2', { first_name: 'Jose\u0301' })])).toHaveLength(1);
+    expect(reconcile([person('c1', 'i1', { first_name: 'José' }), person('c2', 'i2', { first_name: 'Jose' })])).toHaveLength(2);
+  });
+
+  test('a malformed date of birth is treated as missing, not as a key', () => {
+    expect(reconcile([person('c1', 'i1', { dob: 'unknown' }), person('c2', 'i2', { dob: 'unknown' })])).toHaveLength(2);
+  });
+
+  test('rows are sorted by last name, then first name', () => {
+    const rows = reconcile([
+      person('c1', 'i1', { first_name: 'Grace', last_name: 'Hopper' }),
+      person('c1', 'i2', { first_name: 'Alan', last_name: 'Turing' }),
+      person('c1', 'i3', { first_name: 'Ada', last_name: 'Hopper' }),
+    ]);
+    expect(rows.map((row) => `${row.first_name} ${row.last_name}`)).toEqual(['Ada Hopper', 'Grace Hopper', 'Alan Turing']);
+  });
+
+  test('property: the order records arrive in never changes the rows, and every record is in exactly one row', () => {
+    const first = fc.constantFrom('Ada', 'ada', 'Grace', null);
+    const dob = fc.constantFrom('1990-12-10', '1906-12-09', null);
+    const email = fc.constantFrom('a@x.example', 'g@x.example', 'shared@x.example');
+    const record = fc.record({ first_name: first, dob, emails: fc.array(email, { maxLength: 2 }) });
+    fc.assert(fc.property(fc.array(record, { minLength: 1, maxLength: 12 }), fc.integer(), (fields, seed) => {
+      const records = fields.map((f, i) => person(`c${i % 3}`, `i${i}`, { ...f, last_name: 'Lovelace' }));
+      const shuffled = [...records].sort((a, b) => ((a.individual_id.length * seed) % 7) - ((b.individual_id.length * seed) % 7) || (seed % 2 ? 1 : -1));
+      expect(reconcile(shuffled)).toEqual(reconcile(records));
+      const ids = reconcile(records).flatMap((row) => row.sources.map((s) => s.individual_id));
+      expect(ids.sort()).toEqual(records.map((r) => r.individual_id).sort());
+      // Never merged on the name alone: each joined record shares name + date of birth with the row's
+      // first record, or (lacking a date of birth) an email with another record of the row.
+      const byId = new Map(records.map((r) => [r.individual_id, r]));
+      for (const row of reconcile(records)) {
+        const members = row.sources.map((s) => byId.get(s.individual_id)!);
+        row.sources.slice(1).forEach((source, index) => {
+          const member = members[index + 1];
+          if (source.matched_by === 'name_dob') {
+            expect(member.dob).not.toBeNull();
+            expect([member.first_name?.toLowerCase(), member.dob]).toEqual([members[0].first_name?.toLowerCase(), members[0].dob]);
+          } else {
+            expect(source.matched_by).toBe('email');
+            expect(member.dob === null || member.first_name === null).toBe(true);
+            expect(members.some((other) => other !== member && other.emails.some((e) => member.emails.includes(e)))).toBe(true);
+          }
+        });
+      }
+    }));
+  });
+});
+
+// ---- readDirectory over fakes ---------------------------------------------------------------
+
+interface FakePerson { id: string; first_name: string; last_name: string; dob: string | null; email: string | null }
+
+/** Finch's directory (paged by limit/offset) and individual batch, per access token. */
+class FakeFinchData implements FinchDataGateway {
+  people = new Map<string, FakePerson[]>();
+  override = new Map<string, FinchDataResponse>();
+  calls: Array<{ token: string; method: string; path: string; query: FinchDataRequest['query'] }> = [];
+
+  async forward(request: FinchDataRequest, token: string): Promise<FinchDataResponse> {
+    this.calls.push({ token, method: request.method, path: request.path, query: request.query });
+    const forced = this.override.get(token);
+    if (forced) return forced;
+    const everyone = this.people.get(token) ?? [];
+    if (request.path === '/employer/directory') {
+      const offset = Number(request.query.offset ?? 0);
+      const limit = Number(request.query.limit ?? everyone.length);
+      const page = everyone.slice(offset, offset + limit);
+      return { status: 200, body: { paging: { count: everyone.length, offset }, individuals: page.map(({ id, first_name, last_name }) => ({ id, first_name, last_name })) }, headers: {} };
+    }
+    const ids = (request.body as { requests: Array<{ individual_id: string }> }).requests.map((r) => r.individual_id);
+    return {
+      status: 200,
+      body: {
+        responses: ids.map((id) => {
+          const p = everyone.find((candidate) => candidate.id === id)!;
+          return { individual_id: id, code: 200, body: { first_name: p.first_name, last_name: p.last_name, dob: p.dob, emails: p.email ? [{ data: p.email, type: 'work' }] : [] } };
+        }),
+      },
+      headers: {},
+    };
+  }
+}
+
+function seed(store: MemoryStore, customer: string, connectionId: string, overrides: Partial<StoredConnection> = {}) {
+  const connection: Connection = {
+    connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
+    company_name: null, products: ['directory', 'individual'], status: 'connected', status_message: null,
+    authentication_methods: [], connected_at: `2026-01-01T00:00:0${store.connections.size}.000Z`, updated_at: '2026-01-01T00:00:00.000Z',
+    last_synced_at: null, token_version: 1,
+  };
+  store.connections.set(`${customer}/${connectionId}`, {
+    ...connection, token: { ciphertext: `enc(${customer}/${connectionId}):tok-${connectionId}`, token_issued_at: 1 }, ...overrides,
+  });
+  store.owners.set(connectionId, customer);
+}
+
+const pool: FakePerson[] = Array.from({ length: 250 }, (_, i) => ({
+  id: `p${i}`, first_name: `First${i}`, last_name: `Last${String(i).padStart(3, '0')}`, dob: i === 3 ? null : `1980-01-${String((i % 28) + 1).padStart(2, '0')}`,
+  email: `person${i}@acme.example`,
+}));
+const withIds = (people: FakePerson[], prefix: string) => people.map((p) => ({ ...p, id: `${prefix}-${p.id}` }));
+
+function setup() {
+  const { deps: core, store } = fakeDeps();
+  const finchData = new FakeFinchData();
+  const deps: ProxyDeps = { ...core, finchData, proxy: { writeRoutes: new Set() } };
+  return { deps, store, finchData };
+}
+
+describe('readDirectory', () => {
+  test('two connections sharing people: one row per person with both sources; all directory pages and batches read', async () => {
+    const { deps, store, finchData } = setup();
+    seed(store, 'acme', 'east');
+    seed(store, 'acme', 'west');
+    seed(store, 'globex', 'other');
+    finchData.people.set('tok-east', withIds(pool.slice(0, 230), 'e'));
+    finchData.people.set('tok-west', withIds(pool.slice(0, 5), 'w'));
+    finchData.people.set('tok-other', withIds(pool.slice(0, 5), 'o'));
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    let skipped;
+    do {
+      const page = await readDirectory(deps, 'acme', { limit: 100, cursor });
+      seen.push(...page.people.flatMap((row) => row.sources.map((s) => `${s.connection_id}/${s.individual_id}`)));
+      if (pages === 0) {
+        const ada = page.people.find((row) => row.first_name === 'First0')!;
+        expect(ada.sources).toEqual([
+          { connection_id: 'east', individual_id: 'e-p0', matched_by: 'self' },
+          { connection_id: 'west', individual_id: 'w-p0', matched_by: 'name_dob' },
+        ]);
+        // No date of birth: matched on the shared email instead.
+        expect(page.people.find((row) => row.first_name === 'First3')!.sources.map((s) => s.matched_by)).toEqual(['self', 'email']);
+        expect(JSON.stringify(page.people)).not.toMatch(/1980-|acme\.example/);
+      }
+      skipped = page.skipped;
+      cursor = page.next_cursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(skipped).toEqual([]);
+    expect(seen).toHaveLength(235);
+    expect(new Set(seen).size).toBe(235);
+    expect(seen.some((s) => s.startsWith('other/'))).toBe(false);
+    // Per read of the directory: east 3 directory pages + 3 batches of ≤ 100, west 1 + 1; no foreign token used.
+    expect(finchData.calls.filter((c) => c.token === 'tok-east' && c.path === '/employer/directory')).toHaveLength(3 * pages);
+    expect(finchData.calls.filter((c) => c.token === 'tok-east' && c.path === '/employer/individual')).toHaveLength(3 * pages);
+    expect(finchData.calls.some((c) => c.token === 'tok-other')).toBe(false);
+  });
+
+  test('a connection in reauth is skipped and named, without calling Finch with its token', async () => {
+    const { deps, store, finchData } = setup();
+    seed(store, 'acme', 'east');
+    seed(store, 'acme', 'stale', { status: 'reauth' });
+    seed(store, 'acme', 'gone', { status: 'disconnected', token: null });
+    seed(store, 'acme', 'assisted', { status: 'pending' });
+    finchData.people.set('tok-east', withIds(pool.slice(0, 3), 'e'));
+    const page = await readDirectory(deps, 'acme', { limit: 50 });
+    expect(page.people).toHaveLength(3);
+    expect(page.skipped).toEqual([
+      { connection_id: 'assisted', reason: 'not_connected' },
+      { connection_id: 'stale', reason: 'reauth_required' },
+    ]);
+    expect(finchData.calls.every((c) => c.token === 'tok-east')).toBe(true);
+  });
+
+  test('Finch answering 401 reauthenticate_user marks the connection reauth and skips it; a 5xx skips it too', async () => {
+    const { deps, store, finchData } = setup();
+    seed(store, 'acme', 'east');
+    seed(store, 'acme', 'west');
+    seed(store, 'acme', 'down');
+    finchData.people.set('tok-east', withIds(pool.slice(0, 3), 'e'));
+    finchData.override.set('tok-west', { status: 401, body: { code: 401, finch_code: 'reauthenticate_user' }, headers: {} });
+    finchData.override.set('tok-down', { status: 503, body: { code: 503 }, headers: {} });
+    const page = await readDirectory(deps, 'acme', { limit: 50 });
+    expect(page.skipped).toEqual([
+      { connection_id: 'down', reason: 'finch_unavailable' },
+      { connection_id: 'west', reason: 'reauth_required' },
+    ]);
+    expect(store.connections.get('acme/west')!.status).toBe('reauth');
+    expect(store.connections.get('acme/down')!.status).toBe('connected');
+    expect(page.people).toHaveLength(3);
+  });
+
+  test('a cursor this API did not return is a 400', async () => {
+    const { deps } = setup();
+    for (const cursor of ['x', Buffer.from('{"v":1,"offset":-1}').toString('base64url'), Buffer.from('{"offset":5}').toString('base64url')]) {
+      await expect(readDirectory(deps, 'acme', { limit: 10, cursor })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+    }
+  });
+});
