@@ -20,6 +20,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/connections', function: 'connections', auth: 'jwt' },
   { method: 'GET', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
   { method: 'DELETE', path: '/connections/{connection_id}', function: 'connections', auth: 'jwt' },
+  { method: 'GET', path: '/connections/{connection_id}/audit', function: 'connections', auth: 'jwt' },
   { method: 'POST', path: '/webhooks/finch', function: 'webhook', auth: 'none' },
   // Finch's data API through the stored token; the core allowlists the method and path template.
   { method: 'GET', path: '/finch/{path+}', function: 'finch-proxy', auth: 'jwt' },

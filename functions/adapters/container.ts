@@ -9,6 +9,7 @@ import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 import { SdkFinchGateway } from './finch-gateway.js';
+import { IdempotentRequests } from './idempotency.js';
 import { SdkFinchDataGateway } from './finch-data.js';
 import type { FinchDataGateway } from '#core/ports.js';
 import { type FinchCredentialsSource, SecretsManagerCredentials, StaticCredentials } from './secrets.js';
@@ -19,6 +20,7 @@ export interface Container {
   deps: CoreDeps;
   credentials: FinchCredentialsSource;
   contextCipher: ContextCipher;
+  idempotency: IdempotentRequests;
   /** Finch's data API with a connection's token (the proxy and GET /directory); no client credentials. */
   finchData: FinchDataGateway;
 }
@@ -55,5 +57,6 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
     log,
   };
   const finchData = new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
-  return { config, deps, credentials, contextCipher, finchData };
+  const idempotency = new IdempotentRequests(dynamo, config.TABLE_NAME, contextCipher);
+  return { config, deps, credentials, contextCipher, finchData, idempotency };
 }

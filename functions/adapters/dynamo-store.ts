@@ -1,6 +1,7 @@
 // The ConnectionStore on one DynamoDB table (layout in table.ts). Every write that matters is
 // conditional, and every condition failure hands back the old item (ALL_OLD), so each outcome is
 // known from one request with no second read (DESIGN invariants 1, 2, 4, 6).
+import { randomBytes } from 'node:crypto';
 import {
   GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand,
   type DynamoDBDocumentClient, type QueryCommandInput,
@@ -13,7 +14,7 @@ import {
   TransientStoreError,
   type ClaimOutcome, type ConnectionStore, type CreateOutcome, type ListQuery, type NewConnection,
   type ReplaceOutcome, type StatusUpdate, type StoredConnection, type Tombstone,
-  type WebhookEventRecord, type ConnectionChange,
+  type WebhookEventRecord, type ConnectionChange, type AuditEntry, type AuditRecord,
 } from '#core/ports.js';
 import { cancellationReasons, conditionFailedItem, isConditionFailure, isTransient } from './dynamo-errors.js';
 import { LIST_INDEX, keys } from './table.js';
@@ -31,16 +32,17 @@ const FINISH_SESSION = 'SET #status = :final, #result = :result REMOVE stash';
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
-  async putSession(session: SessionRecord): Promise<void> {
+  async putSession(session: SessionRecord, audit: AuditEntry): Promise<void> {
     try {
-      await guard(() => this.doc.send(new PutCommand({
-        TableName: this.tableName,
-        Item: sessionItem(session),
-        ConditionExpression: 'attribute_not_exists(pk)',
+      await guard(() => this.doc.send(new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.tableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(pk)' } },
+          this.auditPut(audit),
+        ],
       })));
     } catch (error) {
       // 256 random bits do not collide: this is a bug, never an overwrite.
-      if (isConditionFailure(error)) throw new Error('A session with this state hash already exists.');
+      if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') throw new Error('A session with this state hash already exists.');
       throw error;
     }
   }
@@ -79,18 +81,23 @@ export class DynamoConnectionStore implements ConnectionStore {
     return Item ? toSession(Item) : null;
   }
 
-  async stashExchange(stateHash: string, stash: ExchangeStash): Promise<void> {
+  async stashExchange(stateHash: string, stash: ExchangeStash, audit: AuditEntry): Promise<void> {
     try {
-      await guard(() => this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.session(stateHash),
-        UpdateExpression: 'SET stash = :stash',
-        ConditionExpression: '#status = :claimed',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':stash': compact(stash), ':claimed': 'claimed' },
+      await guard(() => this.doc.send(new TransactWriteCommand({
+        TransactItems: [
+          { Update: {
+            TableName: this.tableName,
+            Key: keys.session(stateHash),
+            UpdateExpression: 'SET stash = :stash',
+            ConditionExpression: '#status = :claimed',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':stash': compact(stash), ':claimed': 'claimed' },
+          } },
+          this.auditPut(audit),
+        ],
       })));
     } catch (error) {
-      if (isConditionFailure(error)) throw new Error('The session is not claimed; the exchange was not stashed.');
+      if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') throw new Error('The session is not claimed; the exchange was not stashed.');
       throw error;
     }
   }
@@ -112,7 +119,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult): Promise<CreateOutcome> {
+  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<CreateOutcome> {
     const { connection } = input;
     try {
       await guard(() => this.doc.send(new TransactWriteCommand({
@@ -131,6 +138,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           } },
           { Update: this.completeSession(stateHash, connection.customer_id, result) },
+          this.auditPut(audit),
         ],
       })));
       return { ok: true };
@@ -148,7 +156,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult): Promise<ReplaceOutcome> {
+  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<ReplaceOutcome> {
     const { connection, token } = input;
     try {
       await guard(() => this.doc.send(new TransactWriteCommand({
@@ -180,6 +188,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           } },
           { Update: this.completeSession(stateHash, connection.customer_id, result) },
+          this.auditPut(audit),
         ],
       })));
       return { ok: true };
@@ -248,6 +257,49 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null> {
+    try {
+      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
+        ...this.statusUpdate(customerId, connectionId, update, now),
+        ReturnValues: 'ALL_NEW',
+      })));
+      return toConnection(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean> {
+    try {
+      await guard(() => this.doc.send(new TransactWriteCommand({
+        TransactItems: [{ Update: this.statusUpdate(customerId, connectionId, update, now) }, this.auditPut(audit)],
+      })));
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {
+    const partition = keys.auditPartition(customerId, connectionId);
+    const { Items = [], LastEvaluatedKey } = await guard(() => this.doc.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :partition',
+      ExpressionAttributeValues: { ':partition': partition },
+      ScanIndexForward: false,
+      Limit: query.limit,
+      ExclusiveStartKey: query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor, partition),
+    })));
+    const entries: AuditRecord[] = Items.map((item) => ({
+      action: item.action, actor: item.actor, customer_id: item.customer_id, connection_id: item.connection_id ?? null,
+      at: item.at, details: item.details ?? {},
+    }));
+    return { entries, next_cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : null };
+  }
+
+  /** One SET for a status change; a disconnect in progress or done wins over any status news. */
+  private statusUpdate(customerId: string, connectionId: string, update: StatusUpdate, now: Date) {
     const sets = ['#status = :status', 'status_message = :status_message', 'updated_at = :updated_at'];
     const values: Item = {
       ':status': update.status, ':status_message': update.status_message, ':updated_at': now.toISOString(),
@@ -258,22 +310,27 @@ export class DynamoConnectionStore implements ConnectionStore {
       sets.push(`${field} = :${field}`);
       values[`:${field}`] = update[field];
     }
-    try {
-      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.connection(customerId, connectionId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        // A disconnect in progress or done wins over any status news.
-        ConditionExpression: 'attribute_exists(pk) AND NOT (#status IN (:disconnecting, :disconnected))',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      })));
-      return toConnection(Attributes!);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return {
+      TableName: this.tableName,
+      Key: keys.connection(customerId, connectionId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk) AND NOT (#status IN (:disconnecting, :disconnected))',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /** An append-only audit entry as one more item of the transaction that makes the change. */
+  private auditPut(entry: AuditEntry) {
+    return { Put: {
+      TableName: this.tableName,
+      Item: compact({
+        pk: keys.auditPartition(entry.customer_id, entry.connection_id),
+        sk: `${entry.at}#${randomBytes(6).toString('hex')}`,
+        ...entry,
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    } };
   }
 
   async takeRefreshSlot(customerId: string, connectionId: string, now: Date, max: number) {
@@ -343,9 +400,9 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone): Promise<Connection | null> {
+  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry): Promise<boolean> {
     try {
-      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
+      await guard(() => this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: {
         TableName: this.tableName,
         Key: keys.connection(customerId, connectionId),
         // The ciphertext goes; the item stays as a tombstone, and so does the ownership item, so
@@ -358,16 +415,15 @@ export class DynamoConnectionStore implements ConnectionStore {
           ':disconnected': 'disconnected', ':disconnecting': 'disconnecting', ':null': null,
           ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,
         },
-        ReturnValues: 'ALL_NEW',
-      })));
-      return toConnection(Attributes!);
+      } }, this.auditPut(audit)] })));
+      return true;
     } catch (error) {
-      if (isConditionFailure(error)) return null;
+      if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') return false;
       throw error;
     }
   }
 
-  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null): Promise<'applied' | 'duplicate' | 'not_applied'> {
+  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null, audit: AuditEntry | null): Promise<'applied' | 'duplicate' | 'not_applied'> {
     const record = {
       Put: {
         TableName: this.tableName,
@@ -398,7 +454,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             ConditionExpression: 'attribute_exists(pk) AND NOT (#status IN (:disconnecting, :disconnected))',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
-          } }],
+          } }, ...(audit ? [this.auditPut(audit)] : [])],
         })));
         return 'applied';
       } catch (error) {
@@ -530,6 +586,20 @@ function decodeCursor(cursor: string, partition: string): Record<string, string>
     && (decoded as Record<string, string>).sk.startsWith('CONNECTION#');
   if (!valid) throw invalidCursor();
   return decoded as Record<string, string>;
+}
+
+function decodeAuditCursor(cursor: string, partition: string): Record<string, string> {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const key = decoded as Record<string, unknown> | null;
+  const valid = typeof key === 'object' && key !== null && !Array.isArray(key)
+    && Object.keys(key).length === 2 && key.pk === partition && typeof key.sk === 'string';
+  if (!valid) throw invalidCursor();
+  return key as Record<string, string>;
 }
 
 function invalidCursor(): InvalidRequest {

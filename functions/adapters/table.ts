@@ -5,6 +5,7 @@
 //   ownership   pk CONNECTION#<connection_id> sk OWNER          (one owner per connection_id)
 //   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
 //   webhook     pk WEBHOOK#<finch-event-id>   sk EVENT          (dedupe record, ttl)
+//   audit       pk AUDIT#<customer_id>#<connection_id or ->  sk <at>#<random>  (append-only)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
@@ -14,6 +15,7 @@ export const keys = {
   owner: (connectionId: string) => ({ pk: `CONNECTION#${connectionId}`, sk: 'OWNER' }),
   session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
   webhookEvent: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'EVENT' }),
+  auditPartition: (customerId: string, connectionId: string | null) => `AUDIT#${customerId}#${connectionId ?? '-'}`,
   listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
   listSort: (connectedAt: string, connectionId: string) => `${connectedAt}#${connectionId}`,
 };

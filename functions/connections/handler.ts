@@ -1,7 +1,7 @@
 // GET /connections, GET /connections/{connection_id} (?refresh=true asks Finch). Token-free.
-import { disconnectConnection, getConnection, listConnections, refreshConnection } from '#core/connections.js';
+import { disconnectConnection, getConnection, listAuditTrail, listConnections, refreshConnection } from '#core/connections.js';
 import { app, callerSettings } from '#http/app.js';
-import { ConnectionPath, CustomerQuery, GetQuery, ListQuery } from '#http/schemas.js';
+import { AuditQuery, ConnectionPath, CustomerQuery, GetQuery, ListQuery } from '#http/schemas.js';
 import type { Context } from 'aws-lambda';
 import { type HttpEvent, httpRoute, json, validate } from '#http/stack.js';
 
@@ -13,7 +13,7 @@ const list = httpRoute({ auth: 'jwt', query: ListQuery, callerSettings }, async 
 const get = httpRoute({ auth: 'jwt', query: GetQuery, callerSettings }, async ({ event, query, caller }) => {
   const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
   const connection = query.refresh === 'true'
-    ? await refreshConnection(app.deps, caller.customer_id, connection_id)
+    ? await refreshConnection(app.deps, caller, connection_id)
     : await getConnection(app.deps, caller.customer_id, connection_id);
   return json(200, connection);
 });
@@ -24,11 +24,18 @@ const disconnect = httpRoute({ auth: 'jwt', query: CustomerQuery, callerSettings
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 });
 
+const audit = httpRoute({ auth: 'jwt', query: AuditQuery, callerSettings }, async ({ event, query, caller }) => {
+  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  const { limit = 50, cursor } = query;
+  return json(200, await listAuditTrail(app.deps, caller.customer_id, connection_id, { limit, cursor }));
+});
+
 /** One Lambda serves the connections routes; API Gateway's route key picks the operation. */
 const routes: Record<string, typeof get> = {
   'GET /connections': list,
   'GET /connections/{connection_id}': get,
   'DELETE /connections/{connection_id}': disconnect,
+  'GET /connections/{connection_id}/audit': audit,
 };
 
 export const handler = (event: HttpEvent, context: Context) => (routes[event.routeKey] ?? get)(event, context);

@@ -4,7 +4,7 @@ import type { CoreDeps } from './deps.js';
 import { ApiError, InvalidState } from './errors.js';
 import { STATE_PATTERN, hashState } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
-import { TransientStoreError, type TokenGrant } from './ports.js';
+import { TransientStoreError, type AuditAction, type AuditEntry, type TokenGrant } from './ports.js';
 import { retryTransient } from './retry.js';
 
 export interface CallbackInput {
@@ -61,7 +61,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   try {
     // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
     // repeated callback can finish the store without a second exchange.
-    await retryTransient(() => deps.store.stashExchange(stateHash, stash), deadline);
+    await retryTransient(() => deps.store.stashExchange(stateHash, stash, auditEntry(deps, session, 'code_exchanged', grant.connection_id)), deadline);
   } catch (error) {
     // The token is still in hand: go on to the final transaction rather than drop it.
     deps.log.warn('could not stash the exchanged token; trying the final store directly', { error: errorName(error) });
@@ -156,13 +156,13 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
   try {
     return await retryTransient(async () => {
       if (session.kind !== 'reauth') {
-        const created = await deps.store.createConnection(stateHash, input, connected(false));
+        const created = await deps.store.createConnection(stateHash, input, connected(false), auditEntry(deps, session, 'connection_stored', connection.connection_id));
         if (created.ok) return done(deps, session, connected(false));
         if (created.reason === 'session_not_claimed') return replayFinished(deps, session);
         if (created.owner !== session.customer_id) return fail(deps, session, 'connection_owned_elsewhere');
         // The same owner connecting again: replace the token in place.
       }
-      const replaced = await deps.store.replaceToken(stateHash, input, connected(true));
+      const replaced = await deps.store.replaceToken(stateHash, input, connected(true), auditEntry(deps, session, 'reauthenticated', connection.connection_id));
       if (replaced.ok) return done(deps, session, connected(true));
       switch (replaced.reason) {
         case 'session_not_claimed': return replayFinished(deps, session);
@@ -181,6 +181,18 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
     deps.log.error('could not store the connection within the time budget; the token is stashed', { connection_id: connection.connection_id });
     return { session, result: { status: 'error', error: 'store_unavailable' } };
   }
+}
+
+/** The callback acts for the session's customer; the employer's browser (redirect) or the app (embedded) delivered it. */
+function auditEntry(deps: CoreDeps, session: SessionRecord, action: AuditAction, connectionId: string): AuditEntry {
+  return {
+    action,
+    actor: `callback:${session.flow}`,
+    customer_id: session.customer_id,
+    connection_id: connectionId,
+    at: deps.clock.now().toISOString(),
+    details: { session_id: session.session_id, session_kind: session.kind },
+  };
 }
 
 function done(deps: CoreDeps, session: SessionRecord, result: CallbackResult): CallbackOutcome {

@@ -19,7 +19,8 @@ export async function getConnection(deps: CoreDeps, customerId: string, connecti
  * Asks Finch (`/introspect`, and `/employer/company` for the name) for the connection's current
  * status and stores it. A disconnected connection has no token left and is answered as it is.
  */
-export async function refreshConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<Connection> {
+export async function refreshConnection(deps: CoreDeps, caller: Caller, connectionId: string): Promise<Connection> {
+  const customerId = caller.customer_id;
   const stored = await findConnection(deps, customerId, connectionId);
   if (!stored.token || stored.status === 'disconnected' || stored.status === 'disconnecting') return withoutToken(stored);
   const slot = await deps.store.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
@@ -27,9 +28,15 @@ export async function refreshConnection(deps: CoreDeps, customerId: string, conn
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, { customer_id: customerId, connection_id: connectionId });
   const update = await readStatus(deps, accessToken);
   if (update.status === 'connected') update.company_name = await readCompanyName(deps, accessToken, connectionId) ?? stored.company_name;
-  const updated = await deps.store.updateStatus(customerId, connectionId, update, deps.clock.now());
+  const now = deps.clock.now();
+  const refreshed = await deps.store.refreshStatus(customerId, connectionId, update, now, {
+    action: 'refreshed', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
+    details: { status: update.status },
+  });
   // A concurrent disconnect won the race: answer what is stored now.
-  return updated ?? getConnection(deps, customerId, connectionId);
+  if (!refreshed) return getConnection(deps, customerId, connectionId);
+  const defined = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));
+  return { ...withoutToken(stored), ...defined, updated_at: now.toISOString() };
 }
 
 /** The status Finch reports for a token; a token Finch no longer accepts needs reauthentication. */
@@ -83,12 +90,22 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
       deps.log.warn('Finch refused the revocation; disconnecting locally', { connection_id: connectionId, error: error.name });
     }
   }
+  const at = deps.clock.now().toISOString();
   await deps.store.finishDisconnect(customerId, connectionId, {
     disconnected_by: caller.actor,
-    disconnected_at: deps.clock.now().toISOString(),
+    disconnected_at: at,
     revocation_confirmed: confirmed,
+  }, {
+    action: 'disconnected', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at,
+    details: { revocation_confirmed: confirmed },
   });
   deps.log.info('connection disconnected', { connection_id: connectionId, customer_id: customerId, revocation_confirmed: confirmed });
+}
+
+/** The owner's view of a connection's audit trail, newest first. */
+export async function listAuditTrail(deps: CoreDeps, customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {
+  await findConnection(deps, customerId, connectionId);
+  return deps.store.listAudit(customerId, connectionId, query);
 }
 
 async function findConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<StoredConnection> {

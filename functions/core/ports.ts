@@ -51,8 +51,8 @@ export interface StatusUpdate {
  * within its time budget; everything else is a typed outcome or a bug.
  */
 export interface ConnectionStore {
-  /** Writes a new PENDING session; fails if the state hash already exists (never overwrites). */
-  putSession(session: SessionRecord): Promise<void>;
+  /** Writes a new PENDING session (never overwrites) with its audit entry, in one transaction. */
+  putSession(session: SessionRecord, audit: AuditEntry): Promise<void>;
   /**
    * PENDING → CLAIMED, only if `flow` matches, `expires_at > nowSeconds` and, when given, the
    * session's `customer_id` equals `customerId` (embedded flow). One conditional update.
@@ -60,26 +60,30 @@ export interface ConnectionStore {
   claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome>;
   getSession(stateHash: string): Promise<SessionRecord | null>;
   /** Keeps the exchanged token's ciphertext on a CLAIMED session before the final transaction (invariant 6). */
-  stashExchange(stateHash: string, stash: ExchangeStash): Promise<void>;
+  stashExchange(stateHash: string, stash: ExchangeStash, audit: AuditEntry): Promise<void>;
   /** Sets the final result: FAILED from PENDING or CLAIMED, or COMPLETED from CLAIMED (superseded reauths). */
   finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult): Promise<boolean>;
   /**
    * One transaction: ownership item (must not exist), connection item (must not exist),
    * session CLAIMED → COMPLETED with `result`.
    */
-  createConnection(stateHash: string, input: NewConnection, result: CallbackResult): Promise<CreateOutcome>;
+  createConnection(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<CreateOutcome>;
   /**
    * One transaction: ownership item's customer must be `customer_id`; connection item must exist,
    * not be disconnecting/disconnected, and hold a token issued before this one; token replaced,
    * `token_version` incremented atomically, status `connected`; session CLAIMED → COMPLETED.
    */
-  replaceToken(stateHash: string, input: NewConnection, result: CallbackResult): Promise<ReplaceOutcome>;
+  replaceToken(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<ReplaceOutcome>;
   getConnection(customerId: string, connectionId: string): Promise<StoredConnection | null>;
   getOwner(connectionId: string): Promise<string | null>;
   /** Newest first; `cursor` is opaque and bound to the customer (a foreign or forged one is InvalidRequest). */
   listConnections(customerId: string, query: ListQuery): Promise<{ connections: Connection[]; next_cursor: string | null }>;
   /** Conditional: the item exists and is not disconnecting/disconnected. Returns the updated connection or null. */
   updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null>;
+  /** Like updateStatus, recording the refresh in the audit trail in the same transaction. False when the condition failed. */
+  refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
+  /** The connection's audit trail, newest first, paged with an opaque cursor bound to it. */
+  listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }): Promise<{ entries: AuditRecord[]; next_cursor: string | null }>;
   /**
    * Counts one refresh in the current one-minute window (connecting does not count). Conditional
    * updates only: `{ ok: false }` when the window already holds `max` refreshes.
@@ -93,14 +97,36 @@ export interface ConnectionStore {
   /** Finch could not be reached: `disconnecting` → the remembered status, so the connection stays usable. */
   abortDisconnect(customerId: string, connectionId: string, now: Date): Promise<void>;
   /** `disconnecting` → `disconnected`: the ciphertext is deleted, a tombstone (who, when, confirmed) kept. */
-  finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone): Promise<Connection | null>;
+  finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry): Promise<boolean>;
   /**
    * Records a webhook event by its id and applies its change to the connection in ONE transaction,
    * so a failed apply leaves no dedupe record to swallow Finch's retry. A change to a connection
    * that is disconnecting/disconnected (or gone) is not applied; the event is still recorded.
    */
-  applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null): Promise<'applied' | 'duplicate' | 'not_applied'>;
+  applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null, audit: AuditEntry | null): Promise<'applied' | 'duplicate' | 'not_applied'>;
 }
+
+export const AUDIT_ACTIONS = [
+  'session_created', 'code_exchanged', 'connection_stored', 'reauthenticated', 'refreshed', 'disconnected', 'webhook_applied',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * One append-only audit entry, written in the same transaction as the change it records. Never a
+ * secret: no token, code, state or connect_url in `details`.
+ */
+export interface AuditEntry {
+  action: AuditAction;
+  /** The token's `sub`, the customer, or `finch` for callbacks and webhooks. */
+  actor: string;
+  customer_id: string;
+  /** Null for a session that does not name a connection yet. */
+  connection_id: string | null;
+  at: string;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+export type AuditRecord = AuditEntry;
 
 export interface Tombstone {
   disconnected_by: string;

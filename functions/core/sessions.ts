@@ -58,7 +58,7 @@ export async function createConnectSession(deps: CoreDeps, caller: Caller, input
   const base = { customer_id: caller.customer_id, entity, finch_customer_id, ...options };
   try {
     const finchSession = await deps.finch.createConnectSession(request);
-    return await recordSession(deps, finchSession, { ...base, kind: 'connect', connection_id: null });
+    return await recordSession(deps, caller, finchSession, { ...base, kind: 'connect', connection_id: null });
   } catch (error) {
     if (!(error instanceof ConnectionExistsAtFinch)) throw error;
     return adoptOrRefuse(deps, caller, error.connection_id, base);
@@ -76,7 +76,7 @@ export async function createReauthSession(deps: CoreDeps, caller: Caller, input:
     products: input.products ? options.products : undefined,
     redirect_uri: options.redirect_uri,
   });
-  return recordSession(deps, finchSession, {
+  return recordSession(deps, caller, finchSession, {
     customer_id: caller.customer_id,
     entity: connection.entity,
     finch_customer_id: connection.finch_customer_id,
@@ -106,7 +106,7 @@ async function adoptOrRefuse(deps: CoreDeps, caller: Caller, connectionId: strin
     redirect_uri: base.redirect_uri,
   });
   deps.log.info('adopting a connection nobody owns', { connection_id: connectionId, customer_id: caller.customer_id });
-  const started = await recordSession(deps, finchSession, { ...base, kind: 'adopt', connection_id: connectionId });
+  const started = await recordSession(deps, caller, finchSession, { ...base, kind: 'adopt', connection_id: connectionId });
   return { ...started, adopts_connection_id: connectionId };
 }
 
@@ -160,6 +160,7 @@ function resolveCustomerName(caller: Caller, bodyName: string | undefined): stri
 
 async function recordSession(
   deps: CoreDeps,
+  caller: Caller,
   finchSession: FinchSession,
   base: SessionBase & { kind: SessionKind; connection_id: string | null },
 ): Promise<StartedSession> {
@@ -181,6 +182,13 @@ async function recordSession(
     return_to: base.return_to,
     expires_at: expiresAt,
     created_at: now.toISOString(),
+  }, {
+    action: 'session_created',
+    actor: caller.actor,
+    customer_id: base.customer_id,
+    connection_id: base.connection_id,
+    at: now.toISOString(),
+    details: { session_id: finchSession.session_id, kind: base.kind, flow: base.flow, entity: base.entity, products: base.products.join(',') },
   });
   const connectUrl = new URL(finchSession.connect_url);
   connectUrl.searchParams.set('state', state);

@@ -33,9 +33,14 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
   const connectionId = parsed.data.connection_id ?? null;
   const receivedAt = deps.clock.now().toISOString();
   const change = connectionId ? await changeFor(deps, eventType, connectionId, receivedAt) : null;
+  const eventId = headers['finch-event-id']!;
   const outcome = await deps.store.applyWebhookEvent(
-    { event_id: headers['finch-event-id']!, event_type: eventType, connection_id: connectionId, received_at: receivedAt },
+    { event_id: eventId, event_type: eventType, connection_id: connectionId, received_at: receivedAt },
     change,
+    change && {
+      action: 'webhook_applied', actor: 'finch-webhook', customer_id: change.customer_id, connection_id: change.connection_id,
+      at: receivedAt, details: { event_type: eventType, event_id: eventId },
+    },
   );
   deps.log.info('webhook', { event_type: eventType, connection_id: connectionId, outcome });
   return outcome;

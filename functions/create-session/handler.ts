@@ -1,12 +1,24 @@
 // POST /connect/sessions — starts Finch Connect for the caller's customer (redirect or embedded).
+// An optional Idempotency-Key makes a retried request answer the first session, scoped to the
+// caller's customer.
+import { InvalidRequest } from '#core/errors.js';
 import { createConnectSession } from '#core/sessions.js';
 import { app, callerSettings } from '#http/app.js';
 import { CreateSessionBody } from '#http/schemas.js';
 import { httpRoute, json } from '#http/stack.js';
 
-export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerSettings }, async ({ body, caller }) => {
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerSettings }, async ({ event, body, caller, context }) => {
   const { customer_id: _redundant, ...input } = body;
-  const started = await createConnectSession(app.deps, caller, input);
+  const key = event.headers?.['idempotency-key'];
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new InvalidRequest('The Idempotency-Key header is invalid.', [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }]);
+  }
+  const create = () => createConnectSession(app.deps, caller, input);
+  const started = key === undefined
+    ? await create()
+    : await app.idempotency.run({ customer_id: caller.customer_id, key, payload: input }, context, create);
   // connect_url carries the live state: answered to the caller, never logged.
   return json(201, started);
 });

@@ -64,6 +64,12 @@ export const ListQuery = z.strictObject({
   entity: z.optional(entity),
 });
 
+export const AuditQuery = z.strictObject({
+  customer_id: z.optional(customerId),
+  limit: z.optional(z.pipe(limit, z.number().check(z.gte(1), z.lte(100)))),
+  cursor: z.optional(z.string().check(z.maxLength(1024))),
+});
+
 export const GetQuery = z.strictObject({
   customer_id: z.optional(customerId),
   refresh: z.optional(z.enum(['true', 'false'])),

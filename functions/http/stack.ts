@@ -26,6 +26,7 @@ export interface Request<B, Q> {
   /** Present when the route takes a JWT. */
   caller: Caller;
   requestId: string;
+  context: Context;
   /** The raw body as sent (the webhook verifies its signature over these bytes). */
   rawBody: string;
 }
@@ -75,7 +76,7 @@ export function httpRoute<B = undefined, Q = undefined>(
         const caller = options.auth === 'jwt'
           ? resolveCaller(event.requestContext.authorizer?.jwt, requested, options.callerSettings)
           : undefined as unknown as Caller;
-        return await handle({ event, body, query, caller, requestId, rawBody });
+        return await handle({ event, body, query, caller, requestId, rawBody, context });
       } finally {
         logger.removeKeys(['request_id', 'route']);
       }

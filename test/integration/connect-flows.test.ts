@@ -214,7 +214,9 @@ describe('right customer, fail closed (invariant 3)', () => {
     const { location } = await redirectConnect('unverified-co');
     expect(location!.searchParams.get('error')).toBe('customer_unverified');
     const items = await scanTable(h);
-    expect(items.filter((i) => i.customer_id === 'unverified-co' && !String(i.pk).startsWith('SESSION#'))).toHaveLength(0);
+    // Only the session and its audit entry exist: no connection, no owner.
+    expect(items.filter((i) => i.customer_id === 'unverified-co' && /^(CUSTOMER|CONNECTION)#/.test(String(i.pk)))).toHaveLength(0);
+    expect(items.filter((i) => String(i.pk).startsWith('AUDIT#unverified-co#')).map((i) => i.action)).toEqual(['session_created']);
   });
 });
 

@@ -7,7 +7,11 @@ import { keys } from '#adapters/table.js';
 import { InvalidRequest } from '#core/errors.js';
 import type { CallbackResult, Connection, ExchangeStash, SessionRecord } from '#core/model.js';
 import { TransientStoreError, type NewConnection } from '#core/ports.js';
+import type { AuditEntry } from '#core/ports.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+
+/** Every write that matters carries its audit entry; the store tests only need one. */
+const AUDIT: AuditEntry = { action: 'connection_stored', actor: 'test', customer_id: 'audit-test', connection_id: null, at: '2026-01-01T00:00:00.000Z' };
 
 let table: TestTable;
 let store: DynamoConnectionStore;
@@ -51,7 +55,7 @@ function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
 
 async function claimedSession(overrides: Partial<SessionRecord> = {}): Promise<SessionRecord> {
   const session = newSession(overrides);
-  await store.putSession(session);
+  await store.putSession(session, AUDIT);
   const claim = await store.claimSession(session.state_hash, session.flow, NOW);
   if (!claim.claimed) throw new Error('setup: claim failed');
   return claim.session;
@@ -97,7 +101,7 @@ const rawOwner = (connection: string) => rawItem(keys.owner(connection));
 /** A stored connection made the way the callback makes one: a claimed session, then the transaction. */
 async function seedConnection(connection: Connection, issuedAt = 1_000): Promise<void> {
   const session = await claimedSession({ customer_id: connection.customer_id, finch_customer_id: connection.finch_customer_id });
-  const outcome = await store.createConnection(session.state_hash, input(connection, issuedAt), connectedResult(connection));
+  const outcome = await store.createConnection(session.state_hash, input(connection, issuedAt), connectedResult(connection), AUDIT);
   if (!outcome.ok) throw new Error(`setup: ${outcome.reason}`);
 }
 
@@ -123,18 +127,18 @@ async function retryingTransient<T>(operation: () => Promise<T>): Promise<T> {
 describe('sessions: a state is single-use and expires (invariant 2)', () => {
   test('putSession stores the record with a TTL a week after expiry, and never overwrites', async () => {
     const session = newSession({ kind: 'reauth', connection_id: 'conn-1', entity: 'payroll' });
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     const item = await rawSession(session.state_hash);
     expect(item).toEqual({ ...keys.session(session.state_hash), ...session, ttl: session.expires_at + 7 * DAY });
 
-    await expect(store.putSession({ ...session, customer_id: 'intruder' })).rejects.toThrow(/already exists/);
+    await expect(store.putSession({ ...session, customer_id: 'intruder' }, AUDIT)).rejects.toThrow(/already exists/);
     expect((await rawSession(session.state_hash))?.customer_id).toBe('acme');
     expect(await store.getSession(session.state_hash)).toEqual(session);
   });
 
   test('a pending session of the right flow is claimed once', async () => {
     const session = newSession();
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     const claim = await store.claimSession(session.state_hash, 'redirect', NOW);
     expect(claim).toEqual({ claimed: true, session: { ...session, status: 'claimed' } });
     expect((await rawSession(session.state_hash))?.status).toBe('claimed');
@@ -145,11 +149,11 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
 
   test('an expired session that TTL has not deleted yet is not claimed', async () => {
     const session = newSession({ expires_at: NOW - 60 });
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     expect(await store.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
     // expires_at is exclusive: at the very second it expires, it is expired.
     const edge = newSession({ expires_at: NOW });
-    await store.putSession(edge);
+    await store.putSession(edge, AUDIT);
     expect((await store.claimSession(edge.state_hash, 'redirect', NOW)).claimed).toBe(false);
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
     expect((await rawSession(edge.state_hash))?.status).toBe('pending');
@@ -157,14 +161,14 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
 
   test('a state of the other flow is not claimed, and the old item comes back', async () => {
     const session = newSession({ flow: 'embedded' });
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     expect(await store.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
   });
 
   test('an embedded state is claimed only by its own customer', async () => {
     const session = newSession({ flow: 'embedded', customer_id: 'acme' });
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     expect(await store.claimSession(session.state_hash, 'embedded', NOW, 'globex')).toEqual({ claimed: false, session });
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
     expect((await store.claimSession(session.state_hash, 'embedded', NOW, 'acme')).claimed).toBe(true);
@@ -179,7 +183,7 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
 
   test('20 concurrent claims of one state: exactly one wins', async () => {
     const session = newSession();
-    await store.putSession(session);
+    await store.putSession(session, AUDIT);
     const claims = await Promise.all(Array.from({ length: 20 }, () => store.claimSession(session.state_hash, 'redirect', NOW)));
     expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
     for (const claim of claims.filter((c) => !c.claimed)) expect(claim.session?.status).toBe('claimed');
@@ -189,19 +193,19 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
   test('the exchanged token is stashed on a claimed session only', async () => {
     const stash: ExchangeStash = { connection_id: 'conn-s', provider_id: 'gusto', products: ['company'], token: { ciphertext: 'ct', token_issued_at: 5 } };
     const claimed = await claimedSession();
-    await store.stashExchange(claimed.state_hash, stash);
+    await store.stashExchange(claimed.state_hash, stash, AUDIT);
     expect((await rawSession(claimed.state_hash))?.stash).toEqual(stash);
     expect((await store.getSession(claimed.state_hash))?.stash).toEqual(stash);
 
     const pending = newSession();
-    await store.putSession(pending);
-    await expect(store.stashExchange(pending.state_hash, stash)).rejects.toThrow(/not claimed/);
+    await store.putSession(pending, AUDIT);
+    await expect(store.stashExchange(pending.state_hash, stash, AUDIT)).rejects.toThrow(/not claimed/);
     expect((await rawSession(pending.state_hash))?.stash).toBeUndefined();
   });
 
   test('finishSession moves only from the expected status, and drops the stash', async () => {
     const claimed = await claimedSession();
-    await store.stashExchange(claimed.state_hash, { connection_id: 'c', provider_id: 'p', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } });
+    await store.stashExchange(claimed.state_hash, { connection_id: 'c', provider_id: 'p', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
     const failure: CallbackResult = { status: 'error', error: 'customer_mismatch' };
     expect(await store.finishSession(claimed.state_hash, 'pending', failure)).toBe(false);
     expect((await rawSession(claimed.state_hash))?.status).toBe('claimed');
@@ -213,7 +217,7 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
     expect(await store.finishSession(claimed.state_hash, 'claimed', failure)).toBe(false);
 
     const cancelled = newSession();
-    await store.putSession(cancelled);
+    await store.putSession(cancelled, AUDIT);
     expect(await store.finishSession(cancelled.state_hash, 'pending', { status: 'error', error: 'connect_cancelled' })).toBe(true);
     expect((await rawSession(cancelled.state_hash))?.status).toBe('failed');
     expect(await store.claimSession(cancelled.state_hash, 'redirect', NOW)).toMatchObject({ claimed: false, session: { status: 'failed' } });
@@ -234,10 +238,10 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
 describe('createConnection: one owner, one item (invariant 1)', () => {
   test('writes the ownership item, the connection item with its token, and completes the session', async () => {
     const session = await claimedSession();
-    await store.stashExchange(session.state_hash, { connection_id: 'x', provider_id: 'gusto', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } });
+    await store.stashExchange(session.state_hash, { connection_id: 'x', provider_id: 'gusto', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
     const connection = newConnection({ entity: 'payroll', finch_customer_id: 'acme~payroll' });
     const result = connectedResult(connection);
-    expect(await store.createConnection(session.state_hash, input(connection, 1234, 'ciphertext-1'), result)).toEqual({ ok: true });
+    expect(await store.createConnection(session.state_hash, input(connection, 1234, 'ciphertext-1'), result, AUDIT)).toEqual({ ok: true });
 
     expect(await rawOwner(connection.connection_id)).toEqual({
       ...keys.owner(connection.connection_id), connection_id: connection.connection_id, customer_id: 'acme', created_at: connection.connected_at,
@@ -260,7 +264,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
     await seedConnection(connection);
     const session = await claimedSession({ customer_id: 'globex' });
     const theirs = { ...connection, customer_id: 'globex', finch_customer_id: 'globex' };
-    expect(await store.createConnection(session.state_hash, input(theirs), connectedResult(theirs)))
+    expect(await store.createConnection(session.state_hash, input(theirs), connectedResult(theirs), AUDIT))
       .toEqual({ ok: false, reason: 'owned', owner: 'acme' });
     expect(await rawConnection('globex', connection.connection_id)).toBeUndefined();
     expect((await rawOwner(connection.connection_id))?.customer_id).toBe('acme');
@@ -271,16 +275,16 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
     const connection = newConnection();
     await seedConnection(connection, 1000);
     const session = await claimedSession();
-    expect(await store.createConnection(session.state_hash, input(connection, 2000), connectedResult(connection)))
+    expect(await store.createConnection(session.state_hash, input(connection, 2000), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'owned', owner: 'acme' });
     expect((await rawConnection('acme', connection.connection_id))?.token_issued_at).toBe(1000);
   });
 
   test('a session that is not claimed writes nothing', async () => {
     const pending = newSession();
-    await store.putSession(pending);
+    await store.putSession(pending, AUDIT);
     const connection = newConnection();
-    expect(await store.createConnection(pending.state_hash, input(connection), connectedResult(connection)))
+    expect(await store.createConnection(pending.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
     expect(await rawConnection('acme', connection.connection_id)).toBeUndefined();
@@ -290,7 +294,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
   test('a session of another customer cannot complete with this connection', async () => {
     const session = await claimedSession({ customer_id: 'globex' });
     const connection = newConnection({ customer_id: 'acme' });
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection)))
+    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
   });
@@ -298,8 +302,8 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
   test('a repeated transaction after a success answers session_not_claimed', async () => {
     const session = await claimedSession();
     const connection = newConnection();
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection))).toEqual({ ok: true });
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection)))
+    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT)).toEqual({ ok: true });
+    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
   });
 
@@ -311,7 +315,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
         connection: newConnection({ connection_id: connectionId, customer_id: customer }),
       })));
       const outcomes = await Promise.all(racers.map(({ session, connection }) =>
-        retryingTransient(() => store.createConnection(session.state_hash, input(connection), connectedResult(connection)))));
+        retryingTransient(() => store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))));
 
       const winners = racers.filter((_, i) => outcomes[i].ok);
       expect(winners).toHaveLength(1);
@@ -334,7 +338,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
     const fresh = { ...connection, provider_id: 'adp_run', products: ['company', 'directory', 'payment'], updated_at: '2027-02-01T00:00:00.000Z', connected_at: '2027-02-01T00:00:00.000Z' };
     const result = connectedResult(fresh, true);
-    expect(await store.replaceToken(session.state_hash, input(fresh, 2000, 'ciphertext-2'), result)).toEqual({ ok: true });
+    expect(await store.replaceToken(session.state_hash, input(fresh, 2000, 'ciphertext-2'), result, AUDIT)).toEqual({ ok: true });
 
     expect(await rawConnection('acme', connection.connection_id)).toEqual({
       ...before,
@@ -355,7 +359,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection, 5000);
     for (const issuedAt of [4000, 5000]) {
       const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-      expect(await store.replaceToken(session.state_hash, input(connection, issuedAt, 'old'), connectedResult(connection, true)))
+      expect(await store.replaceToken(session.state_hash, input(connection, issuedAt, 'old'), connectedResult(connection, true), AUDIT))
         .toEqual({ ok: false, reason: 'superseded' });
       expect((await rawSession(session.state_hash))?.status).toBe('claimed');
     }
@@ -367,7 +371,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection);
     const session = await claimedSession({ customer_id: 'globex', kind: 'reauth', connection_id: connection.connection_id });
     const theirs = { ...connection, customer_id: 'globex' };
-    expect(await store.replaceToken(session.state_hash, input(theirs, 9000), connectedResult(theirs, true)))
+    expect(await store.replaceToken(session.state_hash, input(theirs, 9000), connectedResult(theirs, true), AUDIT))
       .toEqual({ ok: false, reason: 'not_owner' });
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ token_issued_at: 1000, token_version: 1 });
     expect(await rawConnection('globex', connection.connection_id)).toBeUndefined();
@@ -376,7 +380,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
   test('an unknown connection is missing, and nothing is created', async () => {
     const connection = newConnection();
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-    expect(await store.replaceToken(session.state_hash, input(connection), connectedResult(connection, true)))
+    expect(await store.replaceToken(session.state_hash, input(connection), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'missing' });
     expect(await rawConnection('acme', connection.connection_id)).toBeUndefined();
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
@@ -387,7 +391,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection);
     await setStatus('acme', connection.connection_id, status);
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true)))
+    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'disconnected' });
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ status, token_issued_at: 1000, token_version: 1 });
   });
@@ -396,8 +400,8 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     const connection = newConnection();
     await seedConnection(connection);
     const session = newSession({ kind: 'reauth', connection_id: connection.connection_id });
-    await store.putSession(session);
-    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true)))
+    await store.putSession(session, AUDIT);
+    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect((await rawConnection('acme', connection.connection_id))?.token_issued_at).toBe(1000);
   });
@@ -419,7 +423,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
       }
     })();
     const outcomes = await Promise.all(order.map((i) => retryingTransient(() =>
-      store.replaceToken(sessions[i].state_hash, input(connection, issued[i]), connectedResult(connection, true)))));
+      store.replaceToken(sessions[i].state_hash, input(connection, issued[i]), connectedResult(connection, true), AUDIT))));
     racing = false;
     await watcher;
 

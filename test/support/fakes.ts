@@ -8,7 +8,7 @@ import {
   type ClaimOutcome, type ConnectionStore, type ConnectSessionRequest, type CreateOutcome, type FinchGateway,
   type FinchSession, type Introspection, type ListQuery, type NewConnection, type ReauthSessionRequest,
   type ReplaceOutcome, type StatusUpdate, type StoredConnection, type TokenCipher, type TokenContext, type TokenGrant,
-  type Tombstone, type WebhookEventRecord, type ConnectionChange, type WebhookVerifier,
+  type Tombstone, type WebhookEventRecord, type ConnectionChange, type WebhookVerifier, type AuditEntry,
   ConnectionExistsAtFinch, WebhookSignatureInvalid,
 } from '#core/ports.js';
 
@@ -22,10 +22,13 @@ export class MemoryStore implements ConnectionStore {
 
   private key = (customerId: string, connectionId: string) => `${customerId}/${connectionId}`;
 
-  async putSession(session: SessionRecord) {
+  audits: AuditEntry[] = [];
+
+  async putSession(session: SessionRecord, audit: AuditEntry) {
     this.calls++;
     if (this.sessions.has(session.state_hash)) throw new Error('session exists');
     this.sessions.set(session.state_hash, clone(session));
+    this.audits.push(clone(audit));
   }
 
   async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome> {
@@ -45,11 +48,12 @@ export class MemoryStore implements ConnectionStore {
     return session ? clone(session) : null;
   }
 
-  async stashExchange(stateHash: string, stash: ExchangeStash) {
+  async stashExchange(stateHash: string, stash: ExchangeStash, audit: AuditEntry) {
     this.calls++;
     const session = this.sessions.get(stateHash);
     if (session?.status !== 'claimed') throw new Error('not claimed');
     session.stash = clone(stash);
+    this.audits.push(clone(audit));
   }
 
   async finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult) {
@@ -61,7 +65,7 @@ export class MemoryStore implements ConnectionStore {
     return true;
   }
 
-  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult): Promise<CreateOutcome> {
+  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<CreateOutcome> {
     this.calls++;
     const { connection } = input;
     const owner = this.owners.get(connection.connection_id);
@@ -70,10 +74,11 @@ export class MemoryStore implements ConnectionStore {
     this.owners.set(connection.connection_id, connection.customer_id);
     this.connections.set(this.key(connection.customer_id, connection.connection_id), { ...clone(connection), token: clone(input.token) });
     await this.finishSession(stateHash, 'claimed', result);
+    this.audits.push(clone(audit));
     return { ok: true };
   }
 
-  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult): Promise<ReplaceOutcome> {
+  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<ReplaceOutcome> {
     this.calls++;
     const { connection } = input;
     if (this.owners.get(connection.connection_id) !== connection.customer_id) return { ok: false, reason: 'not_owner' };
@@ -87,6 +92,7 @@ export class MemoryStore implements ConnectionStore {
       updated_at: connection.updated_at, products: connection.products, provider_id: connection.provider_id,
     });
     await this.finishSession(stateHash, 'claimed', result);
+    this.audits.push(clone(audit));
     return { ok: true };
   }
 
@@ -147,22 +153,36 @@ export class MemoryStore implements ConnectionStore {
     this.before.delete(this.key(customerId, connectionId));
   }
 
-  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone) {
+  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry) {
     this.calls++;
     const stored = this.connections.get(this.key(customerId, connectionId));
-    if (stored?.status !== 'disconnecting') return null;
+    if (stored?.status !== 'disconnecting') return false;
     Object.assign(stored, { status: 'disconnected', token: null, updated_at: tombstone.disconnected_at }, tombstone);
     this.before.delete(this.key(customerId, connectionId));
-    const { token: _t, ...connection } = clone(stored);
-    return connection;
+    this.audits.push(clone(audit));
+    return true;
   }
 
-  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null) {
+  async refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry) {
+    const updated = await this.updateStatus(customerId, connectionId, update, now);
+    if (updated) this.audits.push(clone(audit));
+    return updated !== null;
+  }
+
+  async listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {
+    this.calls++;
+    const all = this.audits.filter((a) => a.customer_id === customerId && a.connection_id === connectionId).reverse();
+    const start = query.cursor ? Number(query.cursor) : 0;
+    return { entries: all.slice(start, start + query.limit), next_cursor: start + query.limit < all.length ? String(start + query.limit) : null };
+  }
+
+  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null, audit: AuditEntry | null) {
     this.calls++;
     if (this.events.has(event.event_id)) return 'duplicate' as const;
     const stored = change && this.connections.get(this.key(change.customer_id, change.connection_id));
     const applies = !!stored && stored.status !== 'disconnected' && stored.status !== 'disconnecting';
     if (applies) Object.assign(stored, change!.set, { updated_at: event.received_at });
+    if (applies && audit) this.audits.push(clone(audit));
     this.events.set(event.event_id, { ...event, applied: applies });
     return applies ? 'applied' as const : 'not_applied' as const;
   }

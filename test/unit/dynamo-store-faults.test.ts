@@ -13,6 +13,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
 import type { CallbackResult, Connection } from '#core/model.js';
 import { TransientStoreError, type NewConnection } from '#core/ports.js';
+import type { AuditEntry } from '#core/ports.js';
+
+/** Every write that matters carries its audit entry; the store tests only need one. */
+const AUDIT: AuditEntry = { action: 'connection_stored', actor: 'test', customer_id: 'audit-test', connection_id: null, at: '2026-01-01T00:00:00.000Z' };
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const store = new DynamoConnectionStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'connections');
@@ -81,13 +85,13 @@ describe('retryable faults surface as TransientStoreError', () => {
     'a transaction cancelled for %s', async (code) => {
       const fault = cancelled(['None'], [code], ['None']);
       ddb.on(TransactWriteCommand).rejects(fault);
-      expect(await transientCause(store.createConnection('h', input, result))).toBe(fault);
-      expect(await transientCause(store.replaceToken('h', input, result))).toBe(fault);
+      expect(await transientCause(store.createConnection('h', input, result, AUDIT))).toBe(fault);
+      expect(await transientCause(store.replaceToken('h', input, result, AUDIT))).toBe(fault);
     });
 
   test('a conflict wins over a failed condition in the same transaction: retrying gives a clean answer', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', { customer_id: { S: 'globex' }, pk: { S: 'CONNECTION#conn-1' } }], ['None'], ['TransactionConflict']));
-    await expect(store.createConnection('h', input, result)).rejects.toBeInstanceOf(TransientStoreError);
+    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toBeInstanceOf(TransientStoreError);
   });
 });
 
@@ -128,7 +132,7 @@ describe('condition failures become typed outcomes, with no second read', () => 
     ['an unclaimed session', [['None'], ['None'], ['ConditionalCheckFailed', storedSession]], { ok: false, reason: 'session_not_claimed' }],
   ] as const)('createConnection: %s', async (_name, reasons, outcome) => {
     ddb.on(TransactWriteCommand).rejects(cancelled(...(reasons as unknown as [string, Record<string, AttributeValue>?][])));
-    expect(await store.createConnection('h', input, result)).toEqual(outcome);
+    expect(await store.createConnection('h', input, result, AUDIT)).toEqual(outcome);
     expect(ddb.calls()).toHaveLength(1);
   });
 
@@ -142,13 +146,13 @@ describe('condition failures become typed outcomes, with no second read', () => 
     ['an unclaimed session', [['None'], ['None'], ['ConditionalCheckFailed']], 'session_not_claimed'],
   ] as const)('replaceToken: %s', async (_name, reasons, reason) => {
     ddb.on(TransactWriteCommand).rejects(cancelled(...(reasons as unknown as [string, Record<string, AttributeValue>?][])));
-    expect(await store.replaceToken('h', input, result)).toEqual({ ok: false, reason });
+    expect(await store.replaceToken('h', input, result, AUDIT)).toEqual({ ok: false, reason });
     expect(ddb.calls()).toHaveLength(1);
   });
 
   test('replaceToken is one transaction that increments the version in DynamoDB', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    expect(await store.replaceToken('h', input, result)).toEqual({ ok: true });
+    expect(await store.replaceToken('h', input, result, AUDIT)).toEqual({ ok: true });
     expect(ddb.calls()).toHaveLength(1);
     const [owner, update, session] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(owner.ConditionCheck).toMatchObject({ ConditionExpression: 'customer_id = :customer', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
@@ -169,12 +173,12 @@ describe('anything else is not retried', () => {
   test('a transaction cancelled for a validation error passes through as it is', async () => {
     const fault = cancelled(['None'], ['ValidationError'], ['None']);
     ddb.on(TransactWriteCommand).rejects(fault);
-    await expect(store.createConnection('h', input, result)).rejects.toBe(fault);
-    await expect(store.replaceToken('h', input, result)).rejects.toBe(fault);
+    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toBe(fault);
+    await expect(store.replaceToken('h', input, result, AUDIT)).rejects.toBe(fault);
   });
 
   test('a connection item without its ownership item is reported as the inconsistency it is', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['None'], ['ConditionalCheckFailed', { pk: { S: 'CUSTOMER#acme' } }], ['None']));
-    await expect(store.createConnection('h', input, result)).rejects.toThrow(/without its ownership item/);
+    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toThrow(/without its ownership item/);
   });
 });

@@ -1,0 +1,65 @@
+// Idempotency-Key on POST /connect/sessions: keyed by the caller's customer and the key, the same
+// body answers the first response, another body is 422, and the stored response is encrypted.
+import { scanTable, startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness(); });
+afterAll(async () => { await h?.close(); });
+
+const sessions = () => h.emulator.state().calls['POST /connect/sessions'] ?? 0;
+const create = (customer: string, key: string, body: Record<string, unknown> = { flow: 'embedded' }) =>
+  h.invoke('POST /connect/sessions', { claims: { customer_id: customer }, body, headers: { 'idempotency-key': key } });
+
+test('the same customer, key and body answer the first response without a second Finch call', async () => {
+  const before = sessions();
+  const first = await create('idem-co', 'key-1');
+  expect(first.statusCode).toBe(201);
+  const again = await create('idem-co', 'key-1');
+  expect(again.statusCode).toBe(201);
+  expect(again.json).toEqual(first.json);
+  expect(sessions()).toBe(before + 1);
+});
+
+test('the same key with another body is 422 and changes nothing', async () => {
+  await create('idem-co', 'key-2');
+  const before = (await scanTable(h)).length;
+  const other = await create('idem-co', 'key-2', { flow: 'embedded', minutes_to_expire: 10 });
+  expect(other.statusCode).toBe(422);
+  expect(other.json.error.code).toBe('idempotency_key_reused');
+  expect((await scanTable(h)).length).toBe(before);
+});
+
+test('another customer reusing the key gets its own session, never the first customer\'s', async () => {
+  const first = await create('idem-a', 'shared-key');
+  const second = await create('idem-b', 'shared-key');
+  expect(second.statusCode).toBe(201);
+  expect(second.json.state).not.toBe(first.json.state);
+  expect(second.json.finch_customer_id).toBe('idem-b');
+});
+
+test('the stored response is encrypted: the live state is not in the table', async () => {
+  const first = await create('idem-secret-co', 'key-3');
+  const records = (await scanTable(h)).filter((i) => i.pk === 'IDEMPOTENCY');
+  expect(records.length).toBeGreaterThan(0);
+  const text = JSON.stringify(records);
+  expect(text).not.toContain(first.json.state);
+  expect(text).not.toContain('idem-secret-co');
+  expect(records.every((r) => typeof r.ttl === 'number')).toBe(true);
+});
+
+test('a failed request is not remembered: a retry after the failure runs again', async () => {
+  await fetch(`${h.emulator.url}/_emulator/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', path: '/connect/sessions', status: 500, times: 2 }),
+  });
+  const failed = await create('idem-retry-co', 'key-4');
+  expect(failed.statusCode).toBe(502);
+  expect(failed.json.error.code).toBe('finch_unavailable');
+  const retried = await create('idem-retry-co', 'key-4');
+  expect(retried.statusCode).toBe(201);
+});
+
+test('a malformed key is 400', async () => {
+  const res = await create('idem-co', 'has space');
+  expect(res.statusCode).toBe(400);
+});
