@@ -79,7 +79,7 @@ async function startOnce(port: number, options: DynamoDbLocalOptions, variable: 
   const started = Date.now();
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   // Not detached: a Ctrl-C in the terminal reaches Java along with Node.
-  const proc = DynamoDbLocal.spawn({ port, command: 'java', sharedDb: true, stdio: 'pipe', path: options.dbPath ?? null });
+  const proc = withJavaOptions(() => DynamoDbLocal.spawn({ port, command: 'java', sharedDb: true, stdio: 'pipe', path: options.dbPath ?? null }));
   const output = captureOutput(proc);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));
@@ -108,6 +108,24 @@ async function startOnce(port: number, options: DynamoDbLocalOptions, variable: 
     throw error;
   }
   return { endpoint, port, pid: proc.pid!, startedInMs: Date.now() - started, exited, stop, killNow };
+}
+
+/**
+ * A JVM that only uses the quick JIT tier and the serial collector boots DynamoDB Local about twice
+ * as fast on a busy 2-core machine (measured 11-19 s → 5-10 s); a test database needs no peak
+ * throughput. The package spawns with this process's environment, so the options are set around
+ * the (synchronous) spawn, and never over a developer's own JAVA_TOOL_OPTIONS.
+ */
+const FAST_START_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto';
+
+function withJavaOptions<T>(spawnJava: () => T): T {
+  if (process.env.JAVA_TOOL_OPTIONS !== undefined) return spawnJava();
+  process.env.JAVA_TOOL_OPTIONS = FAST_START_JAVA_OPTIONS;
+  try {
+    return spawnJava();
+  } finally {
+    delete process.env.JAVA_TOOL_OPTIONS;
+  }
 }
 
 async function waitUntilAnswering(endpoint: string, timeoutMs: number): Promise<void> {

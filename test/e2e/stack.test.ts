@@ -4,6 +4,7 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ROUTES, routeKey } from '../../lib/routes.js';
 import { type Answer, REPO_ROOT, type StackProcess, http, isAlive, killStack, parseConnectForm, spawnStack, startStackProcess } from './stack-process.js';
 
 jest.setTimeout(60_000);
@@ -200,6 +201,24 @@ describe('who may call what', () => {
       const res = await api(method, path, method === 'POST' ? { body: {} } : {});
       expect([method, path, res.status]).toEqual([method, path, 401]);
     }
+  });
+});
+
+// Once the webhook route is in lib/routes.ts (the lifecycle work), the emulator's signed webhooks
+// must reach it through the gateway with the raw body and signature headers intact.
+const webhookRouted = ROUTES.some((route) => routeKey(route) === 'POST /webhooks/finch');
+(webhookRouted ? describe : describe.skip)('webhooks', () => {
+  test('a webhook the emulator signs is accepted; the same body with a forged signature is 401', async () => {
+    const token = await tokenFor('cyberdyne');
+    const { connection_id } = await redirectConnect(token);
+    const sent = await http('POST', `${FINCH}/_emulator/webhooks`, { body: { type: 'account.updated', connection_id, data: { status: 'connected' } } });
+    expect(sent.json).toMatchObject({ delivered: true, status: 200 });
+    const forged = await fetch(`${API}/webhooks/finch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'finch-event-id': 'msg_forged', 'finch-timestamp': String(Math.floor(Date.now() / 1000)), 'finch-signature': 'v1,AAAA' },
+      body: JSON.stringify({ type: 'account.updated', connection_id, data: { status: 'connected' } }),
+    });
+    expect(forged.status).toBe(401);
   });
 });
 
