@@ -97,6 +97,7 @@ export class Api extends Construct {
   addRoutes(handlers: Record<FunctionName, IFunction>) {
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
     const integrationFor = (name: FunctionName) => {
+      if (!handlers[name]) throw new Error(`lib/routes.ts routes to function "${name}", which has no entry in FUNCTION_ENTRIES.`);
       if (!integrations.has(name)) integrations.set(name, new HttpLambdaIntegration(`${name}-integration`, handlers[name]));
       return integrations.get(name)!;
     };

@@ -2,15 +2,18 @@
 // reads and only the permissions its code path calls. The matrix below is the least-privilege
 // contract (read from the handlers, functions/core and the DynamoDB store):
 //
-//   function        table (item actions)                         list index  KMS (purpose)                          Finch secret
-//   create-session  PutItem (session), GetItem (owner, adopt)     -           Encrypt+Decrypt (idempotency)          yes
-//   reauthenticate  GetItem (connection), PutItem (session)       -           -                                      yes
-//   callback        GetItem, UpdateItem, PutItem, ConditionCheck  -           Encrypt (access_token)                 yes
-//   connections     GetItem, UpdateItem                           Query       Decrypt (access_token: refresh, DELETE) yes
-//   webhook         GetItem, PutItem, UpdateItem                  -           Decrypt (access_token: introspect)     yes
+//   function        table (item actions)                                 Query           KMS (purpose)                            Finch secret
+//   create-session  PutItem (session + audit), GetItem (owner, adopt),     -               Encrypt+Decrypt (idempotency)            yes
+//                   + Get/Put/Update/DeleteItem (Idempotency-Key records)
+//   reauthenticate  GetItem (connection), PutItem (session + audit)        -               -                                        yes
+//   callback        GetItem, UpdateItem, PutItem, ConditionCheckItem       -               Encrypt (access_token)                   yes
+//   connections     GetItem, UpdateItem, PutItem (audit)                   index, table    Decrypt (access_token: refresh, DELETE)  yes
+//   webhook         GetItem, PutItem, UpdateItem                           -               Decrypt (access_token: introspect)       yes
+//   finch-proxy     GetItem, UpdateItem (marks reauth)                     index           Decrypt (access_token: data calls)       no
 //
-// TransactWriteItems has no IAM action of its own: it is authorized per item (Put, Update,
-// ConditionCheckItem), which is why callback holds those.
+// Audit entries are Puts inside the transaction of the change they record, so every function
+// that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
+// authorized per item (Put, Update, ConditionCheckItem), which is why callback holds those.
 import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -22,7 +25,7 @@ import type { FinchSecret } from './finch-secret.js';
 import { ServiceFunction } from './service-function.js';
 import type { KeyAction, KeyPurpose, TokenKey } from './token-key.js';
 
-type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:ConditionCheckItem';
+type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:DeleteItem' | 'dynamodb:ConditionCheckItem';
 
 interface FunctionSpec {
   /** Construct id, also the name `sam local invoke` finds the function by. */
@@ -31,6 +34,8 @@ interface FunctionSpec {
   timeout: Duration;
   itemActions: ItemAction[];
   queriesListIndex: boolean;
+  /** Query on the table's own key (the audit trail partition of a connection). */
+  queriesTable: boolean;
   key: Array<{ actions: KeyAction[]; purpose: KeyPurpose }>;
   readsFinchSecret: boolean;
 }
@@ -42,8 +47,12 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     description: 'POST /connect/sessions: starts Finch Connect for a customer',
     // The adopt path makes two Finch calls (8 s timeout each) before it writes the session.
     timeout: Duration.seconds(20),
-    itemActions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    // The session and its audit entry are Puts of one transaction; the adopt path reads the owner.
+    // Idempotency-Key records (Powertools' DynamoDB persistence) are got, put, updated with the
+    // sealed response, and deleted when the operation fails so a retry can run.
+    itemActions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     queriesListIndex: false,
+    queriesTable: false,
     // Idempotency records (Idempotency-Key) are encrypted with purpose "idempotency" only: this
     // function can never decrypt a token, nor make a ciphertext that passes for one.
     key: [{ actions: ['kms:Encrypt', 'kms:Decrypt'], purpose: 'idempotency' }],
@@ -55,6 +64,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     timeout: Duration.seconds(10),
     itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     queriesListIndex: false,
+    queriesTable: false,
     key: [],
     readsFinchSecret: true,
   },
@@ -65,6 +75,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     timeout: Duration.seconds(28),
     itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
     queriesListIndex: false,
+    queriesTable: false,
     // Encrypts the token it was just given; it never needs one back.
     key: [{ actions: ['kms:Encrypt'], purpose: 'access_token' }],
     readsFinchSecret: true,
@@ -74,9 +85,12 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     description: 'GET|DELETE /connections[/{connection_id}]: token-free reads, refresh from Finch, disconnect',
     // A refresh calls Finch's /introspect and /employer/company (8 s timeout each).
     timeout: Duration.seconds(20),
-    // Refresh counters, disconnect and tombstone are conditional updates of the connection item.
-    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // Refresh counters, status, disconnect and tombstone are conditional updates of the connection
+    // item; refresh and disconnect record an audit entry (Put) in the same transaction.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
     queriesListIndex: true,
+    // GET /connections/{connection_id}/audit reads the connection's audit partition.
+    queriesTable: true,
     // Refresh (/introspect) and DELETE (/disconnect) call Finch with the stored token.
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
     readsFinchSecret: true,
@@ -89,9 +103,23 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     // Owner and connection reads; the dedupe record (Put) and the connection update in one transaction.
     itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     queriesListIndex: false,
+    queriesTable: false,
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
     // The webhook secret (signature) and the client credentials (introspect) are in the one secret.
     readsFinchSecret: true,
+  },
+  'finch-proxy': {
+    id: 'FinchProxy',
+    description: 'GET|POST|DELETE /finch/{path+}, GET /directory: allowlisted Finch data calls with the stored token',
+    // GET /directory reads every connected connection of the customer (8 s timeout per call).
+    timeout: Duration.seconds(20),
+    // Reads the connection; marks it `reauth` when Finch answers 401 reauthenticate_user.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    queriesListIndex: true,
+    queriesTable: false,
+    key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
+    // Data calls need only the connection's token; this function never holds the client secret.
+    readsFinchSecret: false,
   },
 };
 
@@ -110,10 +138,13 @@ export class ServiceFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceFunctionsProps) {
     super(scope, id);
-    const entries = Object.entries(FUNCTION_SPECS) as Array<[FunctionName, FunctionSpec]>;
-    this.byName = Object.fromEntries(entries.map(([name, spec]) => {
+    // The route table decides which functions exist; each must have its permissions decided here.
+    const entries = Object.entries(FUNCTION_ENTRIES) as Array<[FunctionName, string]>;
+    this.byName = Object.fromEntries(entries.map(([name, entry]) => {
+      const spec: FunctionSpec | undefined = FUNCTION_SPECS[name];
+      if (!spec) throw new Error(`lib/routes.ts names function "${name}", which FUNCTION_SPECS in lib/constructs/functions.ts does not define: add it with its permissions.`);
       const service = new ServiceFunction(this, spec.id, {
-        entry: FUNCTION_ENTRIES[name],
+        entry,
         description: spec.description,
         timeout: spec.timeout,
         environment: props.environment,
@@ -121,9 +152,8 @@ export class ServiceFunctions extends Construct {
         dev: props.dev,
       });
       service.role.addToPrincipalPolicy(new PolicyStatement({ actions: spec.itemActions, resources: [props.table.table.tableArn] }));
-      if (spec.queriesListIndex) {
-        service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.table.listIndexArn] }));
-      }
+      const queried = [...(spec.queriesTable ? [props.table.table.tableArn] : []), ...(spec.queriesListIndex ? [props.table.listIndexArn] : [])];
+      if (queried.length > 0) service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
       for (const use of spec.key) props.key.grantFor(service.role, use.actions, use.purpose);
       if (spec.readsFinchSecret) props.secret.grantRead(service.role);
       return [name, service];

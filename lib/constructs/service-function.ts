@@ -65,7 +65,8 @@ export class ServiceFunction extends Construct {
     // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): its own group only.
     this.logGroup.grantWrite(this.role);
 
-    this.fn = new NodejsFunction(this, 'Function', {
+    // A unique construct id (`CreateSessionFunction`): `sam local invoke` can name the function by it.
+    this.fn = new NodejsFunction(this, `${id}Function`, {
       entry: `${PROJECT_ROOT}${props.entry}`,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,

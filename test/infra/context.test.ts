@@ -3,12 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { FinchConnectionsStack } from '../../lib/finch-connections-stack.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName } from '../../lib/routes.js';
 import { CDK_JSON_CONTEXT, DEPLOY_CONTEXT, type Synthesized, functionLogicalId, resourcesOfType, statementsOf, synthesize } from './synth.js';
+
+// Each synth runs cdk-nag over the whole stack: seconds each, more on a busy machine.
+jest.setTimeout(120_000);
 
 const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 const synthesized: Synthesized[] = [];
@@ -118,7 +122,7 @@ describe('other context keys', () => {
     for (const name of NAMES) {
       expect(imported.json.Resources[functionLogicalId(imported, name)].Properties!.Environment.Variables.FINCH_SECRET_ARN).toBe(arn);
       const reads = statementsOf(imported, name).filter((statement) => statement.Action.includes('secretsmanager:GetSecretValue'));
-      expect(reads.map((statement) => statement.Resource)).toEqual([[arn]]);
+      expect(reads.map((statement) => statement.Resource)).toEqual(name === 'finch-proxy' ? [] : [[arn]]);
     }
   });
 

@@ -4,9 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
 import { LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE } from '#adapters/table.js';
 import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
+import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName, ROUTES, routeKey } from '../../lib/routes.js';
 import {
   DEPLOY_CONTEXT, type Synthesized, allStatements, functionLogicalId, resourcesOfType, statementsOf, synthesize,
@@ -14,10 +16,12 @@ import {
 
 const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 let synth: Synthesized;
+// Bundling every function with esbuild and a cold start of each bundle: generous on a busy machine.
+jest.setTimeout(60_000);
 
 beforeAll(() => {
   synth = synthesize(DEPLOY_CONTEXT, { bundle: true });
-}, 180_000);
+}, 300_000);
 
 afterAll(() => synth?.cleanup());
 
@@ -183,17 +187,19 @@ describe('least privilege', () => {
   });
 
   test('each function holds exactly the table actions its code path calls', () => {
-    const tableAccess = Object.fromEntries(NAMES.map((name) => [name, actionsOn(name, 'dynamodb:').map(({ action, resource }) => {
-      const onIndex = JSON.stringify(resource) === JSON.stringify([{ 'Fn::Join': ['', [tableArn(), `/index/${LIST_INDEX.name}`]] }]);
-      if (!onIndex) expect(resource).toEqual([tableArn()]);
-      return onIndex ? `${action} (index)` : action;
-    }).sort()]));
+    const indexArn = { 'Fn::Join': ['', [tableArn(), `/index/${LIST_INDEX.name}`]] };
+    const tableAccess = Object.fromEntries(NAMES.map((name) => [name, actionsOn(name, 'dynamodb:').flatMap(({ action, resource }) => resource.map((arn) => {
+      if (JSON.stringify(arn) === JSON.stringify(indexArn)) return `${action} (index)`;
+      expect(arn).toEqual(tableArn());
+      return action;
+    })).sort()]));
     expect(tableAccess).toEqual({
-      'create-session': ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      'create-session': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       reauthenticate: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       callback: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      connections: ['dynamodb:GetItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
+      connections: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
       webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      'finch-proxy': ['dynamodb:GetItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
     });
   });
 
@@ -209,16 +215,17 @@ describe('least privilege', () => {
   });
 
   test('only the functions that call Finch with a stored token may decrypt one; reauthenticate never touches the key', () => {
-    expect(keyUses('connections')).toEqual(['kms:Decrypt access_token']);
-    expect(keyUses('webhook')).toEqual(['kms:Decrypt access_token']);
+    for (const name of ['connections', 'webhook', 'finch-proxy'] as const) expect(keyUses(name)).toEqual(['kms:Decrypt access_token']);
     expect(keyUses('reauthenticate')).toEqual([]);
     const decryptors = NAMES.filter((name) => keyUses(name).includes('kms:Decrypt access_token'));
-    expect(decryptors.sort()).toEqual(['connections', 'webhook']);
+    expect(decryptors.sort()).toEqual(['connections', 'finch-proxy', 'webhook']);
   });
 
-  test('each function reads the one Finch secret and nothing else in Secrets Manager', () => {
+  test('the functions that use client credentials read the one Finch secret; the data proxy never can', () => {
     const [[secretId]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
-    for (const name of NAMES) {
+    const readers = NAMES.filter((name) => actionsOn(name, 'secretsmanager:').length > 0);
+    expect(readers.sort()).toEqual(['callback', 'connections', 'create-session', 'reauthenticate', 'webhook']);
+    for (const name of readers) {
       expect(actionsOn(name, 'secretsmanager:')).toEqual([{ action: 'secretsmanager:GetSecretValue', resource: [{ Ref: secretId }], condition: undefined }]);
     }
   });
@@ -342,16 +349,12 @@ describe('bundles', () => {
 
   test.each(NAMES)('%s loads on Node.js 22 with the deployed environment (a real cold start)', (name) => {
     // Configuration validation, module-scope clients and the createRequire banner all run on import.
-    // The callback function also serves its result page, which touches no AWS service.
+    // The callback function also answers events/callback-result.json (what `sam local invoke`
+    // would pass it): the result page touches no AWS service.
     const script = `
       const { handler } = await import('./index.mjs');
-      let status = null;
-      if (${JSON.stringify(name)} === 'callback') {
-        const event = { version: '2.0', routeKey: 'GET /connect/result', rawPath: '/connect/result', rawQueryString: 'status=connected',
-          headers: {}, queryStringParameters: { status: 'connected' }, isBase64Encoded: false,
-          requestContext: { requestId: 'req-1', http: { method: 'GET', path: '/connect/result' } } };
-        status = (await handler(event, { awsRequestId: 'aws-1' })).statusCode;
-      }
+      const event = process.env.SAMPLE_EVENT ? JSON.parse(process.env.SAMPLE_EVENT) : null;
+      const status = event ? (await handler(event, { awsRequestId: 'aws-1' })).statusCode : null;
       process.stdout.write(JSON.stringify({ type: typeof handler, status }));`;
     const out = execFileSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
       cwd: bundleDir(name),
@@ -365,6 +368,7 @@ describe('bundles', () => {
         KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
         CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/connect/callback',
         ALLOWED_RETURN_ORIGINS: DEPLOY_CONTEXT.allowedReturnOrigins.join(','),
+        SAMPLE_EVENT: name === 'callback' ? readFileSync(join(PROJECT_ROOT, 'events/callback-result.json'), 'utf8') : '',
       },
       encoding: 'utf8',
       timeout: 20_000,
