@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (TypeScript files get Node's globals from @types/node).
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly' } },
+  },
+  {
     files: ['functions/**/*.ts'],
     rules: {
       // Handlers log through Powertools only: console output bypasses the structured logger.
