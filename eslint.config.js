@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Plain Node scripts (TypeScript files get Node's globals from @types/node).
-    files: ['**/*.mjs', '**/*.js'],
+    files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly' } },
   },
   {
