@@ -7,6 +7,7 @@ import { InvalidRequest } from '#core/errors.js';
 import type { FinchDataMethod } from '#core/ports.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
 import { app, callerSettings } from '#http/app.js';
+import { hasScope } from '#http/caller.js';
 import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from '#http/schemas.js';
 import { type HttpEvent, httpRoute, json } from '#http/stack.js';
 
@@ -29,7 +30,7 @@ const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, calle
     connectionId: headers.data['finch-connection-id'],
     body: rawBody === '' ? undefined : body,
     headers: event.headers ?? {},
-    writeScope: hasScope(event, app.config.FINCH_PROXY_WRITE_SCOPE),
+    writeScope: hasScope(event.requestContext.authorizer?.jwt?.claims?.scope, event.requestContext.authorizer?.jwt?.scopes, app.config.FINCH_PROXY_WRITE_SCOPE),
   });
   return json(answer.status, answer.body, answer.headers);
 });
@@ -47,17 +48,6 @@ function finchPath(event: HttpEvent): string {
   const stage = event.requestContext.stage;
   const raw = stage && stage !== '$default' && event.rawPath.startsWith(`/${stage}/`) ? event.rawPath.slice(stage.length + 1) : event.rawPath;
   return raw.startsWith('/finch/') ? raw.slice('/finch'.length) : '';
-}
-
-/** A whole word of the `scope` claim (or the authorizer's scopes), as the admin scope is read. */
-function hasScope(event: HttpEvent, wanted: string): boolean {
-  const jwt = event.requestContext.authorizer?.jwt;
-  const scope = jwt?.claims?.scope;
-  const words = [
-    ...(typeof scope === 'string' ? scope.split(/[\s,[\]]+/) : Array.isArray(scope) ? scope.map(String) : []),
-    ...(jwt?.scopes ?? []),
-  ];
-  return words.includes(wanted);
 }
 
 /** One Lambda serves the proxy and the directory; API Gateway's route key picks the operation. */

@@ -44,7 +44,7 @@ function actorOf(claims: Record<string, unknown>, fallback: string): string {
  * HTTP APIs pass `scope` as a space-separated string (or an array flattened to "[a b]");
  * the admin scope must appear as a whole word, so `connections:admin2` is not `connections:admin`.
  */
-function hasScope(scopeClaim: unknown, scopes: string[] | null | undefined, wanted: string): boolean {
+export function hasScope(scopeClaim: unknown, scopes: string[] | null | undefined, wanted: string): boolean {
   const words = [
     ...(typeof scopeClaim === 'string' ? scopeClaim.split(/[\s,[\]]+/) : Array.isArray(scopeClaim) ? scopeClaim.map(String) : []),
     ...(scopes ?? []),
