@@ -4,6 +4,7 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROUTES, routeKey } from '../../lib/routes.js';
 import { type Answer, REPO_ROOT, type StackProcess, http, isAlive, killStack, parseConnectForm, spawnStack, startStackProcess } from './stack-process.js';
 
@@ -222,9 +223,13 @@ const webhookRouted = ROUTES.some((route) => routeKey(route) === 'POST /webhooks
   });
 });
 
+// The contract's check lives next to the repository (../shared), as in CI; a clone elsewhere skips it.
+const CONFORMANCE = join(REPO_ROOT, '..', 'shared', 'conformance', 'local-stack.mjs');
+if (!existsSync(CONFORMANCE)) console.warn(`conformance check skipped: ${CONFORMANCE} is not there`);
+
 describe('the contract\'s own check', () => {
-  test('node ../shared/conformance/local-stack.mjs passes against the running stack', async () => {
-    const child = spawn(process.execPath, ['../shared/conformance/local-stack.mjs', '--stack', stack.stackFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  (existsSync(CONFORMANCE) ? test : test.skip)('node ../shared/conformance/local-stack.mjs passes against the running stack', async () => {
+    const child = spawn(process.execPath, [CONFORMANCE, '--stack', stack.stackFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => { out += chunk; });
     child.stderr.on('data', (chunk: Buffer) => { out += chunk; });
