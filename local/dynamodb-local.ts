@@ -3,8 +3,9 @@
 // (`-sharedDb`), so the handlers, the CLI and a developer's own `aws dynamodb` calls see the same
 // tables.
 //
-// Imports packages only, so test/support/global-setup.ts (which Node loads outside Jest's module
-// mapping) can share it instead of keeping its own copy.
+// Imports packages only and uses no syntax Node's type stripping refuses, so
+// test/support/global-setup.ts (which Node loads itself, outside Jest's module mapping) can share it
+// instead of keeping its own copy.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -47,9 +48,14 @@ export class JavaMissing extends Error {
 }
 
 export class PortInUse extends Error {
-  constructor(readonly variable: string, readonly port: number) {
+  // Plain fields, not parameter properties: Node's type stripping loads this file as is.
+  readonly variable: string;
+  readonly port: number;
+  constructor(variable: string, port: number) {
     super(`port ${port} (${variable}) is already in use: stop what runs there or set ${variable} to another port (0 = any free port)`);
     this.name = 'PortInUse';
+    this.variable = variable;
+    this.port = port;
   }
 }
 
