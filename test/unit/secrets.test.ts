@@ -1,0 +1,40 @@
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerCredentials } from '#adapters/secrets.js';
+
+const sm = mockClient(SecretsManagerClient);
+afterEach(() => sm.reset());
+
+const secret = (client_secret: string) => ({ SecretString: JSON.stringify({ client_id: 'id', client_secret, webhook_secret: 'd2g=' }) });
+
+describe('Finch credentials from Secrets Manager', () => {
+  test('fetched once per container and reused while fresh; concurrent callers share one fetch', async () => {
+    sm.on(GetSecretValueCommand).resolves(secret('s1'));
+    const source = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:secret', 60_000);
+    const [a, b] = await Promise.all([source.get(), source.get()]);
+    expect(a).toBe(b);
+    expect(await source.get()).toBe(a);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(a).toEqual({ client_id: 'id', client_secret: 's1', webhook_secret: 'd2g=' });
+  });
+
+  test('refetched after the TTL, and at once when asked to refresh (Finch said invalid_client)', async () => {
+    sm.on(GetSecretValueCommand).resolvesOnce(secret('s1')).resolves(secret('s2'));
+    const source = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:secret', 0);
+    expect((await source.get()).client_secret).toBe('s1');
+    expect((await source.get()).client_secret).toBe('s2');
+    const cached = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:secret', 60_000);
+    await cached.get();
+    const calls = sm.commandCalls(GetSecretValueCommand).length;
+    await cached.get(true);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(calls + 1);
+  });
+
+  test('a malformed secret fails without quoting its content', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"client_id":"id","client_secret":' + '"leaky-value"' });
+    const source = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:secret');
+    const error = await source.get().catch((e: Error) => e);
+    expect(error.message).toMatch(/FINCH_SECRET_ARN/);
+    expect(error.message).not.toContain('leaky-value');
+  });
+});
