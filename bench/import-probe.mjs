@@ -1,0 +1,12 @@
+// Run by bench/cold.ts in a fresh `node` process, as Lambda's runtime loads a function: import one
+// bundle (module-scope work included: configuration, clients) and print the time it took as JSON.
+// Plain JavaScript on purpose, so no loader (tsx) is part of what is measured.
+/* global performance, process */
+const bootMs = performance.now();
+// Microseconds on the monotonic clock V8's CPU profiles use, to cut a profile to the import.
+const startUs = Number(process.hrtime.bigint() / 1000n);
+const module = await import(process.argv[2]);
+const importMs = performance.now() - bootMs;
+const endUs = Number(process.hrtime.bigint() / 1000n);
+if (typeof module.handler !== 'function') throw new Error(`${process.argv[2]} exports no handler`);
+process.stdout.write(JSON.stringify({ importMs, bootMs, startUs, endUs }));

@@ -1,0 +1,217 @@
+// Round trips per operation, in a process of its own (bench/roundtrips.ts starts it): the real
+// handlers in process (test/support/harness.ts) over DynamoDB Local and the Finch emulator, with
+// the container's clients configured as in AWS (FINCH_SECRET_ARN, KMS_KEY_ARN). Counting
+// middleware goes on the container's own DynamoDB, Secrets Manager and KMS clients; Secrets
+// Manager and KMS are answered by stub middleware (no AWS here), DynamoDB and Finch are real.
+import type { Container } from '#adapters/container.js';
+import * as harnessModule from '../test/support/harness.js';
+import { CLIENT_ID, CLIENT_SECRET, type Harness, authorizeAtFinch, startHarness } from '../test/support/harness.js';
+import { servePhase } from './child.js';
+import { type Counts, type SdkClientLike, answerCalls, countCalls, delta, total } from './counting.js';
+
+export interface RoundTrip {
+  operation: string;
+  finch: Counts;
+  dynamodb: Counts;
+  /** HTTP attempts to DynamoDB beyond the commands (retries). */
+  dynamodbRetries: number;
+  secretsManager: number;
+  kms: Counts;
+  /** The HTTP status (and callback outcome) the operation answered, to show it did what it says. */
+  answered: string;
+  goal: string;
+  met: boolean;
+}
+
+export interface RoundTripsResult {
+  operations: RoundTrip[];
+  /** Secrets Manager calls over every invocation after the container's first Finch call. */
+  warmSecretsManagerCalls: number;
+  idempotencyKeyHonoured: boolean;
+}
+
+/** A private client of an adapter, reached by name: the adapters do not expose their clients (yet). */
+function clientOf(owner: unknown, field: string, what: string): SdkClientLike {
+  const client = (owner as Record<string, unknown> | null)?.[field] as SdkClientLike | undefined;
+  if (!client?.middlewareStack) {
+    throw new Error(`bench: ${what} no longer holds its SDK client in \`${field}\`; update bench/roundtrips-child.ts`);
+  }
+  return client;
+}
+
+/** KMS as a stub: a reversible "ciphertext" that decrypts only under the same encryption context. */
+function kmsAnswers() {
+  const seal = (plaintext: Uint8Array, context: Record<string, string> = {}) =>
+    new Uint8Array(Buffer.from(JSON.stringify({ context, plaintext: Buffer.from(plaintext).toString('base64') })));
+  return {
+    EncryptCommand: (input: { Plaintext: Uint8Array; EncryptionContext?: Record<string, string> }) => ({ CiphertextBlob: seal(input.Plaintext, input.EncryptionContext) }),
+    DecryptCommand: (input: { CiphertextBlob: Uint8Array; EncryptionContext?: Record<string, string> }) => {
+      const sealed = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8')) as { context: Record<string, string>; plaintext: string };
+      if (JSON.stringify(sealed.context) !== JSON.stringify(input.EncryptionContext ?? {})) {
+        throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException' });
+      }
+      return { Plaintext: new Uint8Array(Buffer.from(sealed.plaintext, 'base64')) };
+    },
+  };
+}
+
+/** The harness's webhook secret, where it has one. */
+const webhookSecret = () => ((harnessModule as Record<string, unknown>).WEBHOOK_SECRET as string | undefined) ?? null;
+
+const READS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand']);
+
+async function run(): Promise<RoundTripsResult> {
+  const harness: Harness = await startHarness({
+    FINCH_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:finch-bench-AbCdEf',
+    KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  });
+  // The handlers' module graph holds one container; this is the same module instance.
+  const { app } = await import('#http/app.js') as { app: Container };
+  const dynamo = countCalls(clientOf(app.deps.store, 'doc', 'DynamoConnectionStore'));
+  const secretsClient = clientOf(app.credentials, 'client', 'SecretsManagerCredentials');
+  const secrets = countCalls(secretsClient);
+  answerCalls(secretsClient, {
+    GetSecretValueCommand: () => ({ SecretString: JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, webhook_secret: webhookSecret() }) }),
+  });
+  const kmsClient = clientOf(app.contextCipher, 'kms', 'KmsCipher');
+  const kms = countCalls(kmsClient);
+  answerCalls(kmsClient, kmsAnswers());
+
+  const operations: RoundTrip[] = [];
+  const snapshot = () => ({
+    dynamo: { ...dynamo.commands }, attempts: total(dynamo.attempts), secrets: total(secrets.commands),
+    kms: { ...kms.commands }, finch: { ...harness.emulator.state().calls },
+  });
+  /** Runs one operation and records what it cost; `judge` gets the deltas. */
+  async function measure(operation: string, goal: string, act: () => Promise<string>, judge: (trip: RoundTrip) => boolean) {
+    const before = snapshot();
+    const answered = await act();
+    const after = snapshot();
+    const trip: RoundTrip = {
+      operation,
+      finch: delta(after.finch, before.finch),
+      dynamodb: delta(after.dynamo, before.dynamo),
+      dynamodbRetries: after.attempts - before.attempts - total(delta(after.dynamo, before.dynamo)),
+      secretsManager: after.secrets - before.secrets,
+      kms: delta(after.kms, before.kms),
+      answered,
+      goal,
+      met: false,
+    };
+    trip.met = judge(trip);
+    operations.push(trip);
+    return trip;
+  }
+  const claimsOf = (customer: string) => ({ customer_id: customer, sub: `${customer}-user` });
+  const finchCalls = (trip: RoundTrip, route: string) => trip.finch[route] ?? 0;
+  const writes = (trip: RoundTrip) => Object.entries(trip.dynamodb).filter(([name]) => !READS.has(name)).reduce((sum, [, n]) => sum + n, 0);
+  const reads = (trip: RoundTrip) => total(trip.dynamodb) - writes(trip);
+
+  const startSession = async (customer: string, extra: { headers?: Record<string, string>; entity?: string } = {}) => {
+    const res = await harness.invoke('POST /connect/sessions', {
+      claims: claimsOf(customer), body: extra.entity ? { entity: extra.entity } : {}, headers: extra.headers,
+    });
+    if (res.statusCode !== 201) throw new Error(`POST /connect/sessions answered ${res.statusCode}: ${res.body}`);
+    return res.json as { connect_url: string; state: string; session_id: string };
+  };
+  /** The employer's browser on Finch's hosted page: not the backend's round trips, so never measured. */
+  const walk = async (connectUrl: string) => {
+    const back = await authorizeAtFinch(connectUrl);
+    return { code: back.code!, state: back.state };
+  };
+  const callback = async (query: { code: string; state: string }) => {
+    const res = await harness.invoke('GET /connect/callback', { query });
+    const params = new URL(res.headers.location ?? 'http://none/').searchParams;
+    const text = `${res.statusCode} ${params.get('status')}${params.get('reauthenticated') === 'true' ? ', reauthenticated' : ''}${params.get('error') ? ` ${params.get('error')}` : ''}`;
+    return { res, status: params.get('status'), connectionId: params.get('connection_id'), text };
+  };
+  const oneFinchCallOneWrite = (trip: RoundTrip) => total(trip.finch) === 1 && total(trip.dynamodb) === 1 && writes(trip) === 1;
+
+  // The container's first Finch call fetches the client credentials: a cold start's cost, once.
+  await measure('create session (first in a container)', 'Secrets Manager 1 (cold), Finch 1, DynamoDB 1 write',
+    async () => { await startSession('rt-cold'); return '201'; },
+    (trip) => oneFinchCallOneWrite(trip) && trip.secretsManager <= 1);
+  let connectUrl = '';
+  await measure('create session', 'Finch 1, DynamoDB 1 write',
+    async () => { connectUrl = (await startSession('rt-main')).connect_url; return '201'; }, oneFinchCallOneWrite);
+
+  let first = '';
+  let replayed = '';
+  await measure('create session with Idempotency-Key', 'Finch 1, DynamoDB ≤ 3',
+    async () => { first = (await startSession('rt-idem', { headers: { 'Idempotency-Key': 'bench-key-1' } })).state; return '201'; },
+    (trip) => total(trip.finch) === 1 && total(trip.dynamodb) <= 3);
+  await measure('  its replay (same key and body)', 'Finch 0, the same session answered',
+    async () => {
+      replayed = (await startSession('rt-idem', { headers: { 'Idempotency-Key': 'bench-key-1' } })).state;
+      return replayed === first ? '201, the same session' : '201, a new session: the key was not honoured';
+    },
+    (trip) => replayed === first && total(trip.finch) === 0);
+
+  let connectionId = '';
+  const mainBack = await walk(connectUrl);
+  await measure('callback', 'exchange 1, introspect 0, DynamoDB ≤ 3 (claim, stash, transaction)',
+    async () => {
+      const done = await callback(mainBack);
+      connectionId = done.connectionId ?? '';
+      return done.text;
+    },
+    (trip) => finchCalls(trip, 'POST /auth/token') === 1 && finchCalls(trip, 'GET /introspect') === 0 && total(trip.dynamodb) <= 3);
+
+  const lacking = await walk((await startSession('rt-nocustomer')).connect_url);
+  await fetch(`${harness.emulator.url}/_emulator/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 1 }),
+  });
+  await measure('callback, token response without customer_id', 'exchange 1, introspect 1, DynamoDB ≤ 3',
+    async () => (await callback(lacking)).text,
+    (trip) => finchCalls(trip, 'POST /auth/token') === 1 && finchCalls(trip, 'GET /introspect') === 1 && total(trip.dynamodb) <= 3);
+
+  let reauthUrl = '';
+  await measure('reauthenticate session', 'Finch 1, DynamoDB 1 read + 1 write',
+    async () => {
+      const res = await harness.invoke('POST /connect/sessions/reauthenticate', { claims: claimsOf('rt-main'), body: { connection_id: connectionId } });
+      reauthUrl = (res.json as { connect_url?: string } | undefined)?.connect_url ?? '';
+      return String(res.statusCode);
+    },
+    (trip) => total(trip.finch) === 1 && reads(trip) <= 1 && writes(trip) === 1);
+  const reauthBack = await walk(reauthUrl);
+  await measure('callback, reauthentication', 'exchange 1, DynamoDB ≤ 3 with no read',
+    async () => (await callback(reauthBack)).text,
+    (trip) => finchCalls(trip, 'POST /auth/token') === 1 && total(trip.dynamodb) <= 3 && reads(trip) === 0);
+
+  // Five connections of one customer (one per entity), listed two a page.
+  for (const entity of ['e1', 'e2', 'e3', 'e4', 'e5']) {
+    const done = await callback(await walk((await startSession('rt-list', { entity })).connect_url));
+    if (done.status !== 'connected') throw new Error(`seeding rt-list/${entity} failed: ${done.text}`);
+  }
+  const filters: Array<Record<string, string>> = [{}, { status: 'connected' }];
+  for (const filter of filters) {
+    let cursor: string | undefined;
+    let page = 0;
+    do {
+      page++;
+      const query: Record<string, string> = { limit: '2', ...filter, ...(cursor ? { cursor } : {}) };
+      await measure(`list, page ${page}${'status' in filter ? ' (status filter)' : ''}`, '1 DynamoDB query',
+        async () => {
+          const res = await harness.invoke('GET /connections', { claims: claimsOf('rt-list'), query });
+          cursor = (res.json as { next_cursor?: string | null } | undefined)?.next_cursor ?? undefined;
+          return `${res.statusCode}, ${(res.json as { connections?: unknown[] } | undefined)?.connections?.length ?? 0} items`;
+        },
+        (trip) => total(trip.dynamodb) === 1 && (trip.dynamodb.QueryCommand ?? 0) === 1);
+    } while (cursor && page < 5);
+  }
+  await measure('get one connection', '1 DynamoDB read',
+    async () => String((await harness.invoke(`GET /connections/${connectionId}`, { claims: claimsOf('rt-main') })).statusCode),
+    (trip) => total(trip.dynamodb) === 1 && total(trip.finch) === 0);
+
+  await harness.close();
+  const warm = operations.slice(1);
+  return {
+    operations,
+    warmSecretsManagerCalls: warm.reduce((sum, trip) => sum + trip.secretsManager, 0),
+    idempotencyKeyHonoured: first !== '' && first === replayed,
+  };
+}
+
+servePhase(run);
