@@ -51,6 +51,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
+  // In Lambda, tokens are KMS-encrypted and credentials come from Secrets Manager, always: a stray
+  // local variable must never make a deployed function use a key that lives in its environment.
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    const localOnly = ['LOCAL_TOKEN_KEYS', 'FINCH_CLIENT_SECRET', 'FINCH_WEBHOOK_SECRET'].filter((name) => env[name]);
+    if (localOnly.length) throw new ConfigError(`Invalid configuration: ${localOnly.join(', ')} must not be set in AWS Lambda (use KMS_KEY_ARN and FINCH_SECRET_ARN)`);
+    if (!config.KMS_KEY_ARN || !config.FINCH_SECRET_ARN) throw new ConfigError('Invalid configuration: KMS_KEY_ARN and FINCH_SECRET_ARN are required in AWS Lambda');
+  }
   if (!config.KMS_KEY_ARN && !config.LOCAL_TOKEN_KEYS) throw new ConfigError('Invalid configuration: KMS_KEY_ARN (or LOCAL_TOKEN_KEYS locally) is required');
   if (!config.FINCH_SECRET_ARN && !(config.FINCH_CLIENT_ID && config.FINCH_CLIENT_SECRET)) {
     throw new ConfigError('Invalid configuration: FINCH_SECRET_ARN (or FINCH_CLIENT_ID and FINCH_CLIENT_SECRET locally) is required');

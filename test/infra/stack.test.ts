@@ -340,12 +340,9 @@ describe('bundles', () => {
     expect(code).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
   });
 
-  // Known gap, kept visible: functions/adapters/config.ts and container.ts still name the local
-  // AES key variable, so it is bundled (never set in AWS: see the environment test). When the
-  // adapters stop naming it in the AWS build, this test fails: then make it a plain `test`.
-  test.failing.each(NAMES)('%s does not name LOCAL_TOKEN_KEYS', (name) => {
-    expect(bundle(name)).not.toContain('LOCAL_TOKEN_KEYS');
-  });
+  // The adapters still name the local AES key variable (it is how the local stack and the tests
+  // encrypt), but a deployed function refuses to start with it: see test/unit/config.test.ts
+  // ("in AWS Lambda, local keys and secrets are refused"), and it is never in a function's environment.
 
   test.each(NAMES)('%s loads on Node.js 22 with the deployed environment (a real cold start)', (name) => {
     // Configuration validation, module-scope clients and the createRequire banner all run on import.

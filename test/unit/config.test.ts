@@ -1,0 +1,28 @@
+import { loadConfig } from '#adapters/config.js';
+
+const base = { TABLE_NAME: 'connections', CALLBACK_URL: 'https://api.example/connect/callback' };
+
+describe('configuration, validated at cold start', () => {
+  test('a bad value fails naming the variable, never echoing it', () => {
+    expect(() => loadConfig({ ...base, CALLBACK_URL: 'not a url with secret-ish-value', KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' }))
+      .toThrow(/CALLBACK_URL/);
+    try { loadConfig({ ...base, CALLBACK_URL: 'secret-ish-value', KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' }); } catch (e) {
+      expect((e as Error).message).not.toContain('secret-ish-value');
+    }
+    expect(() => loadConfig({ ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's', DEFAULT_PRODUCTS: 'company,payroll' })).toThrow(/DEFAULT_PRODUCTS/);
+  });
+
+  test('a key and Finch credentials are required', () => {
+    expect(() => loadConfig({ ...base, FINCH_SECRET_ARN: 's' })).toThrow(/KMS_KEY_ARN/);
+    expect(() => loadConfig({ ...base, KMS_KEY_ARN: 'k' })).toThrow(/FINCH_SECRET_ARN/);
+  });
+
+  test('in AWS Lambda, local keys and secrets are refused and KMS and Secrets Manager are required', () => {
+    const lambda = { ...base, AWS_LAMBDA_FUNCTION_NAME: 'callback', KMS_KEY_ARN: 'arn:aws:kms:k', FINCH_SECRET_ARN: 'arn:aws:secretsmanager:s' };
+    expect(loadConfig(lambda).KMS_KEY_ARN).toBe('arn:aws:kms:k');
+    expect(() => loadConfig({ ...lambda, LOCAL_TOKEN_KEYS: 'k1=AAAA' })).toThrow(/LOCAL_TOKEN_KEYS must not be set in AWS Lambda/);
+    expect(() => loadConfig({ ...lambda, FINCH_CLIENT_SECRET: 'x' })).toThrow(/FINCH_CLIENT_SECRET/);
+    const { KMS_KEY_ARN: _k, ...withoutKms } = lambda;
+    expect(() => loadConfig({ ...withoutKms, LOCAL_TOKEN_KEYS: undefined })).toThrow(/required in AWS Lambda/);
+  });
+});
