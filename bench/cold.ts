@@ -41,8 +41,12 @@ export interface ImportTarget {
 
 export interface ColdResult {
   name: string;
+  /** Wall time of each import. */
   samplesMs: number[];
   medianMs: number;
+  /** CPU time (all the process's threads) of each import. */
+  cpuSamplesMs: number[];
+  cpuMedianMs: number;
 }
 
 function probeEnv(name: string): NodeJS.ProcessEnv {
@@ -50,7 +54,7 @@ function probeEnv(name: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...AWS_LIKE_ENV, AWS_LAMBDA_FUNCTION_NAME: `bench-${name}` };
 }
 
-interface ProbeOutput { importMs: number; startUs: number; endUs: number }
+interface ProbeOutput { importMs: number; cpuMs: number; startUs: number; endUs: number }
 
 async function importOnce(target: ImportTarget, extraFlags: string[] = []): Promise<ProbeOutput> {
   const { stdout } = await run(process.execPath, [...NODE_FLAGS, ...extraFlags, PROBE, pathToFileURL(target.file).href], {
@@ -64,18 +68,21 @@ async function importOnce(target: ImportTarget, extraFlags: string[] = []): Prom
  * round first fills the page cache. Sequential on purpose: two at once would share two cores.
  */
 export async function measureColdImports(targets: ImportTarget[], runs: number): Promise<ColdResult[]> {
-  const samples = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const samples = new Map<string, { wall: number[]; cpu: number[] }>(targets.map((target) => [target.name, { wall: [], cpu: [] }]));
   for (let round = -1; round < runs; round++) {
     const offset = ((round % targets.length) + targets.length) % targets.length;
     const order = [...targets.slice(offset), ...targets.slice(0, offset)];
     for (const target of order) {
-      const { importMs } = await importOnce(target);
-      if (round >= 0) samples.get(target.name)!.push(importMs);
+      const { importMs, cpuMs } = await importOnce(target);
+      if (round < 0) continue;
+      samples.get(target.name)!.wall.push(importMs);
+      samples.get(target.name)!.cpu.push(cpuMs);
     }
   }
+  const round2 = (ms: number) => Math.round(ms * 100) / 100;
   return targets.map((target) => {
-    const values = samples.get(target.name)!;
-    return { name: target.name, samplesMs: values.map((ms) => Math.round(ms * 100) / 100), medianMs: median(values) };
+    const { wall, cpu } = samples.get(target.name)!;
+    return { name: target.name, samplesMs: wall.map(round2), medianMs: median(wall), cpuSamplesMs: cpu.map(round2), cpuMedianMs: median(cpu) };
   });
 }
 

@@ -28,15 +28,17 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
   console.log(`bundles: ${settings.bundling}; cold imports with node ${settings.nodeFlags.join(' ')} (as deployed)`);
 
   const coldOf = new Map(results.cold.map((c) => [c.name, c]));
-  console.log(`\nBundle size and cold import (median of ${settings.coldRuns} fresh processes per bundle, interleaved with the floor)`);
+  console.log(`\nBundle size and cold import (median of ${settings.coldRuns} fresh processes per bundle, interleaved with the floor;`
+    + ' the goal is on wall time, CPU time is the steadier companion on a shared machine)');
   console.log(table(
-    ['function', 'bundle', '×floor', `≤${GOALS.bundleRatio}×`, 'source map', 'import ms', '×floor', `≤${GOALS.coldRatio}×`],
+    ['function', 'bundle', '×floor', `≤${GOALS.bundleRatio}×`, 'source map', 'import ms', '×floor', `≤${GOALS.coldRatio}×`, 'CPU ms', '×floor'],
     results.bundles.map((bundle) => {
       const cold = coldOf.get(bundle.name);
       const isFloor = bundle.name === 'floor';
       return [
         bundle.name, kib(bundle.bytes), times(bundle.ratio), isFloor ? '' : mark(bundle.ratio <= GOALS.bundleRatio), kib(bundle.mapBytes),
         ms(cold?.medianMs), times(cold?.ratio), isFloor || !cold ? '' : mark(cold.ratio <= GOALS.coldRatio),
+        ms(cold?.cpuMedianMs), times(cold?.cpuRatio),
       ];
     }),
   ));

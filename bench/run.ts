@@ -37,7 +37,7 @@ export interface BenchResults {
   code: { commit: string; uncommittedChanges: boolean };
   settings: { bundling: string; nodeFlags: string[]; coldRuns: number; warmIterations: number; warmup: number; flows: number };
   bundles: Array<Omit<BuiltBundle, 'file'> & { ratio: number }>;
-  cold: Array<ColdResult & { ratio: number }>;
+  cold: Array<ColdResult & { ratio: number; cpuRatio: number }>;
   profiles: Record<string, ProfileBucket[]>;
   warm: WarmResult[];
   roundTrips?: RoundTripsResult;
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const floorCold = cold.find((c) => c.name === built.floor.name)?.medianMs ?? Number.NaN;
+    const floorCold = cold.find((c) => c.name === built.floor.name);
     const results: BenchResults = {
       when: new Date().toISOString(),
       machine: {
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
         warmIterations: options.iterations, warmup: options.warmup, flows: options.flows,
       },
       bundles: targets.map(({ file: _file, ...bundle }) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
-      cold: cold.map((c) => ({ ...c, ratio: ratio(c.medianMs, floorCold) })),
+      cold: cold.map((c) => ({ ...c, ratio: ratio(c.medianMs, floorCold?.medianMs ?? Number.NaN), cpuRatio: ratio(c.cpuMedianMs, floorCold?.cpuMedianMs ?? Number.NaN) })),
       profiles,
       warm,
       roundTrips,
