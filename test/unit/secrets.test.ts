@@ -33,7 +33,7 @@ describe('Finch credentials from Secrets Manager', () => {
   test('a malformed secret fails without quoting its content', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"client_id":"id","client_secret":' + '"leaky-value"' });
     const source = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1' }), 'arn:secret');
-    const error = await source.get().catch((e: Error) => e);
+    const error = (await source.get().catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/FINCH_SECRET_ARN/);
     expect(error.message).not.toContain('leaky-value');
   });
