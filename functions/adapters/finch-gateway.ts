@@ -1,7 +1,7 @@
 // The FinchGateway port over the official SDK. Finch's errors become typed errors here so the core
 // and the HTTP layer never see SDK types, and no SDK error text (which may quote a body) escapes.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
-import { FinchRateLimited, FinchRejected, FinchUnavailable } from '#core/errors.js';
+import { FinchRateLimited, FinchRejected, FinchResponseIncomplete, FinchUnavailable } from '#core/errors.js';
 import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import {
   AccessTokenRejected, ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchGateway,
@@ -41,6 +41,10 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
     return this.withClient(async (finch) => {
       // Never retried: a retry of a consumed code fails and hides the first success.
       const grant = await finch.accessTokens.create({ code, redirect_uri: redirectUri }, { maxRetries: 0 });
+      // Without these the token cannot be bound to a connection: refuse it rather than store it
+      // under a made-up id (the adopt path recovers the connection).
+      const required = [grant.access_token, grant.connection_id, grant.provider_id];
+      if (!required.every((value) => typeof value === 'string' && value.length > 0)) throw new FinchResponseIncomplete();
       return {
         access_token: grant.access_token,
         connection_id: grant.connection_id,
@@ -152,6 +156,7 @@ const abortAwareFetch: typeof fetch = async (input, init) => {
 function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error {
   if (error instanceof APIConnectionTimeoutError) return new FinchUnavailable(true);
   if (error instanceof APIConnectionError) return new FinchUnavailable();
+  if (error instanceof FinchUnavailable) return error;
   if (!(error instanceof APIError)) return error instanceof Error ? error : new Error('unknown Finch error');
   const body = (error.error ?? {}) as FinchErrorBody;
   if (error.status === 429) return new FinchRateLimited(retryAfter(error.headers));

@@ -4,9 +4,10 @@
 import type { Context } from 'aws-lambda';
 import { handleCallback } from '#core/callback.js';
 import { CallbackFailed, InvalidState } from '#core/errors.js';
+import { TransientStoreError } from '#core/ports.js';
 import { app, callerSettings } from '#http/app.js';
 import { EmbeddedCallbackBody, RedirectCallbackQuery } from '#http/schemas.js';
-import { type HttpEvent, httpRoute, json } from '#http/stack.js';
+import { type HttpEvent, httpRoute, json, logger } from '#http/stack.js';
 import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
@@ -24,7 +25,11 @@ const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
     return { statusCode: 302, headers: { location: target.href, ...PAGE_HEADERS }, body: '' };
   } catch (error) {
     if (error instanceof InvalidState) return invalid();
-    throw error;
+    // The employer's browser is on this page: answer the result page, never a JSON error. Nothing
+    // was exchanged before a store fault here, so repeating the callback is safe.
+    const transient = error instanceof TransientStoreError;
+    logger.error('redirect callback failed', { error_name: (error as Error)?.name });
+    return resultPage(transient ? 503 : 500, new URLSearchParams({ status: 'error', error: transient ? 'store_unavailable' : 'internal_error' }));
   }
 });
 

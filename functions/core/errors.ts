@@ -71,6 +71,8 @@ export class FinchUnavailable extends ApiError {
       timeout ? 'Finch did not answer in time.' : 'Finch could not be reached or answered with an error.');
   }
 }
+/** Finch answered 2xx without a field we cannot do without (fail closed: nothing is stored). */
+export class FinchResponseIncomplete extends FinchUnavailable {}
 export class FinchRateLimited extends ApiError {
   constructor(retryAfterSeconds: number) {
     super(429, 'finch_rate_limited', 'Finch is rate limiting this application; retry later.',
