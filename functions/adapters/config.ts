@@ -1,5 +1,5 @@
 // Configuration, validated once at cold start. A missing or bad value fails naming the variable.
-import { z } from '#core/zod.js';
+import * as z from '#core/zod.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 

@@ -9,7 +9,6 @@ import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 import { SdkFinchGateway } from './finch-gateway.js';
-import { IdempotentRequests } from './idempotency.js';
 import { SdkFinchDataGateway } from './finch-data.js';
 import type { FinchDataGateway } from '#core/ports.js';
 import { type FinchCredentialsSource, SecretsManagerCredentials, StaticCredentials } from './secrets.js';
@@ -20,7 +19,8 @@ export interface Container {
   deps: CoreDeps;
   credentials: FinchCredentialsSource;
   contextCipher: ContextCipher;
-  idempotency: IdempotentRequests;
+  /** For adapters only one function needs (create-session's Idempotency-Key records). */
+  dynamo: DynamoDBClient;
   /** Finch's data API with a connection's token (the proxy and GET /directory); no client credentials. */
   finchData: FinchDataGateway;
 }
@@ -57,6 +57,5 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
     log,
   };
   const finchData = new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
-  const idempotency = new IdempotentRequests(dynamo, config.TABLE_NAME, contextCipher);
-  return { config, deps, credentials, contextCipher, finchData, idempotency };
+  return { config, deps, credentials, contextCipher, finchData, dynamo };
 }

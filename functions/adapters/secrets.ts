@@ -1,7 +1,7 @@
 // Finch's client credentials and webhook secret: from Secrets Manager in AWS (fetched once per
 // container, cached with a finite TTL), from the environment locally and in tests.
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from '#core/zod.js';
+import * as z from '#core/zod.js';
 
 export interface FinchCredentials {
   client_id: string;

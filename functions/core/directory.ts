@@ -6,7 +6,7 @@ import type { Connection } from './model.js';
 import { ApiError, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
 import type { FinchDataResponse } from './ports.js';
 import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
-import { z } from './zod.js';
+import * as z from './zod.js';
 
 export type MatchedBy = 'self' | 'name_dob' | 'email';
 

@@ -6,7 +6,7 @@ import { InvalidRequest, InvalidWebhookSignature } from './errors.js';
 import type { ConnectionChange } from './ports.js';
 import { WebhookSignatureInvalid } from './ports.js';
 import { readStatus } from './connections.js';
-import { z } from './zod.js';
+import * as z from './zod.js';
 
 const WebhookBody = z.looseObject({
   event_type: z.string().check(z.minLength(1), z.maxLength(128)),

@@ -1,6 +1,7 @@
 // POST /connect/sessions — starts Finch Connect for the caller's customer (redirect or embedded).
 // An optional Idempotency-Key makes a retried request answer the first session, scoped to the
 // caller's customer.
+import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
 import { createConnectSession } from '#core/sessions.js';
 import { app, callerSettings } from '#http/app.js';
@@ -8,6 +9,8 @@ import { CreateSessionBody } from '#http/schemas.js';
 import { httpRoute, json } from '#http/stack.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+// Built here, not in the shared container: no other function bundles Powertools idempotency.
+const idempotency = new IdempotentRequests(app.dynamo, app.config.TABLE_NAME, app.contextCipher);
 
 export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerSettings }, async ({ event, body, caller, context }) => {
   const { customer_id: _redundant, ...input } = body;
@@ -18,7 +21,7 @@ export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerS
   const create = () => createConnectSession(app.deps, caller, input);
   const started = key === undefined
     ? await create()
-    : await app.idempotency.run({ customer_id: caller.customer_id, key, payload: input }, context, create);
+    : await idempotency.run({ customer_id: caller.customer_id, key, payload: input }, context, create);
   // connect_url carries the live state: answered to the caller, never logged.
   return json(201, started);
 });

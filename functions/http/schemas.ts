@@ -1,7 +1,7 @@
 // Request schemas shared by the handlers. Strict objects: an unknown field is a 400, not ignored.
 import { CONNECTION_ID_PATTERN, CUSTOMER_ID_PATTERN, ENTITY_PATTERN } from '#core/ids.js';
 import { CONNECTION_STATUSES, FINCH_PRODUCTS } from '#core/model.js';
-import { z } from '#core/zod.js';
+import * as z from '#core/zod.js';
 
 export const customerId = z.string().check(z.regex(CUSTOMER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ @ - starting with a letter or digit'));
 export const connectionId = z.string().check(z.regex(CONNECTION_ID_PATTERN, 'must be a connection id'));

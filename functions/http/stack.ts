@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, InvalidRequest } from '#core/errors.js';
 import type { Caller } from '#core/deps.js';
-import { z } from '#core/zod.js';
+import * as z from '#core/zod.js';
 import { type CallerSettings, resolveCaller } from './caller.js';
 
 /** Request logging stays off: a whole event carries codes, states and bearer tokens. */
