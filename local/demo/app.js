@@ -4,7 +4,7 @@
 const $ = (selector) => document.querySelector(selector);
 const STORAGE_KEY = 'finch-connections-demo';
 
-const state = { customer: null, token: null, tokenExpires: 0, emulator: false, canDisconnect: false };
+const state = { customer: null, token: null, tokenExpires: 0, emulator: false, canDisconnect: false, canProxy: false };
 
 // ---- plain-words errors -------------------------------------------------------------------
 const CALLBACK_ERRORS = {
@@ -54,7 +54,7 @@ function notify(kind, text) {
 }
 
 // ---- API calls ----------------------------------------------------------------------------
-async function api(method, path, body) {
+async function api(method, path, body, extraHeaders = {}) {
   if (path !== '/_local/token' && Date.now() > state.tokenExpires - 30_000) await mintToken();
   let response;
   try {
@@ -63,6 +63,7 @@ async function api(method, path, body) {
       headers: {
         ...(body ? { 'content-type': 'application/json' } : {}),
         ...(path.startsWith('/_local/') ? {} : { authorization: `Bearer ${state.token}` }),
+        ...extraHeaders,
       },
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -116,6 +117,7 @@ function renderConnections(connections) {
     actions.className = 'actions';
     if (c.status === 'reauth') actions.append(button('Reauthenticate', 'reauthenticate', () => reauthenticate(c.connection_id)));
     actions.append(button('Check status', 'secondary check', () => refreshOne(c.connection_id)));
+    if (c.status === 'connected' && state.canProxy) actions.append(button('Company', 'secondary company', () => showCompany(c.connection_id)));
     if (state.emulator && c.status === 'connected') {
       actions.append(button('Break (emulator)', 'secondary break', () => breakConnection(c.connection_id)));
     }
@@ -179,6 +181,13 @@ async function refreshOne(connectionId) {
     : `Finch says the connection is ${connection.status}.`);
 }
 
+/** Finch data through the backend's proxy: the page never holds the connection's token. */
+async function showCompany(connectionId) {
+  const company = await api('GET', '/finch/employer/company', undefined, { 'finch-connection-id': connectionId });
+  const locations = (company.locations ?? []).map((l) => [l.city, l.state].filter(Boolean).join(', ')).filter(Boolean);
+  notify('ok', `${company.legal_name ?? 'The company'}${company.ein ? ` (EIN ${company.ein})` : ''}${locations.length ? `, ${locations.join('; ')}` : ''}: read from Finch through the proxy.`);
+}
+
 async function breakConnection(connectionId) {
   await api('POST', `/_local/emulator/connections/${encodeURIComponent(connectionId)}`, { status: 'reauth' });
   await refreshOne(connectionId);
@@ -239,6 +248,7 @@ async function init() {
     const config = await (await fetch('/_local/config')).json();
     state.emulator = config.finch === 'emulator';
     state.canDisconnect = config.routes.includes('DELETE /connections/{connection_id}');
+    state.canProxy = config.routes.includes('GET /finch/{path+}');
   } catch { /* the list still works without these buttons */ }
   const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null');
   if (saved?.id) {

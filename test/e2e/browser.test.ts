@@ -99,6 +99,12 @@ suite('demo page in a browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'demo-reauthenticated.png'), fullPage: true });
   }, 90_000);
 
+  test('Company reads Finch data through the proxy, without the page holding a token', async () => {
+    await row().first().locator('button.company').click();
+    await page.waitForFunction(() => document.querySelector('#notice')?.textContent?.includes('through the proxy'));
+    await expect(page.locator('#notice').getAttribute('data-kind')).resolves.toBe('ok');
+  }, 60_000);
+
   (canDisconnect ? test : test.skip)('Disconnect leaves a disconnected tombstone in the list', async () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await row().first().locator('button.disconnect').click();

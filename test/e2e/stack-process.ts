@@ -90,8 +90,8 @@ export function isAlive(pid: number): boolean {
 // ---- HTTP, as an application and a browser would speak it --------------------------------
 export interface Answer { status: number; headers: Headers; text: string; json: any; location: string | null }
 
-export async function http(method: string, url: string, options: { token?: string; body?: unknown; form?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
+export async function http(method: string, url: string, options: { token?: string; body?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.form) {

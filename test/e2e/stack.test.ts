@@ -223,6 +223,36 @@ const webhookRouted = ROUTES.some((route) => routeKey(route) === 'POST /webhooks
   });
 });
 
+describe('a connection\'s life over the local stack', () => {
+  test('an emulator webhook flips it to reauth → the list shows it → reauthenticate → connected, token_version 2; proxy; disconnect', async () => {
+    const token = await tokenFor('tyrell', { customer_name: 'Tyrell' });
+    const { connection_id } = await redirectConnect(token);
+    const flip = await http('POST', `${FINCH}/_emulator/connections/${connection_id}`, { body: { status: 'reauth' } });
+    expect(flip.status).toBeLessThan(300);
+    // Finch tells us by webhook; the backend re-reads the status with /introspect.
+    const sent = await http('POST', `${FINCH}/_emulator/webhooks`, { body: { type: 'account.updated', connection_id, data: { status: 'reauth' } } });
+    expect(sent.json).toMatchObject({ delivered: true, status: 200 });
+    const listed = await api('GET', '/connections?status=reauth', { token });
+    expect(listed.json.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual([connection_id]);
+    const blocked = await api('GET', '/finch/employer/company', { token, headers: { 'finch-connection-id': connection_id } });
+    expect(blocked.status).toBe(409);
+
+    const reauth = await redirectConnect(token, { connection_id }, '/connect/sessions/reauthenticate');
+    expect(reauth.connection_id).toBe(connection_id);
+    const after = await api('GET', `/connections/${connection_id}`, { token });
+    expect(after.json).toMatchObject({ status: 'connected', token_version: 2 });
+
+    const company = await api('GET', '/finch/employer/company', { token, headers: { 'finch-connection-id': connection_id } });
+    expect(company.status).toBe(200);
+    expect(company.json.legal_name).toEqual(expect.any(String));
+
+    const gone = await api('DELETE', `/connections/${connection_id}`, { token });
+    expect(gone.status).toBe(204);
+    const trail = await api('GET', `/connections/${connection_id}/audit`, { token });
+    expect(trail.json.entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['webhook_applied', 'reauthenticated', 'disconnected']));
+  });
+});
+
 // The contract's check lives next to the repository (../shared), as in CI; a clone elsewhere skips it.
 const CONFORMANCE = join(REPO_ROOT, '..', 'shared', 'conformance', 'local-stack.mjs');
 if (!existsSync(CONFORMANCE)) console.warn(`conformance check skipped: ${CONFORMANCE} is not there`);
