@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
-import { z } from '#core/zod.js';
+import * as z from '#core/zod.js';
 import type { IncomingRequest } from './event.js';
 import { type HttpAnswer, jsonAnswer } from './response.js';
 import type { LocalRoutes } from './server.js';
