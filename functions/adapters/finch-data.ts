@@ -7,6 +7,7 @@ import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '
 import { FinchUnavailable } from '#core/errors.js';
 import { PathNotAllowed } from '#core/proxy.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports.js';
+import { abortAwareFetch } from './finch-gateway.js';
 
 export interface FinchDataOptions {
   baseURL: string;
@@ -30,7 +31,8 @@ export class SdkFinchDataGateway implements FinchDataGateway {
 
   constructor(options: FinchDataOptions) {
     this.origin = new URL(options.baseURL).origin;
-    const send = options.fetch ?? ((input, init) => fetch(input, init));
+    // Aborts from another realm stay timeouts (see abortAwareFetch).
+    const send = options.fetch ?? abortAwareFetch;
     this.finch = new Finch({
       baseURL: options.baseURL,
       // Explicit nulls: the SDK would otherwise read FINCH_CLIENT_ID/SECRET from the environment.
@@ -74,23 +76,12 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     }
   }
 
-  /**
-   * The last check before a request leaves: the URL's origin must be Finch's. Also rethrows aborts
-   * from another JavaScript realm as this realm's AbortError, as finch-gateway.ts does, so a timeout
-   * stays a 504 under a test runner's sandbox.
-   */
+  /** The last check before a request leaves: the URL's origin must be Finch's. */
   private guard(send: typeof fetch): typeof fetch {
     return async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
       if (url.origin !== this.origin) throw new OutgoingUrlRefused();
-      try {
-        return await send(input, init);
-      } catch (error) {
-        if ((error as Error | null)?.name === 'AbortError' && !(error instanceof Error)) {
-          throw Object.assign(new Error('The request was aborted.'), { name: 'AbortError' });
-        }
-        throw error;
-      }
+      return send(input, init);
     };
   }
 }

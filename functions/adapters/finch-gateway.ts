@@ -142,7 +142,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
  * when the error comes from another JavaScript realm (a test runner's sandbox): rethrow aborts as
  * this realm's Error with the same name so a timeout stays a 504 everywhere.
  */
-const abortAwareFetch: typeof fetch = async (input, init) => {
+export const abortAwareFetch: typeof fetch = async (input, init) => {
   try {
     return await fetch(input, init);
   } catch (error) {

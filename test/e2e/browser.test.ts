@@ -101,7 +101,7 @@ suite('demo page in a browser', () => {
 
   test('Company reads Finch data through the proxy, without the page holding a token', async () => {
     await row().first().locator('button.company').click();
-    await page.waitForFunction(() => document.querySelector('#notice')?.textContent?.includes('through the proxy'));
+    await page.waitForFunction("document.querySelector('#notice')?.textContent?.includes('through the proxy')");
     await expect(page.locator('#notice').getAttribute('data-kind')).resolves.toBe('ok');
   }, 60_000);
 
