@@ -7,8 +7,9 @@ import {
   type DynamoDBDocumentClient, type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidRequest } from '#core/errors.js';
-import type {
-  CallbackResult, Connection, ConnectionStatus, ExchangeStash, Flow, SessionRecord, StoredToken,
+import {
+  type CallbackResult, type Connection, type ConnectionStatus, type ExchangeStash, type Flow, type SessionRecord,
+  type StoredToken, isEnded,
 } from '#core/model.js';
 import {
   TransientStoreError,
@@ -25,7 +26,6 @@ type Item = Record<string, unknown>;
 const WEBHOOK_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** TTL deletion is lazy clean-up only: every claim checks `expires_at` itself. */
 const SESSION_TTL_GRACE_SECONDS = 7 * 24 * 60 * 60;
-const ENDED: ConnectionStatus[] = ['disconnecting', 'disconnected'];
 /** Once the session is final its stash has served: no spare copy of a token stays behind. */
 const FINISH_SESSION = 'SET #status = :final, #result = :result REMOVE stash';
 
@@ -199,7 +199,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       if (owner.code === 'ConditionalCheckFailed') return { ok: false, reason: owner.item ? 'not_owner' : 'missing' };
       if (existing.code === 'ConditionalCheckFailed') {
         if (!existing.item) return { ok: false, reason: 'missing' };
-        return { ok: false, reason: ENDED.includes(existing.item.status as ConnectionStatus) ? 'disconnected' : 'superseded' };
+        return { ok: false, reason: isEnded(existing.item.status as ConnectionStatus) ? 'disconnected' : 'superseded' };
       }
       throw error;
     }

@@ -1,7 +1,7 @@
 // Reading connections, token-free; refreshing one's status from Finch; disconnecting one.
 import type { Caller, CoreDeps } from './deps.js';
 import { ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
-import type { Connection } from './model.js';
+import { type Connection, isEnded } from './model.js';
 import { AccessTokenRejected, type ListQuery, type StatusUpdate, type StoredConnection } from './ports.js';
 
 /** DESIGN: at most 6 refreshes a minute per connection (connecting does not count). */
@@ -22,7 +22,7 @@ export async function getConnection(deps: CoreDeps, customerId: string, connecti
 export async function refreshConnection(deps: CoreDeps, caller: Caller, connectionId: string): Promise<Connection> {
   const customerId = caller.customer_id;
   const stored = await findConnection(deps, customerId, connectionId);
-  if (!stored.token || stored.status === 'disconnected' || stored.status === 'disconnecting') return withoutToken(stored);
+  if (!stored.token || isEnded(stored.status)) return withoutToken(stored);
   const slot = await deps.store.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
   if (!slot.ok) throw new RefreshRateLimited(slot.retryAfterSeconds);
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, { customer_id: customerId, connection_id: connectionId });

@@ -15,6 +15,10 @@ export const CONNECTION_STATUSES = [
 ] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
+/** A connection being or already disconnected: never reauthenticated, refreshed, proxied or revived. */
+export const ENDED_STATUSES: readonly ConnectionStatus[] = ['disconnecting', 'disconnected'];
+export const isEnded = (status: ConnectionStatus) => ENDED_STATUSES.includes(status);
+
 export type Flow = 'redirect' | 'embedded';
 /** connect: a new connection; reauth: a connection we own; adopt: a connection at Finch nobody here owns. */
 export type SessionKind = 'connect' | 'reauth' | 'adopt';

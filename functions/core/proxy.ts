@@ -3,6 +3,7 @@
 // which calls may be made with it. Nothing outside the allowlist below ever reaches Finch.
 import type { CoreDeps } from './deps.js';
 import { ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail } from './errors.js';
+import { isEnded } from './model.js';
 import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery, StoredConnection } from './ports.js';
 
 /** What the proxy and `GET /directory` need besides the core's ports. */
@@ -251,7 +252,7 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
 export async function usableConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<StoredConnection> {
   const stored = await deps.store.getConnection(customerId, connectionId);
   if (!stored) throw new ConnectionNotFound();
-  if (!stored.token || stored.status === 'disconnected' || stored.status === 'disconnecting') throw new ConnectionDisconnected();
+  if (!stored.token || isEnded(stored.status)) throw new ConnectionDisconnected();
   // Finch refuses a connection awaiting reauthentication; only a new token (connected again) helps.
   if (stored.status === 'reauth') throw new ReauthRequired(connectionId);
   return stored;

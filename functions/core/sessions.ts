@@ -5,7 +5,7 @@ import {
   ConnectionAlreadyExists, ConnectionDisconnected, ConnectionNotFound, InvalidRequest,
 } from './errors.js';
 import { finchCustomerId, hashState, newState } from './ids.js';
-import type { Flow, SessionKind, SessionRecord } from './model.js';
+import { type Flow, type SessionKind, type SessionRecord, isEnded } from './model.js';
 import { ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchSession } from './ports.js';
 import { checkReturnTo } from './return-to.js';
 
@@ -69,7 +69,7 @@ export async function createReauthSession(deps: CoreDeps, caller: Caller, input:
   const options = resolveOptions(deps, caller, input);
   const connection = await deps.store.getConnection(caller.customer_id, input.connection_id);
   if (!connection) throw new ConnectionNotFound();
-  if (connection.status === 'disconnected' || connection.status === 'disconnecting') throw new ConnectionDisconnected();
+  if (isEnded(connection.status)) throw new ConnectionDisconnected();
   const finchSession = await deps.finch.createReauthSession({
     connection_id: connection.connection_id,
     minutes_to_expire: options.minutes_to_expire,

@@ -6,6 +6,7 @@ import { InvalidRequest, InvalidWebhookSignature } from './errors.js';
 import type { ConnectionChange } from './ports.js';
 import { WebhookSignatureInvalid } from './ports.js';
 import { readStatus } from './connections.js';
+import { isEnded } from './model.js';
 import * as z from './zod.js';
 
 const WebhookBody = z.looseObject({
@@ -55,7 +56,7 @@ async function changeFor(deps: CoreDeps, eventType: string, connectionId: string
   const base = { customer_id: owner, connection_id: connectionId };
   if (eventType === 'account.updated') {
     const stored = await deps.store.getConnection(owner, connectionId);
-    if (!stored?.token || stored.status === 'disconnected' || stored.status === 'disconnecting') return null;
+    if (!stored?.token || isEnded(stored.status)) return null;
     // Deliveries can arrive out of order (Finch-Timestamp is per attempt): ask Finch for the status now.
     const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, base);
     const { status, status_message, authentication_methods } = await readStatus(deps, accessToken);
