@@ -1,11 +1,14 @@
 // `Idempotency-Key` on POST /connect/sessions, through Powertools idempotency with DynamoDB
 // persistence in the one table. The key is scoped to the caller's customer (never the header
 // alone), the body must match the first request's, and the stored response is encrypted with
-// context {purpose: "idempotency", customer_id}: it holds a live state. Powertools is loaded on the
-// first keyed request only, so requests without the header do not pay its cold import.
+// context {purpose: "idempotency", customer_id}: it holds a live state.
+// Imported statically: in one esbuild bundle a dynamic import saves no parsing, and the lazy
+// wrapper it needs kept all of @aws-sdk/client-dynamodb (+56 KiB) alive for tree shaking.
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ApiError } from '#core/errors.js';
 import { TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
@@ -28,61 +31,49 @@ export class IdempotencyInProgress extends ApiError {
 }
 
 type Sealed = { sealed: string };
-type Runner = (input: IdempotencyScope & { scope: string }, context: Context) => Promise<Sealed>;
 
 export class IdempotentRequests {
-  private runner: Promise<{ run: (fn: () => Promise<unknown>) => Runner; errors: Record<string, new (...args: never[]) => Error> }> | null = null;
+  private readonly persistenceStore: DynamoDBPersistenceLayer;
 
-  constructor(private readonly client: DynamoDBClient, private readonly tableName: string, private readonly cipher: ContextCipher) {}
+  constructor(client: DynamoDBClient, tableName: string, private readonly cipher: ContextCipher) {
+    this.persistenceStore = new DynamoDBPersistenceLayer({
+      tableName,
+      awsSdkV3Client: client,
+      keyAttr: TABLE_KEYS.partitionKey,
+      sortKeyAttr: TABLE_KEYS.sortKey,
+      staticPkValue: 'IDEMPOTENCY',
+      expiryAttr: TTL_ATTRIBUTE,
+    });
+  }
 
   /** Runs `operation` once per (customer, key); a repeat with the same body answers the first result. */
   async run<T>(scope: IdempotencyScope, context: Context, operation: () => Promise<T>): Promise<T> {
-    const { run, errors } = await this.load();
     const encryption = { purpose: 'idempotency', customer_id: scope.customer_id };
-    const idempotent = run(async () => ({ sealed: await this.cipher.encrypt(JSON.stringify(await operation()), encryption) }));
+    const sealed = async (): Promise<Sealed> => ({ sealed: await this.cipher.encrypt(JSON.stringify(await operation()), encryption) });
+    // A config per invocation: it holds the invocation's context (its remaining time bounds how
+    // long an in-progress record blocks a retry), and the local stack runs invocations side by side.
+    const config = new IdempotencyConfig({
+      eventKeyJmesPath: 'scope',
+      payloadValidationJmesPath: 'payload',
+      expiresAfterSeconds: EXPIRES_AFTER_SECONDS,
+      throwOnNoIdempotencyKey: true,
+    });
+    config.registerLambdaContext(context);
+    const idempotent = makeIdempotent(sealed as (input: IdempotencyScope & { scope: string }, context: Context) => Promise<Sealed>, {
+      persistenceStore: this.persistenceStore,
+      config,
+    });
     let out: Sealed;
     try {
       // The scope hashes customer and key together; Powertools hashes it again for the record key.
       out = await idempotent({ ...scope, scope: createHash('sha256').update(JSON.stringify([scope.customer_id, scope.key])).digest('hex') }, context);
     } catch (error) {
-      if (error instanceof errors.IdempotencyValidationError) throw new IdempotencyKeyReused();
-      if (error instanceof errors.IdempotencyAlreadyInProgressError) throw new IdempotencyInProgress();
+      if (error instanceof IdempotencyValidationError) throw new IdempotencyKeyReused();
+      if (error instanceof IdempotencyAlreadyInProgressError) throw new IdempotencyInProgress();
       // Powertools wraps what the operation threw: our typed errors pass through as they were.
       const cause = (error as { cause?: unknown }).cause;
       throw cause instanceof ApiError ? cause : error;
     }
     return JSON.parse(await this.cipher.decrypt(out.sealed, encryption)) as T;
-  }
-
-  private load() {
-    this.runner ??= (async () => {
-      // One after the other: the two share modules, and some loaders cannot link one twice at once.
-      const idempotency = await import('@aws-lambda-powertools/idempotency');
-      const { DynamoDBPersistenceLayer } = await import('@aws-lambda-powertools/idempotency/dynamodb');
-      const { makeIdempotent, IdempotencyConfig } = idempotency;
-      const persistenceStore = new DynamoDBPersistenceLayer({
-        tableName: this.tableName,
-        awsSdkV3Client: this.client,
-        keyAttr: TABLE_KEYS.partitionKey,
-        sortKeyAttr: TABLE_KEYS.sortKey,
-        staticPkValue: 'IDEMPOTENCY',
-        expiryAttr: TTL_ATTRIBUTE,
-      });
-      const run = (fn: () => Promise<unknown>): Runner => {
-        const config = new IdempotencyConfig({
-          eventKeyJmesPath: 'scope',
-          payloadValidationJmesPath: 'payload',
-          expiresAfterSeconds: EXPIRES_AFTER_SECONDS,
-          throwOnNoIdempotencyKey: true,
-        });
-        return (input, context) => {
-          config.registerLambdaContext(context);
-          const wrapped = makeIdempotent(fn as (event: unknown, context: Context) => Promise<Sealed>, { persistenceStore, config });
-          return wrapped(input, context) as Promise<Sealed>;
-        };
-      };
-      return { run, errors: idempotency as unknown as Record<string, new (...args: never[]) => Error> };
-    })();
-    return this.runner;
   }
 }
