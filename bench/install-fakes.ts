@@ -2,6 +2,7 @@
 // built and before the handler's module, it swaps the container's I/O ports for the fakes the warm
 // run put on `globalThis`, so a handler that copies `app.deps` at module scope gets the fakes too.
 import { app } from '#http/app.js';
+import { dataApp } from '#http/data-app.js';
 
 export interface BenchFakes {
   /** Replacements for `app.deps` fields, by name (fakeDeps() of test/support/fakes.ts). */
@@ -21,15 +22,17 @@ const KEPT_DEPS = new Set(['settings', 'clock', 'log']);
 const KEPT_CONTAINER = new Set(['config', 'deps']);
 
 const fakes = globalThis.__finchConnectionsBenchFakes;
-if (fakes) {
-  const deps = app.deps as unknown as Record<string, unknown>;
+// Both containers: the data proxy has its own (functions/http/data-app.ts).
+if (fakes) for (const built of [app, dataApp]) install(built as unknown as Record<string, unknown>, fakes);
+
+function install(container: Record<string, unknown>, fakes: BenchFakes) {
+  const deps = container.deps as Record<string, unknown>;
   for (const port of Object.keys(deps).filter((name) => !KEPT_DEPS.has(name))) {
     if (port in fakes.deps) deps[port] = fakes.deps[port];
-    else fakes.unfaked.push(`deps.${port}`);
+    else if (!fakes.unfaked.includes(`deps.${port}`)) fakes.unfaked.push(`deps.${port}`);
   }
-  const container = app as unknown as Record<string, unknown>;
   for (const field of Object.keys(container).filter((name) => !KEPT_CONTAINER.has(name))) {
     if (field in fakes.container) container[field] = fakes.container[field];
-    else fakes.unfaked.push(field);
+    else if (!fakes.unfaked.includes(field)) fakes.unfaked.push(field);
   }
 }

@@ -3,7 +3,6 @@
 // the container's clients configured as in AWS (FINCH_SECRET_ARN, KMS_KEY_ARN). Counting
 // middleware goes on the container's own DynamoDB, Secrets Manager and KMS clients; Secrets
 // Manager and KMS are answered by stub middleware (no AWS here), DynamoDB and Finch are real.
-import type { Container } from '#adapters/container.js';
 import * as harnessModule from '../test/support/harness.js';
 import { CLIENT_ID, CLIENT_SECRET, type Harness, authorizeAtFinch, startHarness } from '../test/support/harness.js';
 import { servePhase } from './child.js';
@@ -30,12 +29,9 @@ export interface RoundTripsResult {
   idempotencyKeyHonoured: boolean;
 }
 
-/** A private client of an adapter, reached by name: the adapters do not expose their clients (yet). */
-function clientOf(owner: unknown, field: string, what: string): SdkClientLike {
-  const client = (owner as Record<string, unknown> | null)?.[field] as SdkClientLike | undefined;
-  if (!client?.middlewareStack) {
-    throw new Error(`bench: ${what} no longer holds its SDK client in \`${field}\`; update bench/roundtrips-child.ts`);
-  }
+/** A client the container made; the round trips need the ones AWS would have. */
+function clientOf(client: SdkClientLike | undefined, what: string): SdkClientLike {
+  if (!client?.middlewareStack) throw new Error(`bench: the container made no ${what} client; is it configured as in AWS?`);
   return client;
 }
 
@@ -67,14 +63,16 @@ async function run(): Promise<RoundTripsResult> {
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
   // The handlers' module graph holds one container; this is the same module instance.
-  const { app } = await import('#http/app.js') as { app: Container };
-  const dynamo = countCalls(clientOf(app.deps.store, 'doc', 'DynamoConnectionStore'));
-  const secretsClient = clientOf(app.credentials, 'client', 'SecretsManagerCredentials');
+  const { app } = await import('#http/app.js');
+  // The document client shares its client's middleware stack: every DynamoDB command of the
+  // container (the store's and Powertools' Idempotency-Key records) passes these counters.
+  const dynamo = countCalls(clientOf(app.clients.dynamo, 'DynamoDB'));
+  const secretsClient = clientOf(app.clients.secretsManager, 'Secrets Manager');
   const secrets = countCalls(secretsClient);
   answerCalls(secretsClient, {
     GetSecretValueCommand: () => ({ SecretString: JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, webhook_secret: webhookSecret() }) }),
   });
-  const kmsClient = clientOf(app.contextCipher, 'kms', 'KmsCipher');
+  const kmsClient = clientOf(app.clients.kms, 'KMS');
   const kms = countCalls(kmsClient);
   answerCalls(kmsClient, kmsAnswers());
 

@@ -1,49 +1,69 @@
 // Wiring, once per container: configuration validated at cold start, clients made at module scope
-// and reused by every invocation.
+// and reused by every invocation. Each function builds only the clients its code calls: the
+// Finch client credentials (and with them the Secrets Manager client) come in through
+// `buildContainer`'s caller, so the data proxy, which never holds them, does not bundle that client.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CoreDeps, Log } from '#core/deps.js';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { BaseDeps, CoreDeps, Log } from '#core/deps.js';
+import type { FinchDataGateway } from '#core/ports.js';
 import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
-import type { FinchDataGateway } from '#core/ports.js';
-import { type FinchCredentialsSource, SecretsManagerCredentials, StaticCredentials } from './secrets.js';
+import type { FinchCredentialsSource } from './secrets.js';
 import { AccessTokenCipher, type ContextCipher, KmsCipher, LocalAesCipher, parseLocalKeys } from './token-cipher.js';
 
-export interface Container {
-  config: Config;
-  deps: CoreDeps;
-  credentials: FinchCredentialsSource;
-  contextCipher: ContextCipher;
-  /** For adapters only one function needs (create-session's Idempotency-Key records). */
+/** The AWS SDK clients a container made: for adapters only one function needs, and for counting round trips. */
+export interface AwsClients {
   dynamo: DynamoDBClient;
-  /** Finch's data API with a connection's token (the proxy and GET /directory); no client credentials. */
-  finchData: FinchDataGateway;
+  /** Absent locally (LOCAL_TOKEN_KEYS). */
+  kms?: KMSClient;
+  /** Absent locally (FINCH_CLIENT_ID/SECRET) and in functions that hold no client credentials. */
+  secretsManager?: SecretsManagerClient;
 }
 
-export function buildContainer(env: Record<string, string | undefined>, log: Log): Container {
+interface Base<D extends BaseDeps> {
+  config: Config;
+  deps: D;
+  clients: AwsClients;
+  /** The cipher under the token cipher, for other purposes (create-session's Idempotency-Key records). */
+  contextCipher: ContextCipher;
+}
+
+/** Every function but the data proxy: Finch with the client credentials. */
+export type Container = Base<CoreDeps>;
+
+/** The data proxy: Finch's data API with a connection's token, and no client credentials at all. */
+export type DataContainer = Base<BaseDeps> & { finchData: FinchDataGateway };
+
+/** How a function gets Finch's client credentials (functions/adapters/secrets.ts finchCredentials). */
+export type CredentialsFactory = (config: Config) => { source: FinchCredentialsSource; client?: SecretsManagerClient };
+
+export function buildContainer(env: Record<string, string | undefined>, log: Log, credentials: CredentialsFactory): Container {
+  const base = buildBase(env, log);
+  const { source, client } = credentials(base.config);
+  const finch = new SdkFinchGateway(source, { baseURL: base.config.FINCH_API_BASE_URL, timeoutMs: base.config.FINCH_TIMEOUT_MS });
+  return { ...base, clients: { ...base.clients, secretsManager: client }, deps: { ...base.deps, finch, webhooks: finch } };
+}
+
+export function buildDataContainer(env: Record<string, string | undefined>, log: Log): DataContainer {
+  const base = buildBase(env, log);
+  return { ...base, finchData: new SdkFinchDataGateway({ baseURL: base.config.FINCH_API_BASE_URL, timeoutMs: base.config.FINCH_TIMEOUT_MS }) };
+}
+
+function buildBase(env: Record<string, string | undefined>, log: Log): Base<BaseDeps> {
   const config = loadConfig(env);
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const credentials: FinchCredentialsSource = config.FINCH_SECRET_ARN
-    ? new SecretsManagerCredentials(new SecretsManagerClient({}), config.FINCH_SECRET_ARN)
-    : new StaticCredentials({
-      client_id: config.FINCH_CLIENT_ID!,
-      client_secret: config.FINCH_CLIENT_SECRET!,
-      webhook_secret: config.FINCH_WEBHOOK_SECRET ?? null,
-    });
-  const contextCipher: ContextCipher = config.KMS_KEY_ARN
-    ? new KmsCipher(new KMSClient({}), config.KMS_KEY_ARN)
+  const kms = config.KMS_KEY_ARN ? new KMSClient({}) : undefined;
+  const contextCipher: ContextCipher = kms
+    ? new KmsCipher(kms, config.KMS_KEY_ARN!)
     : new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!));
-  const finch = new SdkFinchGateway(credentials, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
-  const deps: CoreDeps = {
+  const deps: BaseDeps = {
     store: new DynamoConnectionStore(doc, config.TABLE_NAME),
-    finch,
-    webhooks: finch,
     cipher: new AccessTokenCipher(contextCipher),
     clock: { now: () => new Date() },
     settings: {
@@ -56,6 +76,5 @@ export function buildContainer(env: Record<string, string | undefined>, log: Log
     },
     log,
   };
-  const finchData = new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
-  return { config, deps, credentials, contextCipher, finchData, dynamo };
+  return { config, deps, clients: { dynamo, kms }, contextCipher };
 }

@@ -1,6 +1,7 @@
 // Finch's client credentials and webhook secret: from Secrets Manager in AWS (fetched once per
 // container, cached with a finite TTL), from the environment locally and in tests.
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Config } from './config.js';
 import * as z from '#core/zod.js';
 
 export interface FinchCredentials {
@@ -52,4 +53,19 @@ export class SecretsManagerCredentials implements FinchCredentialsSource {
 export class StaticCredentials implements FinchCredentialsSource {
   constructor(private readonly value: FinchCredentials) {}
   async get(): Promise<FinchCredentials> { return this.value; }
+}
+
+/** Finch's credentials as configured: Secrets Manager when FINCH_SECRET_ARN is set (always in AWS), else the environment. */
+export function finchCredentials(config: Config): { source: FinchCredentialsSource; client?: SecretsManagerClient } {
+  if (config.FINCH_SECRET_ARN) {
+    const client = new SecretsManagerClient({});
+    return { source: new SecretsManagerCredentials(client, config.FINCH_SECRET_ARN), client };
+  }
+  return {
+    source: new StaticCredentials({
+      client_id: config.FINCH_CLIENT_ID!,
+      client_secret: config.FINCH_CLIENT_SECRET!,
+      webhook_secret: config.FINCH_WEBHOOK_SECRET ?? null,
+    }),
+  };
 }

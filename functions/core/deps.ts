@@ -21,14 +21,19 @@ export interface Log {
   error(message: string, attributes?: Record<string, unknown>): void;
 }
 
-export interface CoreDeps {
+/** What every function has: the store, the token cipher, time, settings and a logger. */
+export interface BaseDeps {
   store: ConnectionStore;
-  finch: FinchGateway;
-  webhooks: WebhookVerifier;
   cipher: TokenCipher;
   clock: Clock;
   settings: CoreSettings;
   log: Log;
+}
+
+/** Plus Finch with the client credentials: every function but the data proxy. */
+export interface CoreDeps extends BaseDeps {
+  finch: FinchGateway;
+  webhooks: WebhookVerifier;
 }
 
 /** Who is calling, from the JWT authorizer context, already checked by the HTTP layer. */

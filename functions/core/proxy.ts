@@ -1,13 +1,16 @@
 // The Finch proxy: one allowlisted Finch data call for one of the caller's connections, with the
 // stored token added server-side. The caller never holds the token; this module decides exactly
 // which calls may be made with it. Nothing outside the allowlist below ever reaches Finch.
-import type { CoreDeps } from './deps.js';
+import type { BaseDeps } from './deps.js';
 import { ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail } from './errors.js';
 import { isEnded } from './model.js';
 import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery, StoredConnection } from './ports.js';
 
-/** What the proxy and `GET /directory` need besides the core's ports. */
-export interface ProxyDeps extends CoreDeps {
+/**
+ * What the proxy and `GET /directory` need: the base ports and Finch's data API, and no client
+ * credentials (data calls need only the connection's token).
+ */
+export interface ProxyDeps extends BaseDeps {
   finchData: FinchDataGateway;
   proxy: ProxySettings;
 }
@@ -249,7 +252,7 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
 }
 
 /** The caller's connection with a token Finch may accept; another customer's is answered as missing. */
-export async function usableConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<StoredConnection> {
+export async function usableConnection(deps: BaseDeps, customerId: string, connectionId: string): Promise<StoredConnection> {
   const stored = await deps.store.getConnection(customerId, connectionId);
   if (!stored) throw new ConnectionNotFound();
   if (!stored.token || isEnded(stored.status)) throw new ConnectionDisconnected();
@@ -259,7 +262,7 @@ export async function usableConnection(deps: CoreDeps, customerId: string, conne
 }
 
 /** Finch's 401 on a data call: `reauthenticate_user` marks the connection `reauth` (so lists show it). */
-export async function rejectUnauthorized(deps: CoreDeps, customerId: string, connectionId: string, response: FinchDataResponse) {
+export async function rejectUnauthorized(deps: BaseDeps, customerId: string, connectionId: string, response: FinchDataResponse) {
   if (response.status !== 401) return;
   const finchCode = finchCodeOf(response.body);
   if (finchCode === 'reauthenticate_user') {

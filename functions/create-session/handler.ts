@@ -10,7 +10,7 @@ import { httpRoute, json } from '#http/stack.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // Built here, not in the shared container: no other function bundles Powertools idempotency.
-const idempotency = new IdempotentRequests(app.dynamo, app.config.TABLE_NAME, app.contextCipher);
+const idempotency = new IdempotentRequests(app.clients.dynamo, app.config.TABLE_NAME, app.contextCipher);
 
 export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerSettings }, async ({ event, body, caller, context }) => {
   const { customer_id: _redundant, ...input } = body;

@@ -6,15 +6,15 @@ import { readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
 import type { FinchDataMethod } from '#core/ports.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
-import { app, callerSettings } from '#http/app.js';
+import { callerSettings, dataApp } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';
 import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from '#http/schemas.js';
 import { type HttpEvent, httpRoute, json } from '#http/stack.js';
 
 const deps: ProxyDeps = {
-  ...app.deps,
-  finchData: app.finchData,
-  proxy: { writeRoutes: new Set(app.config.FINCH_PROXY_WRITE_PATHS) },
+  ...dataApp.deps,
+  finchData: dataApp.finchData,
+  proxy: { writeRoutes: new Set(dataApp.config.FINCH_PROXY_WRITE_PATHS) },
 };
 
 const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, callerSettings }, async ({ event, body, caller, rawBody }) => {
@@ -30,7 +30,7 @@ const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, calle
     connectionId: headers.data['finch-connection-id'],
     body: rawBody === '' ? undefined : body,
     headers: event.headers ?? {},
-    writeScope: hasScope(event.requestContext.authorizer?.jwt?.claims?.scope, event.requestContext.authorizer?.jwt?.scopes, app.config.FINCH_PROXY_WRITE_SCOPE),
+    writeScope: hasScope(event.requestContext.authorizer?.jwt?.claims?.scope, event.requestContext.authorizer?.jwt?.scopes, dataApp.config.FINCH_PROXY_WRITE_SCOPE),
   });
   return json(answer.status, answer.body, answer.headers);
 });

@@ -1,21 +1,10 @@
-// The container every handler shares, built once at cold start.
+// The containers handlers share, built once at cold start. Two, so each function bundles only the
+// clients it calls: `app` has Finch with the client credentials (Secrets Manager in AWS), and
+// `dataApp` (functions/http/data-app.ts) serves the data proxy, which never holds them.
 import { buildContainer } from '#adapters/container.js';
-import type { Log } from '#core/deps.js';
-import type { CallerSettings } from './caller.js';
-import { logger } from './stack.js';
+import { finchCredentials } from '#adapters/secrets.js';
+import { callerSettingsOf, log } from './wiring.js';
 
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+export const app = buildContainer(process.env, log, finchCredentials);
 
-const log: Log = {
-  info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
-  warn: (message, attributes = {}) => logger.warn(message, attributes as LogAttributes),
-  error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
-};
-
-export const app = buildContainer(process.env, log);
-
-export const callerSettings: CallerSettings = {
-  customerIdClaim: app.config.CUSTOMER_ID_CLAIM,
-  customerNameClaim: app.config.CUSTOMER_NAME_CLAIM,
-  adminScope: app.config.ADMIN_SCOPE,
-};
+export const callerSettings = callerSettingsOf(app.config);

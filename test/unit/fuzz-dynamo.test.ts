@@ -21,7 +21,8 @@ const CLAIMED_FAILURES = new Set<string>(CALLBACK_ERROR_CODES.filter((code) => c
 
 let h: Harness;
 let app: Container;
-let writes: FaultInjector;
+/** One per container: the data proxy's (functions/http/data-app.ts) has its own DynamoDB client. */
+let writes: FaultInjector[] = [];
 let pools: FuzzPools;
 const figures = { requests: 0, accepted: 0 };
 
@@ -29,7 +30,8 @@ beforeAll(async () => {
   h = await startHarness();
   ({ app } = await import('#http/app.js'));
   // No faults armed: the injector only counts the writes the handlers send.
-  writes = injectFaults(storeClient(app.deps.store));
+  const { dataApp } = await import('#http/data-app.js');
+  writes = [app, dataApp].map((built) => injectFaults(storeClient(built.deps.store)));
   const connect = async (customer: string) => {
     const session = await h.invoke('POST /connect/sessions', { claims: { customer_id: customer }, body: { return_to: `${RETURN_ORIGIN}/` } });
     const back = await authorizeAtFinch(session.json.connect_url);
@@ -49,14 +51,14 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  writes?.remove();
+  for (const injector of writes) injector.remove();
   await h?.close();
 });
 
 describe('fuzzing over DynamoDB Local and the Finch emulator', () => {
   test.each(ROUTES.map((route, index) => ({ route, index, key: routeKey(route) })))('$key', async ({ route, index }) => {
     await fc.assert(fc.asyncProperty(requestsFor(route, pools), async (request) => {
-      writes.resetCounts();
+      for (const injector of writes) injector.resetCounts();
       const res = await h.invoke(`${route.method} ${request.rawPath}`, {
         claims: request.claims, rawBody: request.body, headers: request.headers, query: Object.fromEntries(request.query),
         rawQuery: request.rawQuery, base64: request.base64,
@@ -73,7 +75,7 @@ describe('fuzzing over DynamoDB Local and the Finch emulator', () => {
       // apply — except a callback that claimed its state and then failed, which spends its session,
       // and an Idempotency-Key record that Powertools takes and releases again around a refused request.
       const code = res.json?.error?.code ?? new URLSearchParams(res.headers.location?.split('?')[1] ?? '').get('error');
-      const applied = writes.appliedWrites();
+      const applied = writes.flatMap((injector) => injector.appliedWrites());
       const isSession = (w: { keys: string[] }) => w.keys.every((key) => key.startsWith('SESSION#'));
       const idempotency = applied.filter((w) => w.keys.every((key) => key === 'IDEMPOTENCY'));
       const released = idempotency.filter((w) => w.command === 'PutItemCommand').length === idempotency.filter((w) => w.command === 'DeleteItemCommand').length;

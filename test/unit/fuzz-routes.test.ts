@@ -89,7 +89,10 @@ beforeAll(async () => {
   ({ app } = await import('#http/app.js'));
   app.deps.store = forwarding(() => store);
   app.deps.finch = forwarding(() => finch);
-  app.finchData = finchData;
+  // The data proxy's container (no client credentials) gets the same stand-ins.
+  const { dataApp } = await import('#http/data-app.js');
+  dataApp.deps.store = forwarding(() => store);
+  dataApp.finchData = finchData;
   // Imported after the stand-ins are in place: a handler may copy the deps at cold start.
   const imported = {
     'create-session': await import('../../functions/create-session/handler.js'),
