@@ -47,7 +47,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome> {
+  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome> {
     const values: Item = { ':pending': 'pending', ':claimed': 'claimed', ':flow': flow, ':now': nowSeconds };
     // expires_at is checked here, not left to TTL, which deletes expired items only eventually.
     let condition = '#status = :pending AND #flow = :flow AND expires_at > :now';
@@ -59,10 +59,10 @@ export class DynamoConnectionStore implements ConnectionStore {
       const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
         TableName: this.tableName,
         Key: keys.session(stateHash),
-        UpdateExpression: 'SET #status = :claimed',
+        UpdateExpression: claimId === undefined ? 'SET #status = :claimed' : 'SET #status = :claimed, claim_id = :claim',
         ConditionExpression: condition,
         ExpressionAttributeNames: { '#status': 'status', '#flow': 'flow' },
-        ExpressionAttributeValues: values,
+        ExpressionAttributeValues: claimId === undefined ? values : { ...values, ':claim': claimId },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       })));
@@ -534,6 +534,7 @@ function toSession(item: Item): SessionRecord {
     expires_at: Number(item.expires_at),
     created_at: item.created_at as string,
   };
+  if (typeof item.claim_id === 'string') session.claim_id = item.claim_id;
   if (item.stash) session.stash = item.stash as ExchangeStash;
   if (item.result) session.result = item.result as CallbackResult;
   return session;

@@ -2,7 +2,7 @@
 // is, and store it so that no fault after Finch issued it can lose it (DESIGN invariants 1–6).
 import type { CoreDeps } from './deps.js';
 import { ApiError, InvalidState } from './errors.js';
-import { STATE_PATTERN, hashState } from './ids.js';
+import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
 import { TransientStoreError, type AuditAction, type AuditEntry, type TokenGrant } from './ports.js';
 import { retryTransient } from './retry.js';
@@ -23,6 +23,12 @@ export interface CallbackOutcome {
   result: CallbackResult;
 }
 
+/**
+ * How long the callback retries a claim that met a transient store fault. Nothing has been
+ * exchanged yet, so giving up (503, repeat the callback) loses nothing; the budget stays short so
+ * the exchange and the final store keep theirs within the function's timeout.
+ */
+const CLAIM_BUDGET_MS = 2000;
 /** How long a repeated callback waits for a concurrent one holding the claim to finish. */
 const AWAIT_CLAIM_MS = 3000;
 const AWAIT_POLL_MS = 150;
@@ -32,10 +38,12 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   if (!STATE_PATTERN.test(input.state)) throw new InvalidState();
   const stateHash = hashState(input.state);
   const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
-  const claim = await deps.store.claimSession(stateHash, input.flow, nowSeconds, input.customer_id);
-  if (!claim.claimed) return answerUnclaimed(deps, input, stateHash, nowSeconds, claim.session);
+  const claimId = newClaimId();
+  const claim = await retryTransient(
+    () => deps.store.claimSession(stateHash, input.flow, nowSeconds, input.customer_id, claimId), Date.now() + CLAIM_BUDGET_MS);
+  const session = claim.claimed ? claim.session : ownClaim(claim.session, claimId);
+  if (!session) return answerUnclaimed(deps, input, stateHash, nowSeconds, claim.session);
 
-  const session = claim.session;
   if (input.error !== undefined || input.code === undefined) {
     return fail(deps, session, 'connect_cancelled');
   }
@@ -67,6 +75,15 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
     deps.log.warn('could not stash the exchanged token; trying the final store directly', { error: errorName(error) });
   }
   return storeConnection(deps, session, stash, deadline);
+}
+
+/**
+ * Our own claim, seen as a failed condition: the first attempt was written but its answer was lost
+ * (the SDK's retry, or ours, then found the session already CLAIMED — with our id). Without this the
+ * state would be stuck at `callback_in_progress` with the code never exchanged.
+ */
+function ownClaim(session: SessionRecord | null, claimId: string): SessionRecord | null {
+  return session?.status === 'claimed' && session.claim_id === claimId && !session.stash && !session.result ? session : null;
 }
 
 /** A state we could not claim: replay a finished result, finish a stashed store, or refuse. */

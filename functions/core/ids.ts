@@ -19,6 +19,11 @@ export function newState(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Names one callback invocation's claim on a session; not a secret. */
+export function newClaimId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
 /** Sessions are keyed by this hash; the raw state is stored nowhere. */
 export function hashState(state: string): string {
   return createHash('sha256').update(state).digest('hex');

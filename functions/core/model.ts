@@ -88,6 +88,8 @@ export interface SessionRecord {
   /** epoch seconds; every claim checks `expires_at > now` (TTL deletion is lazy). */
   expires_at: number;
   created_at: string;
+  /** Set by the claim: which callback invocation holds it. */
+  claim_id?: string;
   stash?: ExchangeStash;
   result?: CallbackResult;
 }

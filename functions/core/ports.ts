@@ -57,7 +57,11 @@ export interface ConnectionStore {
    * PENDING → CLAIMED, only if `flow` matches, `expires_at > nowSeconds` and, when given, the
    * session's `customer_id` equals `customerId` (embedded flow). One conditional update.
    */
-  claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome>;
+  /**
+   * PENDING → CLAIMED. `claimId` is written with the claim: a retry of this very claim whose first
+   * answer was lost (the write applied, the reply did not arrive) finds its own id on the session.
+   */
+  claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome>;
   getSession(stateHash: string): Promise<SessionRecord | null>;
   /** Keeps the exchanged token's ciphertext on a CLAIMED session before the final transaction (invariant 6). */
   stashExchange(stateHash: string, stash: ExchangeStash, audit: AuditEntry): Promise<void>;

@@ -111,10 +111,15 @@ const noCustomerInGrant: FinchFault = { ...tokenCall, omit_fields: ['customer_id
 
 const scenarios: Scenario[] = [
   // The claim
-  { name: 'the claim is throttled before it is written', dynamo: [{ step: 'claim', error: faults.throttling }],
+  { name: 'the claim is throttled once and retried', dynamo: [{ step: 'claim', error: faults.throttling }],
+    answer: { connected: true }, exchanged: 1, fate: 'stored', recovery: 'none' },
+  { name: 'the claim is throttled throughout (nothing exchanged: the browser repeats it)', dynamo: [{ step: 'claim', error: faults.throttling, times: forever }],
     answer: { http: 503 }, exchanged: 0, fate: 'none-issued', recovery: 'repeat' },
+  // The retry finds the session CLAIMED with this invocation's own claim id and goes on.
   { name: 'the claim is written but its answer is lost (connection reset)', dynamo: [{ step: 'claim', error: faults.networkError, afterSend: true }],
-    answer: { http: 503 }, exchanged: 0, fate: 'none-issued', repeatAnswers: 'callback_in_progress', recovery: 'adopt' },
+    answer: { connected: true }, exchanged: 1, fate: 'stored', recovery: 'none' },
+  { name: 'the claim is written, its answer lost, and the retry throttled once', dynamo: [{ step: 'claim', error: faults.networkError, afterSend: true }, { step: 'claim', error: faults.throttling }],
+    answer: { connected: true }, exchanged: 1, fate: 'stored', recovery: 'none' },
   // The code exchange at Finch
   { name: 'the exchange fails with a 500 before Finch issues a token', finch: [{ ...tokenCall, status: 500 }],
     answer: { error: 'finch_unavailable' }, exchanged: 1, fate: 'none-issued', repeatAnswers: 'finch_unavailable', recovery: 'adopt' },
@@ -286,7 +291,7 @@ describe('what the browser sees', () => {
   // code, its headers), never a JSON 500.
   test('a store fault on the redirect callback still answers the HTML result page with no-referrer', async () => {
     const { query } = await authorized(`${PREFIX}page`);
-    inject.add({ step: 'claim', error: faults.throttling });
+    inject.add({ step: 'claim', error: faults.throttling, times: forever });
     const { res } = await callback(query);
     expect(res.statusCode).toBeGreaterThanOrEqual(500);
     expect(res.headers['content-type']).toMatch(/^text\/html/);

@@ -31,7 +31,7 @@ export class MemoryStore implements ConnectionStore {
     this.audits.push(clone(audit));
   }
 
-  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string): Promise<ClaimOutcome> {
+  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome> {
     this.calls++;
     const session = this.sessions.get(stateHash);
     if (!session || session.status !== 'pending' || session.flow !== flow || session.expires_at <= nowSeconds
@@ -39,6 +39,7 @@ export class MemoryStore implements ConnectionStore {
       return { claimed: false, session: session ? clone(session) : null };
     }
     session.status = 'claimed';
+    if (claimId !== undefined) session.claim_id = claimId;
     return { claimed: true, session: clone(session) };
   }
 

@@ -60,6 +60,41 @@ describe('callback: single-use state (invariant 2)', () => {
   });
 });
 
+describe('callback: a claim whose answer was lost', () => {
+  /** The store applies the claim, then the answer is lost: the caller sees a transient fault. */
+  function loseFirstClaimAnswer(setup: ReturnType<typeof fakeDeps>) {
+    const claim = setup.store.claimSession.bind(setup.store);
+    let lost = false;
+    setup.store.claimSession = async (...args) => {
+      const outcome = await claim(...args);
+      if (!lost) { lost = true; throw new TransientStoreError(new Error('socket hang up')); }
+      return outcome;
+    };
+  }
+
+  test('its retry finds its own claim id and goes on to exchange the code, once', async () => {
+    const setup = fakeDeps();
+    const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
+    setup.finch.issue('code-1', { connection_id: 'conn-1', customer_id: 'acme' });
+    loseFirstClaimAnswer(setup);
+    const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' });
+    expect(outcome.result).toMatchObject({ status: 'connected', connection_id: 'conn-1' });
+    expect(setup.finch.calls.filter((c) => c === 'POST /auth/token')).toHaveLength(1);
+    expect(setup.store.sessions.get(hashState(started.state))!.status).toBe('completed');
+  });
+
+  test('a claim held by another invocation (another id) is not taken for our own', async () => {
+    const setup = fakeDeps();
+    const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
+    setup.finch.issue('code-1', { connection_id: 'conn-1', customer_id: 'acme' });
+    // A concurrent callback claimed first and has not stashed yet.
+    expect((await setup.store.claimSession(hashState(started.state), 'redirect', Math.floor(Date.now() / 1000), undefined, 'someone-else')).claimed).toBe(true);
+    const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' });
+    expect(outcome.result).toEqual({ status: 'error', error: 'callback_in_progress' });
+    expect(setup.finch.calls).not.toContain('POST /auth/token');
+  });
+});
+
 describe('callback: right customer, fail closed (invariant 3)', () => {
   test('a token of another customer stores nothing', async () => {
     const { deps, store, finch } = fakeDeps();
