@@ -3,6 +3,7 @@
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { FINCH_PRODUCTS, type FinchProduct } from '#core/model.js';
+import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
 export interface StackConfig {
   stackName: string;
@@ -28,6 +29,14 @@ export interface StackConfig {
   wafRateLimit: number;
   /** The public origin users reach (a custom domain mapped to the API); replaces the default URL in CALLBACK_URL and outputs. */
   publicBaseUrl?: string;
+  /** Finch writes the proxy may forward (`METHOD /template` of WRITE_ROUTE_KEYS); none by default. */
+  finchProxyWritePaths: string[];
+  /** The JWT scope a caller needs for an enabled proxy write. */
+  finchProxyWriteScope: string;
+  /** Per Finch call (FINCH_TIMEOUT_MS); the functions' timeouts are sized for the default. */
+  finchTimeoutMs: number;
+  /** How long the callback keeps retrying its final store (STORE_BUDGET_MS). */
+  storeBudgetMs: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   logRetention: RetentionDays;
   throttle: { rateLimit: number; burstLimit: number };
@@ -107,6 +116,18 @@ export function readStackConfig(node: Node): StackConfig {
     throw new StackConfigError('publicBaseUrl must be an https origin like https://connect.example.com (no path).');
   }
 
+  const finchProxyWritePaths = list(read('finchProxyWritePaths'), 'finchProxyWritePaths').map((route) => route.replace(/\s+/g, ' '));
+  const unknownWrites = finchProxyWritePaths.filter((route) => !WRITE_ROUTE_KEYS.includes(route));
+  if (unknownWrites.length > 0) {
+    throw new StackConfigError(`finchProxyWritePaths: ${unknownWrites.join(', ')} is not a proxy write route (one of: ${WRITE_ROUTE_KEYS.join(', ')}).`);
+  }
+  // The function timeouts (lib/constructs/functions.ts) are sized for 8 s per Finch call and a 6 s
+  // store budget inside API Gateway's 30 s: these may be lowered, not raised.
+  const finchTimeoutMs = int(read('finchTimeoutMs'), 'finchTimeoutMs', 8000, 100);
+  if (finchTimeoutMs > 8000) throw new StackConfigError('finchTimeoutMs must be at most 8000 (the functions\' timeouts are sized for it).');
+  const storeBudgetMs = int(read('storeBudgetMs'), 'storeBudgetMs', 6000, 500);
+  if (storeBudgetMs > 6000) throw new StackConfigError('storeBudgetMs must be at most 6000 (the callback\'s timeout is sized for it).');
+
   const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
   const logRetention = int(read('logRetentionDays'), 'logRetentionDays', RetentionDays.ONE_MONTH);
@@ -133,6 +154,10 @@ export function readStackConfig(node: Node): StackConfig {
     waf: bool(read('waf'), 'waf'),
     wafRateLimit: int(read('wafRateLimit'), 'wafRateLimit', 500, 10),
     publicBaseUrl: publicBaseUrl?.replace(/\/$/, ''),
+    finchProxyWritePaths,
+    finchProxyWriteScope: scope(str(read('finchProxyWriteScope')) ?? 'connections:write', 'finchProxyWriteScope'),
+    finchTimeoutMs,
+    storeBudgetMs,
     logLevel: logLevel as StackConfig['logLevel'],
     logRetention: logRetention as RetentionDays,
     throttle: {
@@ -206,7 +231,7 @@ function products(value: unknown, key: string): FinchProduct[] {
   return names as FinchProduct[];
 }
 
-function scope(value: string): string {
-  if (/\s/.test(value)) throw new StackConfigError('adminScope must be a single scope word.');
+function scope(value: string, key = 'adminScope'): string {
+  if (/\s/.test(value)) throw new StackConfigError(`${key} must be a single scope word.`);
   return value;
 }

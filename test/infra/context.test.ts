@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '#adapters/config.js';
 import { FinchConnectionsStack } from '../../lib/finch-connections-stack.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName } from '../../lib/routes.js';
@@ -83,6 +84,12 @@ describe('other context keys', () => {
     expect(construct({ ...base, finchSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:finch' })).toThrow(/finchSecretArn/);
     expect(construct({ ...base, logRetentionDays: 31 })).toThrow(/logRetentionDays/);
     expect(construct({ ...base, dev: 'maybe' })).toThrow(/dev must be true or false/);
+    expect(construct({ ...base, finchProxyWritePaths: 'POST /employer/benefits,GET /employer/company' })).toThrow(/finchProxyWritePaths: GET \/employer\/company is not a proxy write route/);
+    expect(construct({ ...base, finchProxyWritePaths: 'POST /employer/anything' })).toThrow(/finchProxyWritePaths/);
+    expect(construct({ ...base, finchProxyWriteScope: 'two words' })).toThrow(/finchProxyWriteScope must be a single scope word/);
+    expect(construct({ ...base, finchTimeoutMs: 20000 })).toThrow(/finchTimeoutMs must be at most 8000/);
+    expect(construct({ ...base, finchTimeoutMs: 50 })).toThrow(/finchTimeoutMs must be an integer of at least 100/);
+    expect(construct({ ...base, storeBudgetMs: 9000 })).toThrow(/storeBudgetMs must be at most 6000/);
   });
 
   test('-c strings (comma lists, JSON arrays) reach the functions\' environment, and FINCH_SANDBOX only when set', () => {
@@ -95,6 +102,10 @@ describe('other context keys', () => {
       customerIdClaim: 'https://acme-payroll.io/customer_id',
       adminScope: 'payroll:admin',
       finchApiBaseUrl: 'https://sandbox.tryfinch.example.net',
+      finchProxyWritePaths: '["POST /employer/benefits", "DELETE  /employer/benefits/{benefit_id}/individuals"]',
+      finchProxyWriteScope: 'payroll:write',
+      finchTimeoutMs: '5000',
+      storeBudgetMs: 4000,
     });
     custom.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Audience: ['aud-1', 'aud-2'] } });
     for (const name of NAMES) {
@@ -105,7 +116,17 @@ describe('other context keys', () => {
         CUSTOMER_ID_CLAIM: 'https://acme-payroll.io/customer_id',
         ADMIN_SCOPE: 'payroll:admin',
         FINCH_API_BASE_URL: 'https://sandbox.tryfinch.example.net',
+        FINCH_PROXY_WRITE_PATHS: 'POST /employer/benefits,DELETE /employer/benefits/{benefit_id}/individuals',
+        FINCH_PROXY_WRITE_SCOPE: 'payroll:write',
+        FINCH_TIMEOUT_MS: '5000',
+        STORE_BUDGET_MS: '4000',
       });
+      // What the functions' configuration adapter reads at cold start accepts what the stack sets.
+      const env = custom.json.Resources[functionLogicalId(custom, name)].Properties!.Environment.Variables as Record<string, unknown>;
+      const plain = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, typeof value === 'string' ? value : `resolved-${key}`]));
+      const config = loadConfig({ ...plain, CALLBACK_URL: 'https://api.acme-payroll.io/connect/callback' });
+      expect(config).toMatchObject({ FINCH_TIMEOUT_MS: 5000, STORE_BUDGET_MS: 4000, FINCH_PROXY_WRITE_SCOPE: 'payroll:write' });
+      expect(config.FINCH_PROXY_WRITE_PATHS).toEqual(['POST /employer/benefits', 'DELETE /employer/benefits/{benefit_id}/individuals']);
     }
   });
 
