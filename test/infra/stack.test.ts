@@ -132,9 +132,12 @@ describe('functions', () => {
     const variables = fn(name).Environment.Variables as Record<string, unknown>;
     expect(Object.keys(variables).sort()).toEqual([
       'ADMIN_SCOPE', 'ALLOWED_PRODUCTS', 'ALLOWED_RETURN_ORIGINS', 'CALLBACK_URL', 'CUSTOMER_ID_CLAIM', 'CUSTOMER_NAME_CLAIM',
-      'DEFAULT_PRODUCTS', 'FINCH_API_BASE_URL', 'FINCH_SECRET_ARN', 'KMS_KEY_ARN', 'NODE_OPTIONS',
-      'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME',
+      'DEFAULT_PRODUCTS', 'FINCH_API_BASE_URL', 'FINCH_PROXY_WRITE_PATHS', 'FINCH_PROXY_WRITE_SCOPE', 'FINCH_SECRET_ARN',
+      'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS',
+      'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STORE_BUDGET_MS', 'TABLE_NAME',
     ]);
+    // Proxy writes stay off unless the deployer names them.
+    expect(variables).toMatchObject({ FINCH_PROXY_WRITE_PATHS: '', FINCH_TIMEOUT_MS: '8000', STORE_BUDGET_MS: '6000' });
     const [[tableId]] = resourcesOfType(synth, 'AWS::DynamoDB::Table');
     const [[keyId]] = resourcesOfType(synth, 'AWS::KMS::Key');
     const [[secretId]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
