@@ -269,7 +269,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean> {
+  async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean> {
     try {
       await guard(() => this.doc.send(new TransactWriteCommand({
         TransactItems: [{ Update: this.statusUpdate(customerId, connectionId, update, now) }, this.auditPut(audit)],

@@ -29,7 +29,7 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
   const update = await readStatus(deps, accessToken);
   if (update.status === 'connected') update.company_name = await readCompanyName(deps, accessToken, connectionId) ?? stored.company_name;
   const now = deps.clock.now();
-  const refreshed = await deps.store.refreshStatus(customerId, connectionId, update, now, {
+  const refreshed = await deps.store.recordStatus(customerId, connectionId, update, now, {
     action: 'refreshed', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
     details: { status: update.status },
   });

@@ -84,8 +84,8 @@ export interface ConnectionStore {
   listConnections(customerId: string, query: ListQuery): Promise<{ connections: Connection[]; next_cursor: string | null }>;
   /** Conditional: the item exists and is not disconnecting/disconnected. Returns the updated connection or null. */
   updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null>;
-  /** Like updateStatus, recording the refresh in the audit trail in the same transaction. False when the condition failed. */
-  refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
+  /** Like updateStatus, with the change's audit entry in the same transaction (a refresh, Finch's reauth request). False when the condition failed. */
+  recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
   /** The connection's audit trail, newest first, paged with an opaque cursor bound to it. */
   listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }): Promise<{ entries: AuditRecord[]; next_cursor: string | null }>;
   /**
@@ -112,6 +112,8 @@ export interface ConnectionStore {
 
 export const AUDIT_ACTIONS = [
   'session_created', 'code_exchanged', 'connection_stored', 'reauthenticated', 'refreshed', 'disconnected', 'webhook_applied',
+  // Finch answered a data call through the proxy with 401 reauthenticate_user.
+  'reauth_required',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

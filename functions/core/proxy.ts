@@ -266,9 +266,14 @@ export async function rejectUnauthorized(deps: BaseDeps, customerId: string, con
   if (response.status !== 401) return;
   const finchCode = finchCodeOf(response.body);
   if (finchCode === 'reauthenticate_user') {
-    await deps.store.updateStatus(customerId, connectionId, {
+    const now = deps.clock.now();
+    // False when a concurrent disconnect got there first: nothing to mark, the answer is the same.
+    await deps.store.recordStatus(customerId, connectionId, {
       status: 'reauth', status_message: 'Finch asks the employer to reauthenticate this connection.',
-    }, deps.clock.now());
+    }, now, {
+      action: 'reauth_required', actor: 'finch-proxy', customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
+      details: { finch_code: finchCode },
+    });
     throw new ReauthRequired(connectionId);
   }
   // Any other 401 is about our token, not the caller's JWT: a 401 would read as "log in again".

@@ -228,6 +228,8 @@ describe('reauthentication needed', () => {
     expect(await getItem(h, keys.connection('stale-co', id))).toMatchObject({ status: 'reauth' });
     const listed = await h.invoke(`GET /connections/${id}`, { claims: claims('stale-co') });
     expect(listed.json.status).toBe('reauth');
+    const trail = await h.invoke(`GET /connections/${id}/audit`, { claims: claims('stale-co') });
+    expect(trail.json.entries[0]).toMatchObject({ action: 'reauth_required', actor: 'finch-proxy', details: { finch_code: 'reauthenticate_user' } });
 
     // Known to need reauthentication: answered without spending another call on Finch.
     outgoing.length = 0;

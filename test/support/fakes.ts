@@ -164,7 +164,7 @@ export class MemoryStore implements ConnectionStore {
     return true;
   }
 
-  async refreshStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry) {
+  async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry) {
     const updated = await this.updateStatus(customerId, connectionId, update, now);
     if (updated) this.audits.push(clone(audit));
     return updated !== null;

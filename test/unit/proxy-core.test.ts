@@ -131,6 +131,8 @@ describe('GET/POST /finch/{path+} core', () => {
     finchData.answer = () => ({ status: 401, body: { code: 401, name: 'authentication_error', finch_code: 'reauthenticate_user' }, headers: {} });
     expect(await refusal(proxyFinchCall(deps, 'acme', request()))).toMatchObject({ status: 409, code: 'reauth_required' });
     expect(store.connections.get('acme/conn-acme')!.status).toBe('reauth');
+    // Recorded in the audit trail with the change.
+    expect(store.audits.at(-1)).toMatchObject({ action: 'reauth_required', actor: 'finch-proxy', customer_id: 'acme', connection_id: 'conn-acme', details: { finch_code: 'reauthenticate_user' } });
   });
 
   test('another Finch 401 is 409 connection_unauthorized and leaves the status alone', async () => {
