@@ -256,19 +256,6 @@ export class DynamoConnectionStore implements ConnectionStore {
     };
   }
 
-  async updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null> {
-    try {
-      const { Attributes } = await guard(() => this.doc.send(new UpdateCommand({
-        ...this.statusUpdate(customerId, connectionId, update, now),
-        ReturnValues: 'ALL_NEW',
-      })));
-      return toConnection(Attributes!);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
-  }
-
   async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean> {
     try {
       await guard(() => this.doc.send(new TransactWriteCommand({

@@ -82,9 +82,11 @@ export interface ConnectionStore {
   getOwner(connectionId: string): Promise<string | null>;
   /** Newest first; `cursor` is opaque and bound to the customer (a foreign or forged one is InvalidRequest). */
   listConnections(customerId: string, query: ListQuery): Promise<{ connections: Connection[]; next_cursor: string | null }>;
-  /** Conditional: the item exists and is not disconnecting/disconnected. Returns the updated connection or null. */
-  updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null>;
-  /** Like updateStatus, with the change's audit entry in the same transaction (a refresh, Finch's reauth request). False when the condition failed. */
+  /**
+   * A status change and its audit entry in one transaction (a refresh, Finch's reauth request):
+   * there is no unaudited status write. Conditional: the item exists and is not
+   * disconnecting/disconnected; false when that condition failed.
+   */
   recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
   /** The connection's audit trail, newest first, paged with an opaque cursor bound to it. */
   listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }): Promise<{ entries: AuditRecord[]; next_cursor: string | null }>;

@@ -467,38 +467,45 @@ describe('reading connections: token-free except for getConnection\'s token', ()
   });
 });
 
-describe('updateStatus', () => {
-  test('stores the status news and returns the updated connection, token untouched', async () => {
+describe('recordStatus', () => {
+  const audited = (connectionId: string, at: Date): AuditEntry => ({ action: 'refreshed', actor: 'test', customer_id: 'acme', connection_id: connectionId, at: at.toISOString(), details: { status: 'reauth' } });
+  const auditTrail = async (connectionId: string) => (await store.listAudit('acme', connectionId, { limit: 10 })).entries;
+
+  test('stores the status news with its audit entry, token untouched', async () => {
     const connection = newConnection();
     await seedConnection(connection, 1000);
     const now = new Date('2027-03-01T12:00:00.000Z');
-    const updated = await store.updateStatus('acme', connection.connection_id, {
+    expect(await store.recordStatus('acme', connection.connection_id, {
       status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp',
-    }, now);
+    }, now, audited(connection.connection_id, now))).toBe(true);
     const expected = {
       ...connection, status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp', updated_at: now.toISOString(),
     };
-    expect(updated).toEqual(expected);
+    expect(await store.getConnection('acme', connection.connection_id)).toMatchObject(expected);
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ ...expected, token_ciphertext: 'ct-1000', token_issued_at: 1000 });
+    expect(await auditTrail(connection.connection_id)).toEqual([audited(connection.connection_id, now)]);
 
     // Fields left out stay as they are.
-    const again = await store.updateStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, now);
-    expect(again).toEqual({ ...expected, status: 'connected', status_message: null });
+    const later = new Date('2027-03-01T12:05:00.000Z');
+    expect(await store.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, later, audited(connection.connection_id, later))).toBe(true);
+    expect(await store.getConnection('acme', connection.connection_id)).toMatchObject({ ...expected, status: 'connected', status_message: null, updated_at: later.toISOString() });
   });
 
-  test.each(['disconnecting', 'disconnected'])('a %s connection is not updated', async (status) => {
+  test.each(['disconnecting', 'disconnected'])('a %s connection is not updated, and no audit entry is written', async (status) => {
     const connection = newConnection();
     await seedConnection(connection);
     await setStatus('acme', connection.connection_id, status);
-    expect(await store.updateStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, new Date())).toBeNull();
+    expect(await store.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, new Date(), audited(connection.connection_id, new Date()))).toBe(false);
     expect((await rawConnection('acme', connection.connection_id))?.status).toBe(status);
+    expect(await auditTrail(connection.connection_id)).toEqual([]);
   });
 
-  test('an unknown connection is null and nothing is created', async () => {
-    expect(await store.updateStatus('acme', 'conn-nope', { status: 'connected', status_message: null }, new Date())).toBeNull();
+  test('an unknown connection is false and nothing is created', async () => {
+    expect(await store.recordStatus('acme', 'conn-nope', { status: 'connected', status_message: null }, new Date(), audited('conn-nope', new Date()))).toBe(false);
     expect(await rawConnection('acme', 'conn-nope')).toBeUndefined();
+    expect(await auditTrail('conn-nope')).toEqual([]);
   });
 });
 
@@ -525,8 +532,11 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
       await seedConnection(connection);
       seeded.push(connection);
     }
-    await store.updateStatus(customer, seeded[2].connection_id, { status: 'reauth', status_message: null }, new Date('2027-02-01T00:00:00Z'));
-    await store.updateStatus(customer, seeded[5].connection_id, { status: 'reauth', status_message: null }, new Date('2027-02-01T00:00:00Z'));
+    for (const marked of [seeded[2], seeded[5]]) {
+      const at = new Date('2027-02-01T00:00:00Z');
+      await store.recordStatus(customer, marked.connection_id, { status: 'reauth', status_message: null }, at,
+        { action: 'reauth_required', actor: 'test', customer_id: customer, connection_id: marked.connection_id, at: at.toISOString() });
+    }
     seeded[2] = { ...seeded[2], status: 'reauth', updated_at: '2027-02-01T00:00:00.000Z' };
     seeded[5] = { ...seeded[5], status: 'reauth', updated_at: '2027-02-01T00:00:00.000Z' };
     await seedConnection(newConnection({ customer_id: 'other-lister' }));

@@ -165,7 +165,7 @@ export class MemoryStore implements ConnectionStore {
   }
 
   async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry) {
-    const updated = await this.updateStatus(customerId, connectionId, update, now);
+    const updated = this.updateStatus(customerId, connectionId, update, now);
     if (updated) this.audits.push(clone(audit));
     return updated !== null;
   }
@@ -188,7 +188,7 @@ export class MemoryStore implements ConnectionStore {
     return applies ? 'applied' as const : 'not_applied' as const;
   }
 
-  async updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Promise<Connection | null> {
+  private updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Connection | null {
     this.calls++;
     const stored = this.connections.get(this.key(customerId, connectionId));
     if (!stored || stored.status === 'disconnected' || stored.status === 'disconnecting') return null;

@@ -78,7 +78,6 @@ describe('retryable faults surface as TransientStoreError', () => {
     expect(await transientCause(store.claimSession('h', 'redirect', 1))).toBe(fault);
     expect(await transientCause(store.getConnection('acme', 'conn-1'))).toBe(fault);
     expect(await transientCause(store.listConnections('acme', { limit: 10 }))).toBe(fault);
-    expect(await transientCause(store.updateStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date()))).toBe(fault);
   });
 
   test.each(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'])(
@@ -87,6 +86,7 @@ describe('retryable faults surface as TransientStoreError', () => {
       ddb.on(TransactWriteCommand).rejects(fault);
       expect(await transientCause(store.createConnection('h', input, result, AUDIT))).toBe(fault);
       expect(await transientCause(store.replaceToken('h', input, result, AUDIT))).toBe(fault);
+      expect(await transientCause(store.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT))).toBe(fault);
     });
 
   test('a conflict wins over a failed condition in the same transaction: retrying gives a clean answer', async () => {
@@ -121,10 +121,11 @@ describe('condition failures become typed outcomes, with no second read', () => 
     expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.ConditionExpression).toContain('customer_id = :customer');
   });
 
-  test('finishSession and updateStatus answer false and null', async () => {
+  test('finishSession and recordStatus answer false', async () => {
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata }));
     expect(await store.finishSession('h', 'claimed', result)).toBe(false);
-    expect(await store.updateStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date())).toBeNull();
+    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed'], ['None']));
+    expect(await store.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT)).toBe(false);
   });
 
   test.each([
