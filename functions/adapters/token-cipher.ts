@@ -3,7 +3,8 @@
 // to another item fails to decrypt. (Not the AWS Encryption SDK: it doubles a function's cold import.)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import type { TokenCipher, TokenContext } from '#core/ports.js';
+import { type TokenCipher, type TokenContext, TransientCipherError } from '#core/ports.js';
+import { isTransient } from './dynamo-errors.js';
 
 /** Finch tokens are far smaller; KMS Encrypt takes at most 4 KiB of plaintext. */
 const MAX_TOKEN_BYTES = 4096;
@@ -40,20 +41,33 @@ function checkSize(plaintext: string): Buffer {
 }
 
 /** Stored as `kms:<base64 CiphertextBlob>`; the blob names its key, so rotation needs nothing here. */
+/**
+ * A KMS call whose retryable faults (throttling, KMSInternalException and other 5xx, network) are
+ * TransientCipherError once the SDK's own retries are spent: the same classification as the
+ * DynamoDB store's, so the callback can keep a freshly issued token alive within its budget.
+ */
+async function kmsCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isTransient(error) ? new TransientCipherError(error) : error;
+  }
+}
+
 export class KmsCipher implements ContextCipher {
   constructor(private readonly kms: KMSClient, private readonly keyId: string) {}
 
   async encrypt(plaintext: string, context: EncryptionContext): Promise<string> {
-    const out = await this.kms.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: checkSize(plaintext), EncryptionContext: context }));
+    const out = await kmsCall(() => this.kms.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: checkSize(plaintext), EncryptionContext: context })));
     return `kms:${Buffer.from(out.CiphertextBlob!).toString('base64')}`;
   }
 
   async decrypt(ciphertext: string, context: EncryptionContext): Promise<string> {
     if (!ciphertext.startsWith('kms:')) throw new TokenDecryptFailed();
     try {
-      const out = await this.kms.send(new DecryptCommand({
+      const out = await kmsCall(() => this.kms.send(new DecryptCommand({
         KeyId: this.keyId, CiphertextBlob: Buffer.from(ciphertext.slice(4), 'base64'), EncryptionContext: context,
-      }));
+      })));
       return Buffer.from(out.Plaintext!).toString('utf8');
     } catch (error) {
       if ((error as Error).name === 'InvalidCiphertextException') throw new TokenDecryptFailed();

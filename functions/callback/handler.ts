@@ -4,7 +4,7 @@
 import type { Context } from 'aws-lambda';
 import { handleCallback } from '#core/callback.js';
 import { CallbackFailed, InvalidState } from '#core/errors.js';
-import { TransientStoreError } from '#core/ports.js';
+import { isTransientFault } from '#core/retry.js';
 import { app, callerSettings } from '#http/app.js';
 import { EmbeddedCallbackBody, RedirectCallbackQuery } from '#http/schemas.js';
 import { type HttpEvent, httpRoute, json, logger } from '#http/stack.js';
@@ -27,7 +27,7 @@ const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
     if (error instanceof InvalidState) return invalid();
     // The employer's browser is on this page: answer the result page, never a JSON error. Nothing
     // was exchanged before a store fault here, so repeating the callback is safe.
-    const transient = error instanceof TransientStoreError;
+    const transient = isTransientFault(error);
     logger.error('redirect callback failed', { error_name: (error as Error)?.name });
     return resultPage(transient ? 503 : 500, new URLSearchParams({ status: 'error', error: transient ? 'store_unavailable' : 'internal_error' }));
   }

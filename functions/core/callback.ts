@@ -5,7 +5,7 @@ import { ApiError, InvalidState } from './errors.js';
 import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
 import { TransientStoreError, type AuditAction, type AuditEntry, type TokenGrant } from './ports.js';
-import { retryTransient } from './retry.js';
+import { isTransientFault, retryTransient } from './retry.js';
 
 export interface CallbackInput {
   flow: Flow;
@@ -56,16 +56,26 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
     return fail(deps, session, refusal);
   }
 
+  // One budget from here on: encrypting (a throttled key service is retried: the token exists only
+  // in this invocation's memory until it is stashed), the stash and the final store.
+  const deadline = Date.now() + deps.settings.storeBudgetMs;
+  let ciphertext: string;
+  try {
+    ciphertext = await retryTransient(
+      () => deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }), deadline);
+  } catch (error) {
+    if (!isTransientFault(error)) throw error;
+    // Lost: nothing was stored, so a repeat cannot finish it. The session fails ("start Connect
+    // again"), and the new session's adopt path finds Finch's connection.
+    deps.log.error('could not encrypt the exchanged token within the time budget', { connection_id: grant.connection_id });
+    return fail(deps, session, 'internal_error');
+  }
   const stash: ExchangeStash = {
     connection_id: grant.connection_id,
     provider_id: grant.provider_id,
     products: grant.products,
-    token: {
-      ciphertext: await deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }),
-      token_issued_at: nextIssuedAt(deps),
-    },
+    token: { ciphertext, token_issued_at: nextIssuedAt(deps) },
   };
-  const deadline = Date.now() + deps.settings.storeBudgetMs;
   try {
     // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
     // repeated callback can finish the store without a second exchange.

@@ -164,7 +164,17 @@ export class TransientStoreError extends Error {
 
 export interface TokenContext { customer_id: string; connection_id: string }
 
-/** Encrypts access tokens bound to `{purpose: "access_token", customer_id, connection_id}` (invariant 5). */
+export class TransientCipherError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('The key service failed transiently.');
+    this.name = 'TransientCipherError';
+  }
+}
+
+/**
+ * Encrypts access tokens bound to `{purpose: "access_token", customer_id, connection_id}` (invariant 5).
+ * Retryable key-service faults (throttling, 5xx, network) surface as `TransientCipherError`.
+ */
 export interface TokenCipher {
   encrypt(accessToken: string, context: TokenContext): Promise<string>;
   decrypt(ciphertext: string, context: TokenContext): Promise<string>;

@@ -1,11 +1,15 @@
-import { TransientStoreError } from './ports.js';
+import { TransientCipherError, TransientStoreError } from './ports.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A fault of the store or the key service that the same request may well get past a moment later. */
+export const isTransientFault = (error: unknown): error is TransientStoreError | TransientCipherError =>
+  error instanceof TransientStoreError || error instanceof TransientCipherError;
+
 /**
- * Retries an operation that failed transiently (throttling, transaction conflicts) with jittered
- * backoff until `deadline` (epoch ms). Used where giving up would lose work already done, such as
- * the final store after Finch issued a token (invariant 6).
+ * Retries an operation that failed transiently (throttling, transaction conflicts, the key service)
+ * with jittered backoff until `deadline` (epoch ms). Used where giving up would lose work already
+ * done, such as encrypting and storing a token Finch has just issued (invariant 6).
  */
 export async function retryTransient<T>(operation: () => Promise<T>, deadline: number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -13,7 +17,7 @@ export async function retryTransient<T>(operation: () => Promise<T>, deadline: n
       return await operation();
     } catch (error) {
       const backoff = Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      if (!(error instanceof TransientStoreError) || Date.now() + backoff >= deadline) throw error;
+      if (!isTransientFault(error) || Date.now() + backoff >= deadline) throw error;
       await sleep(backoff);
     }
   }

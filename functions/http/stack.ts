@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, InvalidRequest } from '#core/errors.js';
+import { isTransientFault } from '#core/retry.js';
 import type { Caller } from '#core/deps.js';
 import * as z from '#core/zod.js';
 import { type CallerSettings, resolveCaller } from './caller.js';
@@ -131,6 +132,11 @@ function toErrorResponse(error: unknown, requestId: string): HttpResult {
     const extra: Record<string, unknown> = { ...(error.extra.body ?? {}) };
     if (error.extra.details) extra.details = error.extra.details;
     return json(error.status, errorBody(error.code, error.message, requestId, extra), error.extra.headers);
+  }
+  // The store or the key service stayed unavailable through the retries: say so, and when to retry.
+  if (isTransientFault(error)) {
+    logger.error('a backing service is unavailable', { error_name: error.name, cause_name: (error.cause as Error | undefined)?.name });
+    return json(503, errorBody('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', requestId), { 'retry-after': '1' });
   }
   // Unknown errors: the name and stack frames only; an SDK's message may quote what it sent.
   const err = error instanceof Error ? error : new Error(String(error));

@@ -299,6 +299,22 @@ describe('what the browser sees', () => {
   });
 });
 
+describe('a store that stays down', () => {
+  test('an API call answers 503 service_unavailable with Retry-After, no exception text, and nothing changes', async () => {
+    const customer = `${PREFIX}store-down`;
+    const id = await connect(customer);
+    inject.add({ step: 'any-write', error: faults.throttling, times: forever });
+    const res = await h.invoke(`DELETE /connections/${id}`, { claims: claims(customer) });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json.error).toMatchObject({ code: 'service_unavailable' });
+    expect(res.body).not.toMatch(/Rate of requests|Throttling/);
+    inject.clear();
+    expect((await h.invoke(`GET /connections/${id}`, { claims: claims(customer) })).json.status).toBe('connected');
+    expect((await h.invoke(`DELETE /connections/${id}`, { claims: claims(customer) })).statusCode).toBe(204);
+  });
+});
+
 describe('fail closed on an incomplete token response (invariant 3)', () => {
   // The exchange's answer must name the connection: otherwise nothing is stored.
   test('a token response without connection_id stores nothing and the callback fails', async () => {

@@ -3,7 +3,7 @@ import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState } from '#core/ids.js';
 import { InvalidState } from '#core/errors.js';
 import { FinchUnavailable } from '#core/errors.js';
-import { TransientStoreError } from '#core/ports.js';
+import { TransientCipherError, TransientStoreError } from '#core/ports.js';
 import { fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
@@ -194,6 +194,42 @@ describe('callback: nothing lost (invariant 6)', () => {
     const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'c' });
     expect(outcome.result).toEqual({ status: 'error', error: 'finch_unavailable' });
     expect(setup.finch.calls.filter((c) => c === 'POST /auth/token')).toHaveLength(1);
+  });
+});
+
+describe('callback: the key service right after the exchange (invariant 6)', () => {
+  async function exchangedWith(encrypt: (original: () => Promise<string>) => Promise<string>) {
+    const setup = fakeDeps();
+    const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
+    setup.finch.issue('code-1', { connection_id: 'conn-1', customer_id: 'acme', access_token: 'tok_fresh' });
+    const original = setup.deps.cipher.encrypt.bind(setup.deps.cipher);
+    setup.deps.cipher.encrypt = (token, context) => encrypt(() => original(token, context));
+    const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' });
+    return { ...setup, started, outcome };
+  }
+
+  test('a throttled Encrypt is retried within the budget: the token Finch just issued is stored', async () => {
+    let throttled = 2;
+    const { outcome, store } = await exchangedWith((original) => (throttled-- > 0 ? Promise.reject(new TransientCipherError(new Error('ThrottlingException'))) : original()));
+    expect(outcome.result).toMatchObject({ status: 'connected', connection_id: 'conn-1' });
+    expect(store.connections.get('acme/conn-1')!.token!.ciphertext).toBe('enc(acme/conn-1):tok_fresh');
+  });
+
+  test('a key service down past the budget fails the session (start Connect again), and a repeat says the same without a second exchange', async () => {
+    const { deps, outcome, store, finch, started } = await exchangedWith(() => Promise.reject(new TransientCipherError(new Error('KMSInternalException'))));
+    expect(outcome.result).toEqual({ status: 'error', error: 'internal_error' });
+    expect(store.connections.size).toBe(0);
+    expect(store.sessions.get(hashState(started.state))!.status).toBe('failed');
+    const again = await handleCallback(deps, { flow: 'redirect', state: started.state, code: 'code-1' });
+    expect(again.result).toEqual({ status: 'error', error: 'internal_error' });
+    expect(finch.calls.filter((c) => c === 'POST /auth/token')).toHaveLength(1);
+  });
+
+  test('a refusal from the key service is not retried', async () => {
+    let calls = 0;
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    await expect(exchangedWith(() => { calls++; return Promise.reject(denied); })).rejects.toBe(denied);
+    expect(calls).toBe(1);
   });
 });
 

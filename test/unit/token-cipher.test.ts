@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AccessTokenCipher, KmsCipher, LocalAesCipher, TokenDecryptFailed, TokenTooLarge, parseLocalKeys } from '#adapters/token-cipher.js';
+import { TransientCipherError } from '#core/ports.js';
 
 const ctx = { customer_id: 'acme', connection_id: 'conn-1' };
 
@@ -61,6 +62,27 @@ describe('KMS token cipher', () => {
     const expected = { purpose: 'access_token', customer_id: 'acme', connection_id: 'conn-1' };
     expect(kms.commandCalls(EncryptCommand)[0].args[0].input.EncryptionContext).toEqual(expected);
     expect(kms.commandCalls(DecryptCommand)[0].args[0].input.EncryptionContext).toEqual(expected);
+  });
+
+  test.each([
+    ['ThrottlingException', { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }],
+    ['KMSInternalException (500)', { name: 'KMSInternalException', $fault: 'server', $metadata: { httpStatusCode: 500 } }],
+    ['a connection reset', { name: 'Error', code: 'ECONNRESET' }],
+  ])('%s is a TransientCipherError the callback can retry', async (_label, fault) => {
+    const error = Object.assign(new Error('kms said no'), fault);
+    kms.on(EncryptCommand).rejects(error);
+    kms.on(DecryptCommand).rejects(error);
+    const cipher = new KmsCipher(new KMSClient({ region: 'us-east-1', maxAttempts: 1 }), 'k');
+    const encrypting = await cipher.encrypt('tok', {}).catch((e: unknown) => e);
+    expect(encrypting).toBeInstanceOf(TransientCipherError);
+    expect((encrypting as TransientCipherError).cause).toBe(error);
+    await expect(cipher.decrypt('kms:AAAA', {})).rejects.toBeInstanceOf(TransientCipherError);
+  });
+
+  test('a refusal (access denied, disabled key) passes through as it is: retrying would not help', async () => {
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    kms.on(EncryptCommand).rejects(denied);
+    await expect(new KmsCipher(new KMSClient({ region: 'us-east-1' }), 'k').encrypt('tok', {})).rejects.toBe(denied);
   });
 
   test('a ciphertext KMS refuses for this context is a decrypt failure', async () => {
