@@ -7,9 +7,13 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, IdempotencyValidationError, makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ApiError } from '#core/errors.js';
+import { TransientStoreError } from '#core/ports.js';
+import { isTransient } from './dynamo-errors.js';
 import { TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
 
@@ -70,6 +74,9 @@ export class IdempotentRequests {
     } catch (error) {
       if (error instanceof IdempotencyValidationError) throw new IdempotencyKeyReused();
       if (error instanceof IdempotencyAlreadyInProgressError) throw new IdempotencyInProgress();
+      // The record could not be written or read for a passing reason (throttling, 5xx, network):
+      // like any store fault, a 503 the client retries with the same key.
+      if (error instanceof IdempotencyPersistenceLayerError && isTransient(error.cause)) throw new TransientStoreError(error.cause);
       // Powertools wraps what the operation threw: our typed errors pass through as they were.
       const cause = (error as { cause?: unknown }).cause;
       throw cause instanceof ApiError ? cause : error;

@@ -1,9 +1,15 @@
 // Idempotency-Key on POST /connect/sessions: keyed by the caller's customer and the key, the same
 // body answers the first response, another body is 422, and the stored response is encrypted.
+import type { Container } from '#adapters/container.js';
+import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
 import { scanTable, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
+let app: Container;
+beforeAll(async () => {
+  h = await startHarness();
+  ({ app } = await import('#http/app.js'));
+});
 afterAll(async () => { await h?.close(); });
 
 const sessions = () => h.emulator.state().calls['POST /connect/sessions'] ?? 0;
@@ -18,6 +24,25 @@ test('the same customer, key and body answer the first response without a second
   expect(again.statusCode).toBe(201);
   expect(again.json).toEqual(first.json);
   expect(sessions()).toBe(before + 1);
+});
+
+test('a throttled Idempotency-Key record is 503 service_unavailable; the retry with the same key creates the session once', async () => {
+  // Powertools writes its record through the store's DynamoDB client: the injector sees it first.
+  const inject = injectFaults(storeClient(app.deps.store));
+  try {
+    inject.add({ step: 'any-write', error: faults.throttling });
+    const before = sessions();
+    const refused = await create('idem-throttled', 'key-t');
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json.error.code).toBe('service_unavailable');
+    expect(sessions()).toBe(before);
+    const first = await create('idem-throttled', 'key-t');
+    expect(first.statusCode).toBe(201);
+    expect((await create('idem-throttled', 'key-t')).json).toEqual(first.json);
+    expect(sessions()).toBe(before + 1);
+  } finally {
+    inject.remove();
+  }
 });
 
 test('the same key with another body is 422 and changes nothing', async () => {
