@@ -23,6 +23,10 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
 
   constructor(private readonly credentials: FinchCredentialsSource, private readonly options: FinchGatewayOptions) {}
 
+  async prepare(): Promise<void> {
+    await this.credentials.get();
+  }
+
   async createConnectSession(request: ConnectSessionRequest): Promise<FinchSession> {
     return this.withClient(async (finch) => {
       const { session_id, connect_url } = await finch.connect.sessions.new(request as Parameters<Finch['connect']['sessions']['new']>[0]);

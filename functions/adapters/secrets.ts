@@ -2,7 +2,9 @@
 // container, cached with a finite TTL), from the environment locally and in tests.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
+import { TransientSecretsError } from '#core/ports.js';
 import * as z from '#core/zod.js';
+import { isTransient } from './dynamo-errors.js';
 
 export interface FinchCredentials {
   client_id: string;
@@ -35,7 +37,9 @@ export class SecretsManagerCredentials implements FinchCredentialsSource {
   }
 
   private async fetch(): Promise<FinchCredentials> {
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn }));
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn })).catch((error: unknown) => {
+      throw isTransient(error) ? new TransientSecretsError(error) : error;
+    });
     let parsed;
     try {
       parsed = SecretShape.safeParse(JSON.parse(out.SecretString ?? ''));

@@ -37,6 +37,8 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   // Checked before any read: a malformed state costs nothing.
   if (!STATE_PATTERN.test(input.state)) throw new InvalidState();
   const stateHash = hashState(input.state);
+  // Cached after a container's first call; a secrets fault here leaves the state unspent (503, repeat).
+  await deps.finch.prepare();
   const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
   const claimId = newClaimId();
   const claim = await retryTransient(

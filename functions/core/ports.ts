@@ -155,19 +155,32 @@ export interface ConnectionChange {
   set: Partial<Pick<Connection, 'status' | 'status_message' | 'authentication_methods' | 'last_synced_at'>>;
 }
 
-export class TransientStoreError extends Error {
-  constructor(override readonly cause: unknown) {
-    super('The connections store failed transiently.');
+/** A backing service failed in a way the same request may well get past a moment later. */
+export abstract class TransientFault extends Error {
+  constructor(message: string, override readonly cause: unknown) { super(message); }
+}
+
+export class TransientStoreError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The connections store failed transiently.', cause);
     this.name = 'TransientStoreError';
   }
 }
 
 export interface TokenContext { customer_id: string; connection_id: string }
 
-export class TransientCipherError extends Error {
-  constructor(override readonly cause: unknown) {
-    super('The key service failed transiently.');
+export class TransientCipherError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The key service failed transiently.', cause);
     this.name = 'TransientCipherError';
+  }
+}
+
+/** Finch's client credentials could not be fetched for a passing reason (Secrets Manager throttled, 5xx, network). */
+export class TransientSecretsError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The secrets service failed transiently.', cause);
+    this.name = 'TransientSecretsError';
   }
 }
 
@@ -233,6 +246,11 @@ export class ConnectionExistsAtFinch extends Error {
  * FinchRejected (400, e.g. `invalid_code`), ConnectionExistsAtFinch.
  */
 export interface FinchGateway {
+  /**
+   * Has the client credentials at hand (fetched once per container, then cached). The callback
+   * asks before it claims a state, so a secrets fault is answered while the state is still unspent.
+   */
+  prepare(): Promise<void>;
   createConnectSession(request: ConnectSessionRequest): Promise<FinchSession>;
   createReauthSession(request: ReauthSessionRequest): Promise<FinchSession>;
   /** `POST /auth/token`: never retried (a retry of a consumed code fails and hides the first success). */

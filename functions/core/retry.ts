@@ -1,10 +1,9 @@
-import { TransientCipherError, TransientStoreError } from './ports.js';
+import { TransientFault } from './ports.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A fault of the store or the key service that the same request may well get past a moment later. */
-export const isTransientFault = (error: unknown): error is TransientStoreError | TransientCipherError =>
-  error instanceof TransientStoreError || error instanceof TransientCipherError;
+/** A fault of the store, the key service or the secrets service that the same request may well get past a moment later. */
+export const isTransientFault = (error: unknown): error is TransientFault => error instanceof TransientFault;
 
 /**
  * Retries an operation that failed transiently (throttling, transaction conflicts, the key service)

@@ -205,6 +205,11 @@ export class FakeFinch implements FinchGateway {
   existing = new Map<string, string>();
   exchangeError: Error | null = null;
   introspection: Partial<Introspection> = {};
+  prepareError: Error | null = null;
+
+  async prepare() {
+    if (this.prepareError) throw this.prepareError;
+  }
 
   async createConnectSession(request: ConnectSessionRequest): Promise<FinchSession> {
     this.calls.push('POST /connect/sessions');

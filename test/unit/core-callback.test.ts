@@ -3,7 +3,7 @@ import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState } from '#core/ids.js';
 import { InvalidState } from '#core/errors.js';
 import { FinchUnavailable } from '#core/errors.js';
-import { TransientCipherError, TransientStoreError } from '#core/ports.js';
+import { TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/ports.js';
 import { fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
@@ -57,6 +57,21 @@ describe('callback: single-use state (invariant 2)', () => {
     const again = await handleCallback(deps, { flow: 'redirect', state: started.state, code: 'c' });
     expect(again.result).toEqual({ status: 'error', error: 'connect_cancelled' });
     expect(finch.calls).not.toContain('POST /auth/token');
+  });
+});
+
+describe('callback: the client credentials before the claim', () => {
+  test('a secrets fault is answered before the state is claimed: a repeat of the same callback connects', async () => {
+    const setup = fakeDeps();
+    const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
+    setup.finch.issue('code-1', { connection_id: 'conn-1', customer_id: 'acme' });
+    setup.finch.prepareError = new TransientSecretsError(new Error('ThrottlingException'));
+    await expect(handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' })).rejects.toBeInstanceOf(TransientSecretsError);
+    expect(setup.store.sessions.get(hashState(started.state))!.status).toBe('pending');
+    expect(setup.finch.calls).not.toContain('POST /auth/token');
+    setup.finch.prepareError = null;
+    const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' });
+    expect(outcome.result).toMatchObject({ status: 'connected', connection_id: 'conn-1' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCredentials } from '#adapters/secrets.js';
+import { TransientSecretsError } from '#core/ports.js';
 
 const sm = mockClient(SecretsManagerClient);
 afterEach(() => sm.reset());
@@ -28,6 +29,18 @@ describe('Finch credentials from Secrets Manager', () => {
     const calls = sm.commandCalls(GetSecretValueCommand).length;
     await cached.get(true);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(calls + 1);
+  });
+
+  test('a throttled or failing Secrets Manager is a TransientSecretsError; a refusal passes through; neither is cached', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    sm.on(GetSecretValueCommand).rejectsOnce(throttled).rejectsOnce(denied).resolves(secret('s1'));
+    const source = new SecretsManagerCredentials(new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }), 'arn:secret', 60_000);
+    const first = await source.get().catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(TransientSecretsError);
+    expect((first as TransientSecretsError).cause).toBe(throttled);
+    await expect(source.get()).rejects.toBe(denied);
+    expect((await source.get()).client_secret).toBe('s1');
   });
 
   test('a malformed secret fails without quoting its content', async () => {
