@@ -40,7 +40,6 @@ function checkSize(plaintext: string): Buffer {
   return bytes;
 }
 
-/** Stored as `kms:<base64 CiphertextBlob>`; the blob names its key, so rotation needs nothing here. */
 /**
  * A KMS call whose retryable faults (throttling, KMSInternalException and other 5xx, network) are
  * TransientCipherError once the SDK's own retries are spent: the same classification as the
@@ -54,6 +53,7 @@ async function kmsCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Stored as `kms:<base64 CiphertextBlob>`; the blob names its key, so rotation needs nothing here. */
 export class KmsCipher implements ContextCipher {
   constructor(private readonly kms: KMSClient, private readonly keyId: string) {}
 

@@ -55,11 +55,9 @@ export interface ConnectionStore {
   putSession(session: SessionRecord, audit: AuditEntry): Promise<void>;
   /**
    * PENDING → CLAIMED, only if `flow` matches, `expires_at > nowSeconds` and, when given, the
-   * session's `customer_id` equals `customerId` (embedded flow). One conditional update.
-   */
-  /**
-   * PENDING → CLAIMED. `claimId` is written with the claim: a retry of this very claim whose first
-   * answer was lost (the write applied, the reply did not arrive) finds its own id on the session.
+   * session's `customer_id` equals `customerId` (embedded flow). One conditional update. `claimId`
+   * is written with the claim: a retry of this very claim whose first answer was lost (the write
+   * applied, the reply did not arrive) finds its own id on the session.
    */
   claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome>;
   getSession(stateHash: string): Promise<SessionRecord | null>;

@@ -133,7 +133,8 @@ function toErrorResponse(error: unknown, requestId: string): HttpResult {
     if (error.extra.details) extra.details = error.extra.details;
     return json(error.status, errorBody(error.code, error.message, requestId, extra), error.extra.headers);
   }
-  // The store or the key service stayed unavailable through the retries: say so, and when to retry.
+  // The store, the key service or the secrets service stayed unavailable through the retries:
+  // say so, and when to retry.
   if (isTransientFault(error)) {
     logger.error('a backing service is unavailable', { error_name: error.name, cause_name: (error.cause as Error | undefined)?.name });
     return json(503, errorBody('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', requestId), { 'retry-after': '1' });
