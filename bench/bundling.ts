@@ -3,7 +3,7 @@
 // runs), all built with the CDK stack's own NodejsFunction settings.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type BuildOptions, type Metafile, build as esbuild } from 'esbuild';
+import { type BuildOptions, type Metafile, type Plugin, build as esbuild } from 'esbuild';
 import { BUNDLING } from '../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES } from '../lib/routes.js';
 import { REPO_ROOT } from './paths.js';
@@ -83,6 +83,60 @@ export interface BuiltBundles {
   /** Per function: a bundle exporting `handler` and its container `app`, with bench/install-fakes.ts first. */
   benchEntries: Record<string, string>;
   settingsSource: string;
+}
+
+/**
+ * What a package costs a function, measured rather than guessed: the function bundled again (same
+ * settings) with the package replaced by empty stand-ins for the names it imports. Never deployed.
+ */
+export interface WhatIf {
+  name: string;
+  fn: string;
+  /** The import paths replaced. */
+  packages: RegExp;
+  /** The stand-in module: every name the function imports from those packages. */
+  stub: string;
+}
+
+export const WHAT_IFS: WhatIf[] = [{
+  // BENCHMARKS.md "What is left": create-session's one goal not met, and what blocks it.
+  name: 'create-session without Powertools idempotency',
+  fn: 'create-session',
+  packages: /^@aws-lambda-powertools\/idempotency(\/.*)?$/,
+  stub: ['IdempotencyAlreadyInProgressError', 'IdempotencyPersistenceLayerError', 'IdempotencyValidationError']
+    .map((name) => `export class ${name} extends Error {}`)
+    .concat('export class IdempotencyConfig {}', 'export class DynamoDBPersistenceLayer {}', 'export const makeIdempotent = (fn) => fn;')
+    .join('\n'),
+}];
+
+export interface WhatIfBundle { name: string; fn: string; bytes: number }
+
+/** Builds each what-if whose function is among `names`; one that no longer builds is reported, not fatal. */
+export async function buildWhatIfs(outDir: string, names: string[]): Promise<{ bundles: WhatIfBundle[]; failures: string[] }> {
+  const settings = loadBundlingSettings();
+  const bundles: WhatIfBundle[] = [];
+  const failures: string[] = [];
+  for (const whatIf of WHAT_IFS.filter((candidate) => names.includes(candidate.fn))) {
+    const stubbed: Plugin = {
+      name: 'what-if-stub',
+      setup(build) {
+        build.onResolve({ filter: whatIf.packages }, (args) => ({ path: args.path, namespace: 'what-if' }));
+        build.onLoad({ filter: /.*/, namespace: 'what-if' }, () => ({ contents: whatIf.stub, loader: 'js' }));
+      },
+    };
+    try {
+      const { metafile } = await esbuild({
+        ...settings.options, metafile: true, plugins: [stubbed], logLevel: 'silent',
+        entryPoints: { [`what-if-${bundles.length}/index`]: (FUNCTION_ENTRIES as Record<string, string>)[whatIf.fn] },
+        outdir: outDir, outExtension: { '.js': '.mjs' },
+      });
+      const [output] = Object.values(metafile.outputs).filter((out) => out.entryPoint);
+      bundles.push({ name: whatIf.name, fn: whatIf.fn, bytes: output.bytes });
+    } catch (error) {
+      failures.push(`what-if "${whatIf.name}" did not build (does bench/bundling.ts WHAT_IFS stub every imported name?): ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { bundles, failures };
 }
 
 /** The function names of lib/routes.ts, in its order: new functions are picked up with no change here. */

@@ -43,6 +43,15 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
     }),
   ));
 
+  const floorBytes = results.bundles.find((bundle) => bundle.name === 'floor')?.bytes ?? Number.NaN;
+  for (const whatIf of results.whatIfs ?? []) {
+    const real = results.bundles.find((bundle) => bundle.name === whatIf.fn);
+    if (!real) continue;
+    const cost = real.bytes - whatIf.bytes;
+    console.log(`  what if: ${whatIf.name}: ${kib(whatIf.bytes)}, ${times(whatIf.ratio)} the floor `
+      + `(the package costs ${kib(cost)}, ${times(cost / floorBytes)}; bundled again with stand-ins, never deployed)`);
+  }
+
   console.log('\nWhat each bundle holds (esbuild metafile, largest five) and where its import spends CPU (--cpu-prof, largest five)');
   for (const bundle of results.bundles) {
     console.log(`  ${bundle.name}`);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type BuiltBundle, buildAll } from './bundling.js';
+import { type BuiltBundle, type WhatIfBundle, buildAll, buildWhatIfs } from './bundling.js';
 import { type ColdResult, type ProfileBucket, NODE_FLAGS, measureColdImports, profileColdImport } from './cold.js';
 import { type LoadResult, type StartedStack, runLoad, startLocalStack } from './load.js';
 import { REPO_ROOT } from './paths.js';
@@ -37,6 +37,8 @@ export interface BenchResults {
   code: { commit: string; uncommittedChanges: boolean };
   settings: { bundling: string; nodeFlags: string[]; coldRuns: number; warmIterations: number; warmup: number; flows: number };
   bundles: Array<Omit<BuiltBundle, 'file'> & { ratio: number }>;
+  /** A function bundled again with a package replaced by stand-ins: what that package costs (bench/bundling.ts WHAT_IFS). */
+  whatIfs: Array<WhatIfBundle & { ratio: number }>;
   cold: Array<ColdResult & { ratio: number; cpuRatio: number }>;
   profiles: Record<string, ProfileBucket[]>;
   warm: WarmResult[];
@@ -120,6 +122,9 @@ async function main(): Promise<void> {
     const unknown = (options.only ?? []).filter((name) => !built.functions.some((fn) => fn.name === name));
     if (unknown.length) throw new Error(`--only: no function ${unknown.join(', ')} in lib/routes.ts`);
     const targets = [built.floor, ...built.functions];
+    const whatIfs = await part('bundle', 'what-if bundles (a package replaced by stand-ins, to measure what it costs)',
+      () => buildWhatIfs(outDir, built.functions.map((fn) => fn.name)));
+    failures.push(...whatIfs.failures);
 
     let cold: ColdResult[] = [];
     if (!options.skip.has('cold')) {
@@ -174,6 +179,7 @@ async function main(): Promise<void> {
         warmIterations: options.iterations, warmup: options.warmup, flows: options.flows,
       },
       bundles: targets.map(({ file: _file, ...bundle }) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
+      whatIfs: whatIfs.bundles.map((bundle) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
       cold: cold.map((c) => ({ ...c, ratio: ratio(c.medianMs, floorCold?.medianMs ?? Number.NaN), cpuRatio: ratio(c.cpuMedianMs, floorCold?.cpuMedianMs ?? Number.NaN) })),
       profiles,
       warm,
