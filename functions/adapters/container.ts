@@ -13,7 +13,7 @@ import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
-import type { FinchCredentialsSource } from './secrets.js';
+import type { finchCredentials } from './secrets.js';
 import { AccessTokenCipher, type ContextCipher, KmsCipher, LocalAesCipher, parseLocalKeys } from './token-cipher.js';
 
 /** The AWS SDK clients a container made: for adapters only one function needs, and for counting round trips. */
@@ -40,7 +40,7 @@ export type Container = Base<CoreDeps>;
 export type DataContainer = Base<BaseDeps> & { finchData: FinchDataGateway };
 
 /** How a function gets Finch's client credentials (functions/adapters/secrets.ts finchCredentials). */
-export type CredentialsFactory = (config: Config) => { source: FinchCredentialsSource; client?: SecretsManagerClient };
+export type CredentialsFactory = typeof finchCredentials;
 
 export function buildContainer(env: Record<string, string | undefined>, log: Log, credentials: CredentialsFactory): Container {
   const base = buildBase(env, log);

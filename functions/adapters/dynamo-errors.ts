@@ -1,5 +1,7 @@
-// How the DynamoDB store reads SDK errors: which faults are worth retrying (TransientStoreError),
-// and the old item a failed condition hands back (ReturnValuesOnConditionCheckFailure: ALL_OLD).
+// How the adapters read AWS SDK errors: which faults are worth retrying (`isTransient`: the
+// DynamoDB store's TransientStoreError, and the same classification for KMS, Secrets Manager and
+// Powertools' idempotency records), and the old item a failed DynamoDB condition hands back
+// (ReturnValuesOnConditionCheckFailure: ALL_OLD).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 type Item = Record<string, unknown>;
