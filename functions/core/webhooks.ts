@@ -14,6 +14,9 @@ const WebhookBody = z.looseObject({
   connection_id: z.optional(z.nullable(z.string().check(z.maxLength(128)))),
 });
 
+/** Finch's event ids are short opaque tokens (`msg_…`); the id becomes part of the dedupe record's key. */
+const EVENT_ID = /^[\x21-\x7e]{1,256}$/;
+
 /** Events that mean Finch finished reading the employer's data. */
 const SYNC_EVENT = /^(job\.[a-z_]+\.completed|company\.updated|directory\.(created|updated|deleted)|individual\.(created|updated|deleted)|employment\.(created|updated|deleted)|pay_statement\.(created|updated|deleted)|payment\.(created|updated|deleted))$/;
 
@@ -26,6 +29,9 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
     if (error instanceof WebhookSignatureInvalid) throw new InvalidWebhookSignature();
     throw error;
   }
+  // Signed, so from Finch: still checked, a key DynamoDB refuses must be a 400, not a 500.
+  const eventId = headers['finch-event-id'] ?? '';
+  if (!EVENT_ID.test(eventId)) throw new InvalidRequest('The Finch-Event-Id header is invalid.', [{ path: 'headers.finch-event-id', message: 'must be 1-256 printable ASCII characters' }]);
   let body: unknown;
   try { body = JSON.parse(rawBody); } catch { throw new InvalidRequest('The webhook body is not JSON.'); }
   const parsed = WebhookBody.safeParse(body);
@@ -34,7 +40,6 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
   const connectionId = parsed.data.connection_id ?? null;
   const receivedAt = deps.clock.now().toISOString();
   const change = connectionId ? await changeFor(deps, eventType, connectionId, receivedAt) : null;
-  const eventId = headers['finch-event-id']!;
   const outcome = await deps.store.applyWebhookEvent(
     { event_id: eventId, event_type: eventType, connection_id: connectionId, received_at: receivedAt },
     change,

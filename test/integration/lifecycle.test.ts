@@ -134,6 +134,15 @@ describe('POST /webhooks/finch', () => {
     expect(res.json.outcome).toBe('applied');
   });
 
+  test('a signed event whose id DynamoDB could not key (over 256 characters) → 400 and no write', async () => {
+    const id = await connect('long-event-co');
+    const before = await scanTable(h);
+    const res = await webhook({ event_type: 'job.data_sync_all.completed', connection_id: id }, { eventId: `msg_${'A'.repeat(3000)}` }).send();
+    expect(res.statusCode).toBe(400);
+    expect(res.json.error.details).toEqual([{ path: 'headers.finch-event-id', message: 'must be 1-256 printable ASCII characters' }]);
+    expect(await scanTable(h)).toEqual(before);
+  });
+
   test.each([
     ['a wrong secret', { secret: Buffer.from('another secret entirely!').toString('base64') }],
     ['a tampered body', { tamper: true }],
