@@ -17,6 +17,9 @@ export interface CallbackInput {
   customer_id?: string;
 }
 
+/** A grant with the time Finch answered the exchange (epoch ms): what orders tokens (invariant 4). */
+type IssuedGrant = TokenGrant & { issued_at: number };
+
 export interface CallbackOutcome {
   /** The session whose state was presented; its `return_to` is trusted. */
   session: SessionRecord;
@@ -76,7 +79,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
     connection_id: grant.connection_id,
     provider_id: grant.provider_id,
     products: grant.products,
-    token: { ciphertext, token_issued_at: nextIssuedAt(deps) },
+    token: { ciphertext, token_issued_at: grant.issued_at },
   };
   try {
     // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
@@ -106,13 +109,15 @@ async function answerUnclaimed(
   for (;;) {
     if (!session) throw new InvalidState();
     const refused = session.flow !== input.flow
-      || session.expires_at <= nowSeconds
       || (input.customer_id !== undefined && session.customer_id !== input.customer_id);
-    // Unknown, forged, expired, other flow or other customer: one answer for all, nothing revealed.
+    // Unknown, forged, other flow or other customer: one answer for all, nothing revealed.
     if (refused) throw new InvalidState();
+    // Expiry gates claims only. A result is replayed, and a stash finished, whenever the state comes
+    // back: a claim made just before the expiry whose final store failed must not lose its token to
+    // the clock. The session's TTL runs a week past its expiry, so the stash is still there.
     if (session.result) return { session, result: session.result };
     if (session.stash) return storeConnection(deps, session, session.stash, Date.now() + deps.settings.storeBudgetMs);
-    if (session.status === 'pending') throw new InvalidState();
+    if (session.status === 'pending' || session.expires_at <= nowSeconds) throw new InvalidState();
     // Claimed by a concurrent callback that has not stashed yet (e.g. a double submit): wait briefly.
     if (Date.now() >= waitUntil) return { session, result: { status: 'error', error: 'callback_in_progress' } };
     await new Promise((resolve) => setTimeout(resolve, AWAIT_POLL_MS));
@@ -120,10 +125,16 @@ async function answerUnclaimed(
   }
 }
 
-/** `POST /auth/token` exactly once: a retry of a consumed code fails and would hide the first success. */
-async function exchangeOnce(deps: CoreDeps, session: SessionRecord, code: string): Promise<TokenGrant | { error: CallbackErrorCode }> {
+/**
+ * `POST /auth/token` exactly once: a retry of a consumed code fails and would hide the first success.
+ * The token's issue time is taken the moment Finch answers, before introspect and KMS: those can
+ * be slow (a delayed introspect, a throttled Encrypt retried), and a time taken after them would let
+ * a token Finch issued first look newer than one it issued later (invariant 4).
+ */
+async function exchangeOnce(deps: CoreDeps, session: SessionRecord, code: string): Promise<IssuedGrant | { error: CallbackErrorCode }> {
   try {
-    return await deps.finch.exchangeCode(code, session.flow === 'redirect' ? deps.settings.callbackUrl : undefined);
+    const grant = await deps.finch.exchangeCode(code, session.flow === 'redirect' ? deps.settings.callbackUrl : undefined);
+    return { ...grant, issued_at: nextIssuedAt(deps) };
   } catch (error) {
     deps.log.warn('code exchange failed', { error: errorName(error), status: error instanceof ApiError ? error.status : undefined });
     if (error instanceof ApiError && error.status === 400) return { error: 'invalid_code' };

@@ -4,6 +4,7 @@
 // twice, and answers something clear. DynamoDB faults are thrown by SDK middleware on the store's
 // own client over DynamoDB Local (before a request is sent, or after DynamoDB applied it and the
 // answer was lost); Finch faults come from the emulator's fault control.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Container } from '#adapters/container.js';
 import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, LocalAesCipher } from '#adapters/token-cipher.js';
@@ -275,6 +276,30 @@ describe('no token loss: a fault at every step of the callback (invariant 6)', (
       // The stash served its purpose: no spare ciphertext remains on the session.
       expect((await getItem(h, keys.session(hashState(state))))?.stash).toBeUndefined();
     });
+});
+
+describe('a stash outlives the session\'s expiry (expiry gates claims only)', () => {
+  test('the final store fails near the end of the session; the repeat after its expiry finishes the store with no second exchange', async () => {
+    const customer = `${PREFIX}late-repeat`;
+    const { state, query } = await authorized(customer);
+    inject.add({ step: 'transaction', error: faults.serverError, times: forever });
+    const before = exchanges();
+    const first = await callback(query);
+    inject.clear();
+    expect(first.params).toMatchObject({ status: 'error', error: 'store_unavailable' });
+    // The claim was made at 55 s of a one-minute session; the browser repeats it at 65 s.
+    await h.table.doc.send(new UpdateCommand({
+      TableName: h.table.tableName, Key: keys.session(hashState(state)),
+      UpdateExpression: 'SET expires_at = :past', ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 5 },
+    }));
+    const repeated = await callback(query);
+    expect(repeated.params).toMatchObject({ status: 'connected', reauthenticated: 'false' });
+    expect(exchanges() - before).toBe(1);
+    expect(await fatesOf(customer)).toEqual(['stored']);
+    // Once finished, a replay past the expiry answers the same result.
+    expect((await callback(query)).params).toEqual(repeated.params);
+    await expectNoPartialWrite();
+  });
 });
 
 describe('the figures', () => {

@@ -26,6 +26,11 @@ const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer
 const exchanges = () => h.emulator.state().calls['POST /auth/token'] ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function finchFault(spec: Record<string, unknown>) {
+  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  expect(res.status).toBeLessThan(300);
+}
+
 async function race<T>(operations: Array<() => Promise<T>>): Promise<T[]> {
   figures.races++;
   figures.concurrentRequests += operations.length;
@@ -207,6 +212,28 @@ describe('reauthentication against disconnection (invariants 1, 4 and the tombst
     expect(new Set(seen.values()).size).toBe(seen.size);
     const tokens = h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens;
     expect(tokens.slice(1)).toContain(await cipher.decrypt(item.token_ciphertext, { customer_id: 'race-reauths', connection_id: id }));
+    await expectInvariants();
+  });
+
+  test('two reauths whose first is slow after Finch answered → the token Finch issued last is stored', async () => {
+    const customer = 'race-stale-token';
+    const id = await connect(customer);
+    const first = await authorized(customer, id);
+    const second = await authorized(customer, id);
+    // Both exchanges lack customer_id, so each callback asks /introspect; the first one's is slow.
+    await finchFault({ method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 2 });
+    await finchFault({ method: 'GET', path: '/introspect', delay_ms: 1500 });
+    const results = await race([
+      () => h.invoke('GET /connect/callback', { query: first }),
+      async () => { await sleep(300); return h.invoke('GET /connect/callback', { query: second }); },
+    ]);
+    for (const res of results) expect(redirectParams(res)).toMatchObject({ status: 'connected', connection_id: id, reauthenticated: 'true' });
+    const { Item } = await h.table.doc.send(new GetCommand({ TableName: h.table.tableName, Key: keys.connection(customer, id), ConsistentRead: true }));
+    const issued = h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens;
+    expect(issued).toHaveLength(3);
+    expect(await cipher.decrypt(Item!.token_ciphertext, { customer_id: customer, connection_id: id })).toBe(issued[2]);
+    // The first callback's token came back older: dropped, not counted.
+    expect(Item!.token_version).toBe(2);
     await expectInvariants();
   });
 
