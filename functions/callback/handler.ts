@@ -42,11 +42,13 @@ const embeddedCallback = httpRoute({ auth: 'jwt', body: EmbeddedCallbackBody, ca
   return json(200, { ...connection, status: 'connected' });
 });
 
+// Anyone can link here with any query: resultPage shows only known error codes and ids of the
+// connection-id pattern (not cut to length first, so a long text cannot be trimmed into one).
 const resultRoute = httpRoute({ auth: 'none' }, async ({ event }) => {
   const params = new URLSearchParams();
   for (const key of ['status', 'connection_id', 'reauthenticated', 'error']) {
     const value = event.queryStringParameters?.[key];
-    if (value !== undefined) params.set(key, value.slice(0, 128));
+    if (value !== undefined) params.set(key, value);
   }
   return resultPage(200, params);
 });

@@ -1,6 +1,9 @@
 // The built-in result page, shown when a session has no return_to or its state cannot be trusted.
-// Everything shown is from a fixed list or escaped; the page loads nothing and leaks no referrer.
-import type { CallbackResult } from '#core/model.js';
+// It is on the API's origin and anyone can link to it, so it shows only what the callback could
+// have sent: a known error code or an id of the connection-id pattern; anything else is a generic
+// error. The page loads nothing and leaks no referrer.
+import { CONNECTION_ID_PATTERN } from '#core/ids.js';
+import { CALLBACK_ERROR_CODES, type CallbackErrorCode, type CallbackResult } from '#core/model.js';
 import type { HttpResult } from '#http/stack.js';
 
 export const PAGE_HEADERS = {
@@ -19,12 +22,19 @@ export function resultParams(result: CallbackResult): URLSearchParams {
     : new URLSearchParams({ status: 'error', error: result.error });
 }
 
+const KNOWN_ERRORS: ReadonlySet<string> = new Set(CALLBACK_ERROR_CODES);
+const isKnownError = (code: string | null): code is CallbackErrorCode => code !== null && KNOWN_ERRORS.has(code);
+
 export function resultPage(statusCode: number, params: URLSearchParams): HttpResult {
-  const connected = params.get('status') === 'connected';
+  const connectionId = params.get('connection_id');
+  const error = params.get('error');
+  const connected = params.get('status') === 'connected' && connectionId !== null && CONNECTION_ID_PATTERN.test(connectionId);
   const heading = connected ? 'Connected' : 'The connection was not completed';
   const detail = connected
-    ? `Connection ${escape(params.get('connection_id') ?? '')}${params.get('reauthenticated') === 'true' ? ' was reauthenticated' : ' is ready'}. You can close this window.`
-    : `Error: ${escape(params.get('error') ?? 'unknown')}. Start again from the application.`;
+    ? `Connection ${escape(connectionId)}${params.get('reauthenticated') === 'true' ? ' was reauthenticated' : ' is ready'}. You can close this window.`
+    : isKnownError(error)
+      ? `Error: ${error}. Start again from the application.`
+      : 'Something went wrong. Start again from the application.';
   return {
     statusCode,
     headers: { 'content-type': 'text/html; charset=utf-8', ...PAGE_HEADERS },
