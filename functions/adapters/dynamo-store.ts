@@ -396,10 +396,12 @@ export class DynamoConnectionStore implements ConnectionStore {
         // the connection id can never pass to another customer.
         UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
           + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
-        ConditionExpression: '#status = :disconnecting',
+        // Not only from `disconnecting`: a concurrent DELETE that Finch failed may have restored the
+        // status meanwhile, and Finch's answer to this one is what counts (ports.ts).
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :disconnected',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':disconnected': 'disconnected', ':disconnecting': 'disconnecting', ':null': null,
+          ':disconnected': 'disconnected', ':null': null,
           ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,
         },
       } }, this.auditPut(audit)] })));

@@ -69,6 +69,11 @@ async function readCompanyName(deps: CoreDeps, accessToken: string, connectionId
  * DELETE: `disconnecting` (conditional) → Finch `POST /disconnect` → `disconnected`, ciphertext
  * deleted, tombstone kept. Repeating it is harmless. If Finch cannot be reached the connection is
  * restored and the error surfaces (502), so a retry can finish.
+ *
+ * Two DELETEs at once both go to Finch (the second finds `disconnecting` and goes on, as a retry
+ * does). One may fail and restore the status while the other is still waiting for Finch; once
+ * Finch has disconnected the connection, the finishing write therefore applies from whatever
+ * status it finds except `disconnected`, so a 204 always leaves the item disconnected.
  */
 export async function disconnectConnection(deps: CoreDeps, caller: Caller, connectionId: string): Promise<void> {
   const customerId = caller.customer_id;
@@ -91,7 +96,7 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
     }
   }
   const at = deps.clock.now().toISOString();
-  await deps.store.finishDisconnect(customerId, connectionId, {
+  const finished = await deps.store.finishDisconnect(customerId, connectionId, {
     disconnected_by: caller.actor,
     disconnected_at: at,
     revocation_confirmed: confirmed,
@@ -99,6 +104,13 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
     action: 'disconnected', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at,
     details: { revocation_confirmed: confirmed },
   });
+  // Not applied: another DELETE finished first. A 204 must mean `disconnected`, so read the truth.
+  if (!finished) {
+    const now = await deps.store.getConnection(customerId, connectionId);
+    if (!now) throw new ConnectionNotFound();
+    if (now.status !== 'disconnected') throw new Error(`The disconnect's final write did not apply and the connection is ${now.status}.`);
+    return;
+  }
   deps.log.info('connection disconnected', { connection_id: connectionId, customer_id: customerId, revocation_confirmed: confirmed });
 }
 

@@ -100,7 +100,11 @@ export interface ConnectionStore {
   beginDisconnect(customerId: string, connectionId: string, now: Date): Promise<StoredConnection | null>;
   /** Finch could not be reached: `disconnecting` → the remembered status, so the connection stays usable. */
   abortDisconnect(customerId: string, connectionId: string, now: Date): Promise<void>;
-  /** `disconnecting` → `disconnected`: the ciphertext is deleted, a tombstone (who, when, confirmed) kept. */
+  /**
+   * → `disconnected`: the ciphertext is deleted, a tombstone (who, when, confirmed) kept. Applies
+   * from any status but `disconnected` (a concurrent DELETE's abort may have restored one after Finch
+   * was told); false when the connection is already disconnected (or missing).
+   */
   finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry): Promise<boolean>;
   /**
    * Records a webhook event by its id and applies its change to the connection in ONE transaction,

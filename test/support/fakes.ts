@@ -157,7 +157,7 @@ export class MemoryStore implements ConnectionStore {
   async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry) {
     this.calls++;
     const stored = this.connections.get(this.key(customerId, connectionId));
-    if (stored?.status !== 'disconnecting') return false;
+    if (!stored || stored.status === 'disconnected') return false;
     Object.assign(stored, { status: 'disconnected', token: null, updated_at: tombstone.disconnected_at }, tombstone);
     this.before.delete(this.key(customerId, connectionId));
     this.audits.push(clone(audit));
