@@ -106,6 +106,7 @@ function functionEnvironment(config: StackConfig, resources: Record<string, stri
     CUSTOMER_ID_CLAIM: config.customerIdClaim,
     CUSTOMER_NAME_CLAIM: config.customerNameClaim,
     ADMIN_SCOPE: config.adminScope,
+    ...(config.adminClientIds.length > 0 ? { ADMIN_CLIENT_IDS: config.adminClientIds.join(',') } : {}),
     ...(config.finchSandbox ? { FINCH_SANDBOX: config.finchSandbox } : {}),
     FINCH_TIMEOUT_MS: String(config.finchTimeoutMs),
     STORE_BUDGET_MS: String(config.storeBudgetMs),

@@ -19,6 +19,8 @@ export interface StackConfig {
   customerIdClaim: string;
   customerNameClaim: string;
   adminScope: string;
+  /** ADMIN_CLIENT_IDS: the clients (`client_id`/`azp`) whose tokens the admin scope counts for; empty: any. */
+  adminClientIds: string[];
   defaultProducts: FinchProduct[];
   allowedProducts: FinchProduct[];
   alarmTopicArn?: string;
@@ -90,6 +92,13 @@ export function readStackConfig(node: Node): StackConfig {
   const outside = defaultProducts.filter((product) => !allowedProducts.includes(product));
   if (outside.length > 0) throw new StackConfigError(`defaultProducts: ${outside.join(', ')} not in allowedProducts.`);
 
+  // Identity providers that grant a defined scope to any app that asks (Cognito client
+  // credentials, Auth0) make the admin scope alone too weak: name the admin clients (lib/README.md).
+  const adminClientIds = list(read('adminClientIds'), 'adminClientIds');
+  for (const id of adminClientIds) {
+    if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(id)) throw new StackConfigError(`adminClientIds: "${id}" is not a client id (printable ASCII, no spaces or commas).`);
+  }
+
   const finchApiBaseUrl = str(read('finchApiBaseUrl')) ?? 'https://api.tryfinch.com';
   if (!isHttpsUrl(finchApiBaseUrl)) throw new StackConfigError('finchApiBaseUrl must be an https URL.');
 
@@ -147,6 +156,7 @@ export function readStackConfig(node: Node): StackConfig {
     customerIdClaim: str(read('customerIdClaim')) ?? 'customer_id',
     customerNameClaim: str(read('customerNameClaim')) ?? 'customer_name',
     adminScope: scope(str(read('adminScope')) ?? 'connections:admin'),
+    adminClientIds,
     defaultProducts,
     allowedProducts,
     alarmTopicArn,

@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   CUSTOMER_ID_CLAIM: z._default(z.string().check(z.minLength(1)), 'customer_id'),
   CUSTOMER_NAME_CLAIM: z._default(z.string().check(z.minLength(1)), 'customer_name'),
   ADMIN_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:admin'),
+  /** The clients (`client_id`/`azp`) whose tokens the admin scope counts for; empty: any client. */
+  ADMIN_CLIENT_IDS: z.pipe(list(''), z.array(z.string().check(z.regex(/^[\x21-\x7e]+$/)))),
   FINCH_SANDBOX: z.optional(z.enum(['finch', 'provider'])),
   DYNAMODB_ENDPOINT: z.optional(httpUrl),
   /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */

@@ -16,4 +16,5 @@ export const callerSettingsOf = (config: Config): CallerSettings => ({
   customerIdClaim: config.CUSTOMER_ID_CLAIM,
   customerNameClaim: config.CUSTOMER_NAME_CLAIM,
   adminScope: config.ADMIN_SCOPE,
+  adminClientIds: new Set(config.ADMIN_CLIENT_IDS),
 });

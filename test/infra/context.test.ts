@@ -87,6 +87,7 @@ describe('other context keys', () => {
     expect(construct({ ...base, finchProxyWritePaths: 'POST /employer/benefits,GET /employer/company' })).toThrow(/finchProxyWritePaths: GET \/employer\/company is not a proxy write route/);
     expect(construct({ ...base, finchProxyWritePaths: 'POST /employer/anything' })).toThrow(/finchProxyWritePaths/);
     expect(construct({ ...base, finchProxyWriteScope: 'two words' })).toThrow(/finchProxyWriteScope must be a single scope word/);
+    expect(construct({ ...base, adminClientIds: 'svc-billing,svc ops' })).toThrow(/adminClientIds: "svc ops" is not a client id/);
     expect(construct({ ...base, finchTimeoutMs: 20000 })).toThrow(/finchTimeoutMs must be at most 8000/);
     expect(construct({ ...base, finchTimeoutMs: 50 })).toThrow(/finchTimeoutMs must be an integer of at least 100/);
     expect(construct({ ...base, storeBudgetMs: 9000 })).toThrow(/storeBudgetMs must be at most 6000/);
@@ -101,6 +102,7 @@ describe('other context keys', () => {
       finchSandbox: 'finch',
       customerIdClaim: 'https://acme-payroll.io/customer_id',
       adminScope: 'payroll:admin',
+      adminClientIds: 'svc-billing, 4f1c2a9e7b',
       finchApiBaseUrl: 'https://sandbox.tryfinch.example.net',
       finchProxyWritePaths: '["POST /employer/benefits", "DELETE  /employer/benefits/{benefit_id}/individuals"]',
       finchProxyWriteScope: 'payroll:write',
@@ -115,6 +117,7 @@ describe('other context keys', () => {
         FINCH_SANDBOX: 'finch',
         CUSTOMER_ID_CLAIM: 'https://acme-payroll.io/customer_id',
         ADMIN_SCOPE: 'payroll:admin',
+        ADMIN_CLIENT_IDS: 'svc-billing,4f1c2a9e7b',
         FINCH_API_BASE_URL: 'https://sandbox.tryfinch.example.net',
         FINCH_PROXY_WRITE_PATHS: 'POST /employer/benefits,DELETE /employer/benefits/{benefit_id}/individuals',
         FINCH_PROXY_WRITE_SCOPE: 'payroll:write',
@@ -125,7 +128,7 @@ describe('other context keys', () => {
       const env = custom.json.Resources[functionLogicalId(custom, name)].Properties!.Environment.Variables as Record<string, unknown>;
       const plain = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, typeof value === 'string' ? value : `resolved-${key}`]));
       const config = loadConfig({ ...plain, CALLBACK_URL: 'https://api.acme-payroll.io/connect/callback' });
-      expect(config).toMatchObject({ FINCH_TIMEOUT_MS: 5000, STORE_BUDGET_MS: 4000, FINCH_PROXY_WRITE_SCOPE: 'payroll:write' });
+      expect(config).toMatchObject({ FINCH_TIMEOUT_MS: 5000, STORE_BUDGET_MS: 4000, FINCH_PROXY_WRITE_SCOPE: 'payroll:write', ADMIN_CLIENT_IDS: ['svc-billing', '4f1c2a9e7b'] });
       expect(config.FINCH_PROXY_WRITE_PATHS).toEqual(['POST /employer/benefits', 'DELETE /employer/benefits/{benefit_id}/individuals']);
     }
   });

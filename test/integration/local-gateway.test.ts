@@ -13,6 +13,7 @@ import { createCors } from '#local/gateway/cors.js';
 import { createLocalRoutes } from '#local/gateway/local-routes.js';
 import { type RunningGateway, startGateway } from '#local/gateway/server.js';
 import { claimNames, mintDevToken } from '#local/dev-tokens.js';
+import { DEFAULT_CALLER_SETTINGS, resolveCaller } from '#http/caller.js';
 import type { LocalSecrets } from '#local/secrets.js';
 
 const FRONTEND = 'http://localhost:5173';
@@ -266,6 +267,22 @@ describe('POST /_local/token', () => {
   });
   test('unknown fields are refused', async () => {
     expect((await mint({ customer_id: 'acme', admin: true })).status).toBe(400);
+  });
+  test('with ADMIN_CLIENT_IDS set, an admin dev token carries the first listed client, so it stays an admin', async () => {
+    const names = claimNames({ ADMIN_CLIENT_IDS: ' svc-local, svc-other' });
+    const secrets = { jwt_signing_key: key } as LocalSecrets;
+    const settings = { ...DEFAULT_CALLER_SETTINGS, adminClientIds: new Set(['svc-local', 'svc-other']) };
+    for (const scope of ['connections:admin', 'openid connections:admin']) {
+      seen = [];
+      const admin = await mintDevToken(secrets, names, { scope });
+      expect((await fetch(url('/connections'), { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+      expect(resolveCaller(seen[0].event.requestContext.authorizer!.jwt, 'globex', settings)).toMatchObject({ customer_id: 'globex', admin: true });
+    }
+    // A customer's dev token names no client: it is never one of the admin clients.
+    seen = [];
+    const customer = await mintDevToken(secrets, names, { customer_id: 'acme' });
+    await fetch(url('/connections'), { headers: { authorization: `Bearer ${customer}` } });
+    expect(seen[0].event.requestContext.authorizer!.jwt!.claims!.client_id).toBeUndefined();
   });
   test('a request whose Host is not loopback is refused (DNS rebinding)', async () => {
     const { request } = await import('node:http');

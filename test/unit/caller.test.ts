@@ -1,4 +1,4 @@
-import { resolveCaller } from '#http/caller.js';
+import { DEFAULT_CALLER_SETTINGS, hasScope, resolveCaller } from '#http/caller.js';
 
 const jwt = (claims: Record<string, unknown>) => ({ claims });
 
@@ -28,5 +28,52 @@ describe('caller from the JWT authorizer context', () => {
 
   test('customer_name comes from its claim', () => {
     expect(resolveCaller(jwt({ customer_id: 'acme', customer_name: 'Acme Inc' }), undefined).customer_name).toBe('Acme Inc');
+  });
+
+  test('the scope claim is split on spaces only: a word with a comma or a stray bracket is another scope', () => {
+    // RFC 6749 §3.3: scope tokens are space-delimited and may themselves hold `,`, `[` and `]`.
+    for (const scope of ['read connections:admin,', 'connections:admin,read', ',connections:admin', 'connections:admin]', '[connections:admin', 'read [connections:admin', 'read,connections:admin]']) {
+      expect(hasScope(scope, null, 'connections:admin')).toBe(false);
+      expect(() => resolveCaller(jwt({ scope }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
+      expect(resolveCaller(jwt({ scope, customer_id: 'acme' }), undefined)).toMatchObject({ customer_id: 'acme', admin: false });
+    }
+  });
+
+  test('a scope array claim, and the "[a b]" string API Gateway flattens it into, are read word by word', () => {
+    expect(hasScope(['openid', 'connections:admin'], null, 'connections:admin')).toBe(true);
+    expect(hasScope(['connections:admin,'], null, 'connections:admin')).toBe(false);
+    expect(hasScope('[connections:admin]', null, 'connections:admin')).toBe(true);
+    expect(hasScope('[openid connections:admin]', null, 'connections:admin')).toBe(true);
+    expect(hasScope('[openid connections:admin,]', null, 'connections:admin')).toBe(false);
+    expect(hasScope('[[connections:admin]]', null, 'connections:admin')).toBe(false);
+    expect(hasScope(undefined, ['openid', 'connections:admin'], 'connections:admin')).toBe(true);
+  });
+});
+
+describe('ADMIN_CLIENT_IDS: the admin scope counts only for the listed clients', () => {
+  const settings = { ...DEFAULT_CALLER_SETTINGS, adminClientIds: new Set(['svc-billing', 'svc-ops']) };
+
+  test('a listed client_id or azp makes the admin scope count', () => {
+    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'svc-billing' }), 'globex', settings)).toMatchObject({ customer_id: 'globex', admin: true });
+    expect(resolveCaller(jwt({ scope: 'connections:admin', azp: 'svc-ops' }), 'globex', settings)).toMatchObject({ customer_id: 'globex', admin: true });
+  });
+
+  test('another client, no client claim, or a client_id and azp that disagree: not an admin', () => {
+    for (const claims of [
+      { client_id: 'some-other-app' },
+      { azp: 'some-other-app' },
+      {},
+      { client_id: 'some-other-app', azp: 'svc-billing' },
+      { client_id: 'svc-billing', azp: 'some-other-app' },
+      { client_id: ['svc-billing'] },
+    ]) {
+      expect(() => resolveCaller(jwt({ scope: 'connections:admin', ...claims }), 'globex', settings)).toThrow(expect.objectContaining({ status: 403 }));
+      // With a customer claim of its own it is that customer's caller, never an admin.
+      expect(resolveCaller(jwt({ scope: 'connections:admin', customer_id: 'acme', ...claims }), undefined, settings)).toMatchObject({ customer_id: 'acme', admin: false });
+    }
+  });
+
+  test('without ADMIN_CLIENT_IDS the scope alone decides, as before', () => {
+    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'any-app' }), 'globex').admin).toBe(true);
   });
 });

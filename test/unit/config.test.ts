@@ -1,4 +1,5 @@
 import { loadConfig } from '#adapters/config.js';
+import { callerSettingsOf } from '#http/wiring.js';
 
 const base = { TABLE_NAME: 'connections', CALLBACK_URL: 'https://api.example/connect/callback' };
 
@@ -24,5 +25,13 @@ describe('configuration, validated at cold start', () => {
     expect(() => loadConfig({ ...lambda, FINCH_CLIENT_SECRET: 'x' })).toThrow(/FINCH_CLIENT_SECRET/);
     const { KMS_KEY_ARN: _k, ...withoutKms } = lambda;
     expect(() => loadConfig({ ...withoutKms, LOCAL_TOKEN_KEYS: undefined })).toThrow(/required in AWS Lambda/);
+  });
+
+  test('ADMIN_CLIENT_IDS is a comma-separated list of client ids that reaches the caller settings; empty means any client', () => {
+    const env = { ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' };
+    expect(loadConfig({ ...env, ADMIN_CLIENT_IDS: ' svc-billing, 4f1c2a9e7b ,' }).ADMIN_CLIENT_IDS).toEqual(['svc-billing', '4f1c2a9e7b']);
+    expect([...callerSettingsOf(loadConfig({ ...env, ADMIN_CLIENT_IDS: 'svc-billing,svc-ops' })).adminClientIds]).toEqual(['svc-billing', 'svc-ops']);
+    expect(callerSettingsOf(loadConfig(env)).adminClientIds.size).toBe(0);
+    expect(() => loadConfig({ ...env, ADMIN_CLIENT_IDS: 'svc billing' })).toThrow(/ADMIN_CLIENT_IDS/);
   });
 });
