@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { isLoopbackHost } from '../loopback-host.js';
 import { addFault, clearFaults, readState, resetEmulator, setConnectionStatus } from './controls.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { company, directory, disconnect, individuals, introspect, updateSandboxAccount } from './data.js';
@@ -50,7 +51,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * - `client`: `/auth/token`, credentials in the body (what the SDK sends) or Basic.
  * - `bearer`: Finch API with an access token.
  * - `hosted`: the Connect page, as a browser reaches it: no credentials, no version header.
- * - `control`: /_emulator/*: no checks, not counted, not faultable.
+ * - `control`: /_emulator/*: no credentials, not counted, not faultable; a loopback Host and, on a
+ *   POST, an application/json body (refuseControl).
  */
 type Access = 'basic' | 'client' | 'bearer' | 'hosted' | 'control';
 
@@ -152,6 +154,12 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
   const { route, params } = match;
   const key = routeKey(route);
   const isFinch = route.access !== 'control';
+  const refused = isFinch ? null : refuseControl(req, method);
+  if (refused) {
+    await readBody(req).catch(() => undefined);
+    send(res, errorReply(refused));
+    return;
+  }
   // Finch stamps every answer with a request id; the controls are not Finch.
   const answer = (reply: Reply) =>
     send(res, isFinch ? { ...reply, headers: { 'Finch-Request-Id': randomUUID(), ...reply.headers } } : reply);
@@ -199,6 +207,23 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
     reply = { ...reply, json: trimmed };
   }
   answer(reply);
+}
+
+/**
+ * The controls hand out every issued token (`/_emulator/state`) and change connections, so only
+ * this machine's own scripts may use them: a loopback Host (no DNS-rebound page), and JSON on a
+ * POST (a cross-site form or a text/plain fetch cannot send it without a preflight, which the
+ * emulator never grants; other methods need one anyway).
+ */
+function refuseControl(req: IncomingMessage, method: string): FinchApiError | null {
+  if (!isLoopbackHost(headerValue(req.headers.host), req.socket.localPort ?? 0)) {
+    return new FinchApiError(403, 'forbidden', 'The emulator controls answer only on a loopback Host (127.0.0.1, localhost, [::1]) with their port.');
+  }
+  const type = (headerValue(req.headers['content-type']) ?? '').split(';')[0].trim().toLowerCase();
+  if (method === 'POST' && type !== 'application/json') {
+    return new FinchApiError(415, 'unsupported_media_type', 'The emulator controls take POST bodies as application/json.');
+  }
+  return null;
 }
 
 /** Finch's checks, in Finch's order: who is calling (401), then the API version (400). */

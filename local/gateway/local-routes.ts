@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import * as z from '#core/zod.js';
+import { isLoopbackHost } from '../loopback-host.js';
 import type { IncomingRequest } from './event.js';
 import { type HttpAnswer, jsonAnswer } from './response.js';
 import type { LocalRoutes } from './server.js';
@@ -51,7 +52,7 @@ export function createLocalRoutes(options: LocalRoutesOptions): LocalRoutes {
     const { method, path } = request;
     if (path !== '/' && !path.startsWith('/_local/')) return undefined;
     // Loopback names only: a page on another site that rebinds its DNS to 127.0.0.1 gets nothing.
-    if (!loopbackHost(request.headers.host?.[0], options.port())) return jsonAnswer(403, { message: 'Forbidden' });
+    if (!isLoopbackHost(request.headers.host?.[0], options.port())) return jsonAnswer(403, { message: 'Forbidden' });
 
     if (method === 'GET' && path === '/') return demoFile(options.demoDir, 'index.html', 'text/html; charset=utf-8');
     const asset = /^\/_local\/demo\/([a-z0-9-]+)\.(js|css|svg)$/.exec(path);
@@ -114,9 +115,4 @@ function parseJson(request: IncomingRequest): unknown {
 
 function localError(status: number, message: string, details?: Array<{ path: string; message: string }>): HttpAnswer {
   return jsonAnswer(status, { error: { code: status === 404 ? 'not_found' : 'invalid_request', message, ...(details ? { details } : {}) } });
-}
-
-function loopbackHost(host: string | undefined, port: number): boolean {
-  if (!host) return false;
-  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
 }

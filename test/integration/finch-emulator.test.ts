@@ -1,7 +1,7 @@
 // The Finch emulator, driven the way the backend drives Finch: through the official SDK pointed
 // at it with baseURL, and through its hosted page the way a browser (or the conformance check)
 // walks it. Every case asserts on real values: statuses, bodies, the emulator's state.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
 import Finch, {
@@ -571,6 +571,78 @@ describe('call counters and controls', () => {
   });
 });
 
+/** A request with a Host header of our choosing (fetch sets Host from the URL). */
+function rawRequest(method: string, path: string, headers: Record<string, string>, body = ''): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: emu.port, method, path, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the controls answer only this machine\'s own pages and scripts', () => {
+  test('under a foreign Host (a DNS-rebound page) the state and every control are 403 and change nothing', async () => {
+    const { connection_id, token } = await connectCustomer();
+    const json = { 'content-type': 'application/json' };
+    for (const host of ['evil.example', `evil.example:${emu.port}`, `127.0.0.1.evil.example:${emu.port}`, `localhost:${emu.port + 1}`]) {
+      const read = await rawRequest('GET', '/_emulator/state', { host });
+      expect({ host, status: read.status }).toEqual({ host, status: 403 });
+      expect(read.text).not.toContain(token);
+      const posts: Array<[string, unknown]> = [
+        [`/_emulator/connections/${connection_id}`, { status: 'reauth' }],
+        ['/_emulator/faults', { method: 'GET', path: '/introspect', status: 500 }],
+        ['/_emulator/reset', {}],
+      ];
+      for (const [path, body] of posts) {
+        expect({ host, path, status: (await rawRequest('POST', path, { host, ...json }, JSON.stringify(body))).status }).toEqual({ host, path, status: 403 });
+      }
+    }
+    const after = await connectionInState(connection_id);
+    expect(after).toMatchObject({ status: 'connected' });
+    expect((await state()).faults).toEqual([]);
+  });
+
+  test('loopback names with the emulator\'s port are served', async () => {
+    for (const host of [`127.0.0.1:${emu.port}`, `localhost:${emu.port}`, `LOCALHOST:${emu.port}`]) {
+      expect({ host, status: (await rawRequest('GET', '/_emulator/state', { host })).status }).toEqual({ host, status: 200 });
+    }
+  });
+
+  test('a control post that is not application/json (a cross-site form or text/plain post) is 415 and changes nothing', async () => {
+    const { connection_id } = await connectCustomer();
+    const sessionsBefore = (await state()).sessions;
+    const posts: Array<[string, string]> = [
+      [`/_emulator/connections/${connection_id}`, JSON.stringify({ status: 'reauth' })],
+      ['/_emulator/faults', JSON.stringify({ method: 'GET', path: '/introspect', status: 500 })],
+      ['/_emulator/webhooks', JSON.stringify({ type: 'company.updated', connection_id })],
+      ['/_emulator/reset', ''],
+    ];
+    for (const type of [undefined, 'text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      for (const [path, body] of posts) {
+        const headers: Record<string, string> = { host: `127.0.0.1:${emu.port}`, ...(type ? { 'content-type': type } : {}) };
+        expect({ type, path, status: (await rawRequest('POST', path, headers, body)).status }).toEqual({ type, path, status: 415 });
+      }
+    }
+    expect(await connectionInState(connection_id)).toMatchObject({ status: 'connected' });
+    const after = await state();
+    expect(after.faults).toEqual([]);
+    expect(after.sessions).toBe(sessionsBefore);
+    expect(received.filter((event) => event.body.includes(connection_id))).toEqual([]);
+  });
+
+  test('the same control post as application/json (with a charset) is served', async () => {
+    const { connection_id } = await connectCustomer();
+    const res = await rawRequest('POST', `/_emulator/connections/${connection_id}`,
+      { host: `localhost:${emu.port}`, 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ status: 'reauth' }));
+    expect(res.status).toBe(200);
+    expect(await connectionInState(connection_id)).toMatchObject({ status: 'reauth' });
+  });
+});
+
 // ---- group 2: disconnect, data, status errors, sandbox, webhooks ----
 
 describe('POST /disconnect', () => {
@@ -763,7 +835,7 @@ describe('lifecycle', () => {
     try {
       const client = new Finch({ clientID: 'a', clientSecret: 'b', baseURL: other.url, maxRetries: 0 });
       await client.connect.sessions.new({ customer_id: 'c', customer_name: 'C', products: ['company'] });
-      await fetch(`${other.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ method: 'GET', path: '/introspect', status: 500 }) });
+      await fetch(`${other.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', path: '/introspect', status: 500 }) });
       expect(other.state()).toMatchObject({ sessions: 1, calls: { 'POST /connect/sessions': 1 }, faults: [expect.anything()] });
       other.reset();
       expect(other.state()).toEqual({ connections: [], sessions: 0, calls: {}, webhooks: [], faults: [] });
@@ -775,7 +847,7 @@ describe('lifecycle', () => {
 
   test('close() returns promptly even while a faulted request is delayed', async () => {
     const other = await startFinchEmulator({ clientId: 'a', clientSecret: 'b' });
-    await fetch(`${other.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ method: 'GET', path: '/connect', delay_ms: 60_000 }) });
+    await fetch(`${other.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', path: '/connect', delay_ms: 60_000 }) });
     const hanging = fetch(`${other.url}/connect?session=x`).catch(() => 'closed');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();
