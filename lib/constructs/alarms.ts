@@ -1,12 +1,12 @@
 // Alarms on what means users are failing: API 5xx, any function error or throttle, and DynamoDB
 // system errors. They notify an SNS topic from context (`alarmTopicArn`), or one created for
 // `alarmEmail`; with neither they only change state in the console.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type Table } from 'aws-cdk-lib/aws-dynamodb';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
@@ -74,6 +74,21 @@ export class Alarms extends Construct {
     });
     key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     const topic = new Topic(this, 'AlarmTopic', { displayName: 'finch-connections alarms', masterKey: key, enforceSSL: true });
+    // enforceSSL gives the topic a resource policy holding only its Deny; a service principal needs
+    // an Allow there to publish (IAM identity policies cover principals of the account, not
+    // CloudWatch). Scoped to this account's alarms against the confused deputy:
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html (aws:SourceAccount and aws:SourceOwner)
+    topic.addToResourcePolicy(new PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToPublish',
+      effect: Effect.ALLOW,
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
     topic.addSubscription(new EmailSubscription(email));
     return topic;
   }
