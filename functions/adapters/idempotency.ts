@@ -1,7 +1,10 @@
 // `Idempotency-Key` on POST /connect/sessions, through Powertools idempotency with DynamoDB
-// persistence in the one table. The key is scoped to the caller's customer (never the header
-// alone), the body must match the first request's, and the stored response is encrypted with
-// context {purpose: "idempotency", customer_id}: it holds a live state.
+// persistence in the one table. The key is scoped to who calls (never the header alone): the
+// customer, admin or customer token, the token's subject and client. So a key one caller used
+// answers nobody else, not another user of the customer nor a customer's token replaying an
+// admin's request (which may hold products over ALLOWED_PRODUCTS). The body must match the first
+// request's, and the stored response is encrypted with context {purpose: "idempotency",
+// customer_id}: it holds a live state.
 // Imported statically: in one esbuild bundle a dynamic import saves no parsing, and the lazy
 // wrapper it needs kept all of @aws-sdk/client-dynamodb (+56 KiB) alive for tree shaking.
 import { createHash } from 'node:crypto';
@@ -11,6 +14,7 @@ import {
   IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, IdempotencyValidationError, makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Caller } from '#core/deps.js';
 import { ApiError } from '#core/errors.js';
 import { TransientStoreError } from '#core/ports.js';
 import { isTransient } from './dynamo-errors.js';
@@ -18,7 +22,8 @@ import { TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
 
 export interface IdempotencyScope {
-  customer_id: string;
+  /** Whose record it is: the customer, the kind of token, its subject (`actor`) and client. */
+  caller: Pick<Caller, 'customer_id' | 'admin' | 'actor' | 'client_id'>;
   key: string;
   /** The request body: the same key with another body is refused (422). */
   payload: unknown;
@@ -50,9 +55,10 @@ export class IdempotentRequests {
     });
   }
 
-  /** Runs `operation` once per (customer, key); a repeat with the same body answers the first result. */
+  /** Runs `operation` once per (caller, key); a repeat with the same body answers the first result. */
   async run<T>(scope: IdempotencyScope, context: Context, operation: () => Promise<T>): Promise<T> {
-    const encryption = { purpose: 'idempotency', customer_id: scope.customer_id };
+    const { caller } = scope;
+    const encryption = { purpose: 'idempotency', customer_id: caller.customer_id };
     const sealed = async (): Promise<Sealed> => ({ sealed: await this.cipher.encrypt(JSON.stringify(await operation()), encryption) });
     // A config per invocation: it holds the invocation's context (its remaining time bounds how
     // long an in-progress record blocks a retry), and the local stack runs invocations side by side.
@@ -63,14 +69,15 @@ export class IdempotentRequests {
       throwOnNoIdempotencyKey: true,
     });
     config.registerLambdaContext(context);
-    const idempotent = makeIdempotent(sealed as (input: IdempotencyScope & { scope: string }, context: Context) => Promise<Sealed>, {
+    const idempotent = makeIdempotent(sealed as (input: { payload: unknown; scope: string }, context: Context) => Promise<Sealed>, {
       persistenceStore: this.persistenceStore,
       config,
     });
     let out: Sealed;
     try {
-      // The scope hashes customer and key together; Powertools hashes it again for the record key.
-      out = await idempotent({ ...scope, scope: createHash('sha256').update(JSON.stringify([scope.customer_id, scope.key])).digest('hex') }, context);
+      // The scope hashes the caller and the key together; Powertools hashes it again for the record key.
+      const who = [caller.customer_id, caller.admin ? 'admin' : 'customer', caller.actor, caller.client_id ?? null, scope.key];
+      out = await idempotent({ payload: scope.payload, scope: createHash('sha256').update(JSON.stringify(who)).digest('hex') }, context);
     } catch (error) {
       if (error instanceof IdempotencyValidationError) throw new IdempotencyKeyReused();
       if (error instanceof IdempotencyAlreadyInProgressError) throw new IdempotencyInProgress();

@@ -43,6 +43,8 @@ export interface Caller {
   admin: boolean;
   /** Who acts, for tombstones and audit: the token's `sub`, else the customer. */
   actor: string;
+  /** The client the token was issued to (`client_id`, else `azp`), when it names one. */
+  client_id?: string;
   /** From the `customer_name` claim when the token has one. */
   customer_name?: string;
 }

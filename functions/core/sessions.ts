@@ -40,6 +40,16 @@ export interface StartedSession {
   adopts_connection_id?: string;
 }
 
+/**
+ * The checks createConnectSession makes before it calls anyone (the products ceiling, return_to,
+ * customer_name), for callers that must refuse a request before anything else: an Idempotency-Key
+ * is recorded only for a request this caller may make.
+ */
+export function checkConnectSessionInput(deps: CoreDeps, caller: Caller, input: CreateSessionInput): void {
+  resolveOptions(deps, caller, input);
+  resolveCustomerName(caller, input.customer_name);
+}
+
 export async function createConnectSession(deps: CoreDeps, caller: Caller, input: CreateSessionInput): Promise<StartedSession> {
   const options = resolveOptions(deps, caller, input);
   const entity = input.entity ?? null;

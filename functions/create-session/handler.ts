@@ -1,9 +1,9 @@
 // POST /connect/sessions — starts Finch Connect for the caller's customer (redirect or embedded).
 // An optional Idempotency-Key makes a retried request answer the first session, scoped to the
-// caller's customer.
+// caller (customer, admin or customer token, subject, client).
 import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
-import { createConnectSession } from '#core/sessions.js';
+import { checkConnectSessionInput, createConnectSession } from '#core/sessions.js';
 import { app, callerSettings } from '#http/app.js';
 import { CreateSessionBody } from '#http/schemas.js';
 import { httpRoute, json } from '#http/stack.js';
@@ -19,9 +19,11 @@ export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerS
     throw new InvalidRequest('The Idempotency-Key header is invalid.', [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }]);
   }
   const create = () => createConnectSession(app.deps, caller, input);
+  // This caller's limits (the products ceiling) hold before a key is looked up or recorded.
+  if (key !== undefined) checkConnectSessionInput(app.deps, caller, input);
   const started = key === undefined
     ? await create()
-    : await idempotency.run({ customer_id: caller.customer_id, key, payload: input }, context, create);
+    : await idempotency.run({ caller, key, payload: input }, context, create);
   // connect_url carries the live state: answered to the caller, never logged.
   return json(201, started);
 });

@@ -32,7 +32,7 @@ export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: st
   if (hasScope(claims.scope, jwt?.scopes, settings.adminScope) && isAdminClient(claims, settings.adminClientIds)) {
     // A server-to-server caller names the customer on every route.
     if (!requestedCustomer) throw new InvalidRequest('Admin callers must name the customer.', [{ path: 'customer_id', message: 'required for admin callers' }]);
-    return { customer_id: requestedCustomer, admin: true, actor: actorOf(claims, 'admin') };
+    return { customer_id: requestedCustomer, admin: true, actor: actorOf(claims, 'admin'), client_id: clientOf(claims) };
   }
   const customer = claims[settings.customerIdClaim];
   if (typeof customer !== 'string' || !CUSTOMER_ID_PATTERN.test(customer)) {
@@ -41,7 +41,15 @@ export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: st
   // A non-admin may repeat its own customer id (redundant); naming another one is refused.
   if (requestedCustomer !== undefined && requestedCustomer !== customer) throw new Forbidden();
   const name = claims[settings.customerNameClaim];
-  return { customer_id: customer, admin: false, actor: actorOf(claims, customer), customer_name: typeof name === 'string' && name ? name : undefined };
+  return {
+    customer_id: customer, admin: false, actor: actorOf(claims, customer), client_id: clientOf(claims),
+    customer_name: typeof name === 'string' && name ? name : undefined,
+  };
+}
+
+function clientOf(claims: Record<string, unknown>): string | undefined {
+  const client = typeof claims.client_id === 'string' ? claims.client_id : claims.azp;
+  return typeof client === 'string' && client.length <= 256 ? client : undefined;
 }
 
 function actorOf(claims: Record<string, unknown>, fallback: string): string {
