@@ -56,6 +56,8 @@ function acceptedProblems(raw: string): string | null {
   if (url.username || url.password) return `accepted ${JSON.stringify(raw)} with credentials`;
   if (/[\s\\]/.test(accepted)) return `accepted ${JSON.stringify(raw)} → ${accepted} with whitespace or a backslash`;
   if (new URL(accepted).href !== accepted) return `accepted ${JSON.stringify(raw)} → ${accepted}, which is not stable`;
+  // A page that sends the browser on to its own path must not find another host there (`//evil`).
+  if (url.pathname.startsWith('//')) return `accepted ${JSON.stringify(raw)} → ${accepted}, whose path is protocol-relative`;
   return null;
 }
 
@@ -76,6 +78,17 @@ describe('return_to: an exact-origin allowlist (redirect safety)', () => {
       const problem = acceptedProblems(raw);
       if (problem) throw new Error(problem);
     }), { seed: SEED + 1, numRuns: 4000 });
+  });
+
+  test('paths of slashes and dot segments under an allowed origin: no accepted path starts with //', () => {
+    const pieces = ['/', '//', '/.', '/..', '/%2e', '/%2e%2e', '/.%2E', '/a', 'evil.example', '/evil.example', '%2F', '?q', '#f'];
+    fc.assert(fc.property(
+      fc.constantFrom(...ALLOWED), fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 6 }),
+      (origin, parts) => {
+        const problem = acceptedProblems(`${origin}${parts.join('')}`);
+        if (problem) throw new Error(problem);
+      },
+    ), { seed: SEED + 3, numRuns: 2000 });
   });
 
   test('any path, query and fragment under an allowed origin is accepted, and kept', () => {

@@ -20,3 +20,25 @@ describe('return_to allowlist', () => {
     expect(() => checkReturnTo(url, allowed)).toThrow('return_to is not allowed.');
   });
 });
+
+describe('return_to never carries a protocol-relative path', () => {
+  // The page at return_to may send the browser on to its own path: a path beginning with `//` would
+  // then name another host (`//evil.example`).
+  test.each([
+    ['https://app.example/..//evil.example', 'https://app.example/evil.example'],
+    ['https://app.example//evil.example', 'https://app.example/evil.example'],
+    ['https://app.example///evil.example/x?y=1#z', 'https://app.example/evil.example/x?y=1#z'],
+    ['https://app.example/.//evil.example', 'https://app.example/evil.example'],
+    ['https://app.example/a/..//evil.example', 'https://app.example/evil.example'],
+    ['https://app.example/%2e%2e//evil.example', 'https://app.example/evil.example'],
+    ['http://localhost:3000//evil.example', 'http://localhost:3000/evil.example'],
+  ])('%s is accepted as %s', (raw, expected) => {
+    const accepted = checkReturnTo(raw, allowed);
+    expect(new URL(accepted).pathname.startsWith('//')).toBe(false);
+    expect(accepted).toBe(expected);
+  });
+
+  test('a // later in the path is kept', () => {
+    expect(checkReturnTo('https://app.example/a//b', allowed)).toBe('https://app.example/a//b');
+  });
+});
