@@ -40,6 +40,7 @@ export class FinchConnectionsStack extends Stack {
       allowedOrigins: config.allowedReturnOrigins,
       throttle: config.throttle,
       publicThrottle: config.publicThrottle,
+      webhookThrottle: config.webhookThrottle,
       logRetention: config.logRetention,
       dev: config.dev,
     });

@@ -43,7 +43,10 @@ export interface StackConfig {
   logRetention: RetentionDays;
   throttle: { rateLimit: number; burstLimit: number };
   /** The routes without a JWT (the redirect callback, the result page, the webhook). */
+  /** `GET /connect/callback` and `GET /connect/result`: employers' browsers, no JWT. */
   publicThrottle: { rateLimit: number; burstLimit: number };
+  /** `POST /webhooks/finch`: Finch's servers, HMAC-signed. */
+  webhookThrottle: { rateLimit: number; burstLimit: number };
 }
 
 export class StackConfigError extends Error {
@@ -174,9 +177,15 @@ export function readStackConfig(node: Node): StackConfig {
       rateLimit: int(read('throttleRateLimit'), 'throttleRateLimit', 50, 1),
       burstLimit: int(read('throttleBurstLimit'), 'throttleBurstLimit', 100, 1),
     },
+    // Sized for a real peak with headroom (lib/README.md "Throttles"): route limits are shared by
+    // every client, so they cap cost and concurrency, not one client; the per-IP defence is the WAF.
     publicThrottle: {
-      rateLimit: int(read('publicThrottleRateLimit'), 'publicThrottleRateLimit', 5, 1),
-      burstLimit: int(read('publicThrottleBurstLimit'), 'publicThrottleBurstLimit', 10, 1),
+      rateLimit: int(read('publicThrottleRateLimit'), 'publicThrottleRateLimit', 25, 1),
+      burstLimit: int(read('publicThrottleBurstLimit'), 'publicThrottleBurstLimit', 50, 1),
+    },
+    webhookThrottle: {
+      rateLimit: int(read('webhookThrottleRateLimit'), 'webhookThrottleRateLimit', 50, 1),
+      burstLimit: int(read('webhookThrottleBurstLimit'), 'webhookThrottleBurstLimit', 100, 1),
     },
   };
 }

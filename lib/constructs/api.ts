@@ -21,7 +21,10 @@ export interface ApiProps {
   jwtAudience: string[];
   allowedOrigins: string[];
   throttle: Throttle;
+  /** The browser routes without a JWT (the callback and its result page). */
   publicThrottle: Throttle;
+  /** Finch's webhook deliveries. */
+  webhookThrottle: Throttle;
   logRetention: RetentionDays;
   dev: boolean;
 }
@@ -58,6 +61,7 @@ export class Api extends Construct {
   readonly routes: Map<string, HttpRoute> = new Map();
   private readonly authorizer: HttpJwtAuthorizer;
   private readonly publicThrottle: Throttle;
+  private readonly webhookThrottle: Throttle;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -91,6 +95,7 @@ export class Api extends Construct {
 
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, { jwtAudience: props.jwtAudience });
     this.publicThrottle = props.publicThrottle;
+    this.webhookThrottle = props.webhookThrottle;
   }
 
   /** Every route of lib/routes.ts, each to its function; only these (no `$default`). */
@@ -116,11 +121,13 @@ export class Api extends Construct {
     }
 
     // Route-level throttles: a flood of unauthenticated requests is cut at the route, before it
-    // reaches Lambda or exhausts the account's concurrency shared with the JWT routes.
-    const routeSettings = Object.fromEntries(ROUTES.filter((route) => route.auth === 'none').map((route) => [routeKey(route), {
-      ThrottlingRateLimit: this.publicThrottle.rateLimit,
-      ThrottlingBurstLimit: this.publicThrottle.burstLimit,
-    }]));
+    // reaches Lambda or exhausts the account's concurrency shared with the JWT routes. They are
+    // shared by every client (API Gateway has no per-client limit on HTTP APIs), so they are sized
+    // above a real peak, and the per-IP limit is the WAF's (lib/README.md "Throttles").
+    const routeSettings = Object.fromEntries(ROUTES.filter((route) => route.auth === 'none').map((route) => {
+      const throttle = route.function === 'webhook' ? this.webhookThrottle : this.publicThrottle;
+      return [routeKey(route), { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit }];
+    }));
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     cfnStage.addPropertyOverride('RouteSettings', routeSettings);
     // RouteSettings name route keys, which must exist when the stage is updated.

@@ -6,13 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
-import { LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE } from '#adapters/table.js';
+import { IDEMPOTENCY_PARTITION, LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE, keys } from '#adapters/table.js';
 import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName, ROUTES, routeKey } from '../../lib/routes.js';
 import {
   DEPLOY_CONTEXT, type Synthesized, allStatements, functionLogicalId, resourcesOfType, statementsOf, synthesize,
 } from './synth.js';
+import { stringLike } from '../support/iam.js';
 
 const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 let synth: Synthesized;
@@ -83,18 +84,19 @@ describe('routes come from the shared route table', () => {
     });
   });
 
-  test('the stage throttles every route and the unauthenticated ones tighter', () => {
+  test('the stage throttles every route; the unauthenticated ones have limits of their own, sized for a real peak', () => {
     const [[, stage]] = resourcesOfType(synth, 'AWS::ApiGatewayV2::Stage');
     const { DefaultRouteSettings: defaults, RouteSettings: perRoute } = stage.Properties!;
     expect(stage.Properties!.StageName).toBe('$default');
-    expect(defaults.ThrottlingRateLimit).toBeGreaterThan(0);
-    expect(defaults.ThrottlingBurstLimit).toBeGreaterThan(0);
+    expect(defaults).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
     const publicRoutes = ROUTES.filter((route) => route.auth === 'none').map(routeKey);
     expect(Object.keys(perRoute).sort()).toEqual(publicRoutes.sort());
-    for (const key of publicRoutes) {
-      expect(perRoute[key].ThrottlingRateLimit).toBeLessThan(defaults.ThrottlingRateLimit);
-      expect(perRoute[key].ThrottlingBurstLimit).toBeLessThan(defaults.ThrottlingBurstLimit);
+    // lib/README.md "Throttles": the browser routes at 25/s (5x a busy onboarding minute), Finch's
+    // deliveries at 50/s (a fleet's syncs finishing together); one client at 10/s starves neither.
+    for (const key of ['GET /connect/callback', 'GET /connect/result']) {
+      expect(perRoute[key]).toEqual({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 });
     }
+    expect(perRoute['POST /webhooks/finch']).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
   });
 
   test('access logs are JSON and hold no query string, header or claim', () => {
@@ -204,6 +206,28 @@ describe('least privilege', () => {
       webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       'finch-proxy': ['dynamodb:GetItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
     });
+  });
+
+  test('create-session reads and writes only items under the partition keys its code uses (dynamodb:LeadingKeys)', () => {
+    const grants: Record<string, string[] | 'ANY ITEM'> = {};
+    for (const statement of statementsOf(synth, 'create-session').filter((s) => s.Action.some((action) => action.startsWith('dynamodb:')))) {
+      expect(statement.Resource).toEqual([tableArn()]);
+      const leadingKeys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
+      for (const action of statement.Action) grants[action] = leadingKeys ? [...leadingKeys].sort() : 'ANY ITEM';
+    }
+    expect(grants).toEqual({
+      // The session and its audit entry (one transaction: each Put is authorized as a PutItem), and
+      // Powertools' Idempotency-Key record.
+      'dynamodb:PutItem': ['AUDIT#*', IDEMPOTENCY_PARTITION, 'SESSION#*'],
+      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION],
+      'dynamodb:DeleteItem': [IDEMPOTENCY_PARTITION],
+      // The adopt path reads a connection's owner; Powertools reads its record.
+      'dynamodb:GetItem': ['CONNECTION#*', IDEMPOTENCY_PARTITION],
+    });
+    // The patterns are the table's own key formats, and leave out what create-session never writes.
+    const writable = (pk: string) => (grants['dynamodb:PutItem'] as string[]).some((pattern) => stringLike(pattern, pk));
+    expect([keys.session('a'.repeat(64)).pk, keys.auditPartition('acme', null), keys.auditPartition('acme', 'conn-1'), IDEMPOTENCY_PARTITION].every(writable)).toBe(true);
+    expect([keys.connection('acme', 'conn-1').pk, keys.owner('conn-1').pk, keys.webhookEvent('evt-1').pk, `${IDEMPOTENCY_PARTITION}#x`].some(writable)).toBe(false);
   });
 
   test('create-session can use the key only for idempotency records, so it cannot decrypt a token', () => {
