@@ -3,6 +3,7 @@
 // mapped to DESIGN's error shape. 5xx bodies are a fixed text and a request id, never an exception.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, InvalidRequest } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
@@ -60,27 +61,29 @@ export function httpRoute<B = undefined, Q = undefined>(
   handle: (request: Request<B, Q>) => Promise<HttpResult>,
 ) {
   return middy<HttpEvent, HttpResult, Error, Context>()
+    // Registered first, so its after/onError run last: the request's keys are dropped only once
+    // the error line below is written. The event is never logged, whatever
+    // POWERTOOLS_LOGGER_LOG_EVENT says: it carries codes, states and bearer tokens.
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use({
+      before: (request) => {
+        logger.appendKeys({ request_id: requestIdOf(request.event, request.context), route: request.event.routeKey });
+      },
       onError: async (request) => {
         request.response = toErrorResponse(request.error, requestIdOf(request.event, request.context));
       },
     })
     .handler(async (event, context) => {
       const requestId = requestIdOf(event, context);
-      logger.appendKeys({ request_id: requestId, route: event.routeKey });
-      try {
-        const rawBody = readBody(event);
-        const body = options.body ? validate(options.body, parseBody(event, rawBody, options.contentTypes), 'body') : undefined as B;
-        const query = options.query ? validate(options.query, event.queryStringParameters ?? {}, 'query') : undefined as Q;
-        const requested = (body as { customer_id?: string } | undefined)?.customer_id
-          ?? (query as { customer_id?: string } | undefined)?.customer_id;
-        const caller = options.auth === 'jwt'
-          ? resolveCaller(event.requestContext.authorizer?.jwt, requested, options.callerSettings)
-          : undefined as unknown as Caller;
-        return await handle({ event, body, query, caller, requestId, rawBody, context });
-      } finally {
-        logger.removeKeys(['request_id', 'route']);
-      }
+      const rawBody = readBody(event);
+      const body = options.body ? validate(options.body, parseBody(event, rawBody, options.contentTypes), 'body') : undefined as B;
+      const query = options.query ? validate(options.query, event.queryStringParameters ?? {}, 'query') : undefined as Q;
+      const requested = (body as { customer_id?: string } | undefined)?.customer_id
+        ?? (query as { customer_id?: string } | undefined)?.customer_id;
+      const caller = options.auth === 'jwt'
+        ? resolveCaller(event.requestContext.authorizer?.jwt, requested, options.callerSettings)
+        : undefined as unknown as Caller;
+      return handle({ event, body, query, caller, requestId, rawBody, context });
     });
 }
 
