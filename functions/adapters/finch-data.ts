@@ -4,7 +4,7 @@
 // This client holds no client credentials at all: data calls need only the connection's token, so
 // the proxy never has the client secret and nothing here can fall back to Basic auth.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
-import { FinchUnavailable } from '#core/errors.js';
+import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import { PathNotAllowed } from '#core/proxy.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports.js';
 import { abortAwareFetch } from './finch-gateway.js';
@@ -28,9 +28,11 @@ export class OutgoingUrlRefused extends Error {
 export class SdkFinchDataGateway implements FinchDataGateway {
   private readonly finch: Finch;
   private readonly origin: string;
+  private readonly timeoutMs: number;
 
   constructor(options: FinchDataOptions) {
     this.origin = new URL(options.baseURL).origin;
+    this.timeoutMs = options.timeoutMs ?? 8000;
     // Aborts from another realm stay timeouts (see abortAwareFetch).
     const send = options.fetch ?? abortAwareFetch;
     this.finch = new Finch({
@@ -40,7 +42,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       clientID: null,
       clientSecret: null,
       webhookSecret: null,
-      timeout: options.timeoutMs ?? 8000,
+      timeout: this.timeoutMs,
       // The caller gets Finch's status and owns the retry; a POST is never sent twice.
       maxRetries: 0,
       // A redirect could carry the token elsewhere: never follow one.
@@ -53,8 +55,13 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     const query = Object.keys(request.query).length > 0 ? request.query : undefined;
     // Checked before anything is sent; the fetch guard checks the URL the SDK finally built, too.
     if (new URL(this.finch.buildURL(request.path, query)).origin !== this.origin) throw new PathNotAllowed();
+    // The caller's deadline caps Finch's timeout, so one slow call cannot outlast it.
+    const left = request.deadline === undefined ? Number.POSITIVE_INFINITY : Math.ceil(request.deadline - Date.now());
+    if (left <= 0) throw new FinchDeadlineExceeded();
+    const cut = left < this.timeoutMs;
     const client = this.finch.withOptions({ accessToken });
     const options = {
+      ...(cut ? { timeout: left } : {}),
       query,
       headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => REQUEST_HEADERS.has(name.toLowerCase()))),
       ...(request.method === 'GET' ? {} : { body: request.body ?? {} }),
@@ -70,7 +77,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       if (error instanceof APIError && typeof error.status === 'number') {
         return { status: error.status, body: error.error ?? null, headers: pickHeaders(error.headers) };
       }
-      if (error instanceof APIConnectionTimeoutError) throw new FinchUnavailable(true);
+      if (error instanceof APIConnectionTimeoutError) throw cut ? new FinchDeadlineExceeded() : new FinchUnavailable(true);
       if (error instanceof APIConnectionError) throw new FinchUnavailable();
       throw error;
     }

@@ -3,7 +3,7 @@
 // reconciled by Finch's own guidance: the same first name, last name and date of birth are one
 // person; where those are missing, a shared email; never the name alone.
 import type { Connection } from './model.js';
-import { ApiError, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
+import { ApiError, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
 import type { FinchDataResponse } from './ports.js';
 import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
 import * as z from './zod.js';
@@ -30,7 +30,9 @@ export interface DirectoryRow {
 
 export type SkipReason =
   | 'reauth_required' | 'not_connected' | 'data_not_ready' | 'connection_unauthorized'
-  | 'finch_rate_limited' | 'finch_unavailable' | 'finch_rejected';
+  | 'finch_rate_limited' | 'finch_unavailable' | 'finch_rejected'
+  /** The request's time ran out before this connection's people were all read. */
+  | 'deadline_exceeded';
 
 export interface DirectoryPage {
   people: DirectoryRow[];
@@ -55,15 +57,28 @@ const INDIVIDUAL_BATCH = 100;
 /** Bounds one connection's directory (100 pages of 100) so a runaway paging cannot spin. */
 const MAX_DIRECTORY_PAGES = 100;
 const CONCURRENCY = 4;
+/**
+ * The time the function keeps after the directory's deadline: in-flight Finch calls are cut at the
+ * deadline, but a read may be inside a DynamoDB or KMS call then, and the rows must still be
+ * reconciled and sent. The handler's deadline is the Lambda's remaining time minus this.
+ */
+export const DIRECTORY_RESERVE_MS = 3000;
 
-export async function readDirectory(deps: ProxyDeps, customerId: string, page: { limit: number; cursor?: string }): Promise<DirectoryPage> {
+/**
+ * Reads every connection's people and reconciles them. No Finch call starts at or after `deadline`
+ * (epoch ms) and none runs past it: the connections not finished by then are `skipped` with
+ * `deadline_exceeded`, and the people gathered are answered.
+ */
+export async function readDirectory(
+  deps: ProxyDeps, customerId: string, page: { limit: number; cursor?: string }, deadline: number,
+): Promise<DirectoryPage> {
   const offset = page.cursor === undefined ? 0 : decodeCursor(page.cursor);
   const connections = await allConnections(deps, customerId);
   const skipped: DirectoryPage['skipped'] = [];
   const records: PersonRecord[] = [];
   await forEachLimited(connections, CONCURRENCY, async (connection) => {
     try {
-      records.push(...await readPeople(deps, customerId, connection));
+      records.push(...await readPeople(deps, customerId, connection, deadline));
     } catch (error) {
       const reason = skipReason(error);
       skipped.push({ connection_id: connection.connection_id, reason });
@@ -95,12 +110,15 @@ class Skip extends Error {
   constructor(readonly reason: SkipReason) { super(reason); this.name = 'Skip'; }
 }
 
-async function readPeople(deps: ProxyDeps, customerId: string, connection: Connection): Promise<PersonRecord[]> {
+async function readPeople(deps: ProxyDeps, customerId: string, connection: Connection, deadline: number): Promise<PersonRecord[]> {
   if (connection.status !== 'connected' && connection.status !== 'reauth') throw new Skip('not_connected');
+  const timeIsUp = () => deps.clock.now().getTime() >= deadline;
+  if (timeIsUp()) throw new Skip('deadline_exceeded');
   const stored = await usableConnection(deps, customerId, connection.connection_id);
   const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: connection.connection_id });
   const call = async (method: 'GET' | 'POST', path: string, query: Record<string, string>, body?: unknown) => {
-    const response = await deps.finchData.forward({ method, path, query, body, headers: {} }, accessToken);
+    if (timeIsUp()) throw new Skip('deadline_exceeded');
+    const response = await deps.finchData.forward({ method, path, query, body, headers: {}, deadline }, accessToken);
     deps.log.info('finch proxy call', { connection_id: connection.connection_id, method, template: path, status: response.status, via: 'directory' });
     await rejectUnauthorized(deps, customerId, connection.connection_id, response);
     return response;
@@ -169,6 +187,7 @@ function parseOk<T>(schema: z.ZodMiniType<T>, response: FinchDataResponse): T {
 function skipReason(error: unknown): SkipReason {
   if (error instanceof Skip) return error.reason;
   if (error instanceof ReauthRequired) return 'reauth_required';
+  if (error instanceof FinchDeadlineExceeded) return 'deadline_exceeded';
   if (error instanceof FinchRateLimited) return 'finch_rate_limited';
   if (error instanceof FinchUnavailable) return 'finch_unavailable';
   if (error instanceof ApiError && error.code === 'connection_unauthorized') return 'connection_unauthorized';

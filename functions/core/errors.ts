@@ -71,6 +71,10 @@ export class FinchUnavailable extends ApiError {
       timeout ? 'Finch did not answer in time.' : 'Finch could not be reached or answered with an error.');
   }
 }
+/** A Finch call cut short (or not sent) because the caller's deadline came before Finch's timeout. */
+export class FinchDeadlineExceeded extends FinchUnavailable {
+  constructor() { super(true); }
+}
 /** Finch answered 2xx without a field we cannot do without (fail closed: nothing is stored). */
 export class FinchResponseIncomplete extends FinchUnavailable {}
 export class FinchRateLimited extends ApiError {

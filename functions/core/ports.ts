@@ -298,6 +298,11 @@ export interface FinchDataRequest {
   body?: unknown;
   /** Caller headers the core allowed through (never Authorization). */
   headers: Record<string, string>;
+  /**
+   * Epoch ms by which the call must be over: it is not sent once this has passed, and is cut here
+   * when that comes before Finch's own timeout (FinchDeadlineExceeded either way).
+   */
+  deadline?: number;
 }
 
 export interface FinchDataResponse {

@@ -2,7 +2,7 @@
 // connections (header Finch-Connection-Id), the token added server-side. GET /directory: the
 // caller's people across its connections, reconciled. The one Lambda that reads Finch data.
 import type { Context } from 'aws-lambda';
-import { readDirectory } from '#core/directory.js';
+import { DIRECTORY_RESERVE_MS, readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
 import type { FinchDataMethod } from '#core/ports.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
@@ -35,8 +35,10 @@ const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, calle
   return json(answer.status, answer.body, answer.headers);
 });
 
-const directory = httpRoute({ auth: 'jwt', query: DirectoryQuery, callerSettings }, async ({ query, caller }) =>
-  json(200, await readDirectory(deps, caller.customer_id, { limit: query.limit ?? 50, cursor: query.cursor })));
+// The deadline follows the Lambda's own: whatever time is left, less what answering needs.
+const directory = httpRoute({ auth: 'jwt', query: DirectoryQuery, callerSettings }, async ({ query, caller, context }) =>
+  json(200, await readDirectory(deps, caller.customer_id, { limit: query.limit ?? 50, cursor: query.cursor },
+    Date.now() + context.getRemainingTimeInMillis() - DIRECTORY_RESERVE_MS)));
 
 /**
  * The Finch path from `rawPath` (a named stage prefixes it with itself). HTTP APIs deliver it

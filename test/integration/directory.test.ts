@@ -2,6 +2,7 @@
 // companies for two connections of one customer (acme and acme~west) share people on purpose,
 // under different individual ids.
 import { keys } from '#adapters/table.js';
+import { DIRECTORY_RESERVE_MS } from '#core/directory.js';
 import { RETURN_ORIGIN, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -129,5 +130,57 @@ describe('GET /directory', () => {
     const res = await h.invoke('GET /directory', { claims: claims('nobody-co') });
     expect(res.statusCode).toBe(200);
     expect(res.json).toEqual({ people: [], next_cursor: null, skipped: [] });
+  });
+});
+
+describe('GET /directory within the function\'s time', () => {
+  afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+
+  test('Finch slow enough to outlast the budget → 200 with the people gathered, the unfinished connections skipped as deadline_exceeded, no Finch call after the deadline', async () => {
+    // Nine connections, read four at a time; each directory read takes 2 s at Finch. With 3 s left
+    // after the reserve, the first four finish, the next four are cut mid-call at the deadline,
+    // and the last one never starts.
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push(await connect('slow-co', `e${i}`));
+    const owner = new Map(ids.map((id) => [tokenOf(id), id]));
+    const res = await fetch(`${h.emulator.url}/_emulator/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'GET', path: '/employer/directory', delay_ms: 2000, times: 9 }),
+    });
+    expect(res.status).toBeLessThan(300);
+
+    // Every Finch data call the handler starts, with the connection whose token it carries.
+    const started: Array<{ at: number; connection_id: string | undefined }> = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.startsWith(h.emulator.url) && new URL(url).pathname.startsWith('/employer/')) {
+        const authorization = new Headers(input instanceof Request ? input.headers : init?.headers).get('authorization') ?? '';
+        started.push({ at: Date.now(), connection_id: owner.get(authorization.replace(/^Bearer /, '')) });
+      }
+      return realFetch(input, init);
+    }) as typeof fetch;
+    const budgetMs = 3000;
+    const before = Date.now();
+    let answer;
+    try {
+      answer = await h.invoke('GET /directory', { claims: claims('slow-co'), query: { limit: '100' }, remainingTimeMs: DIRECTORY_RESERVE_MS + budgetMs });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+
+    expect(answer.statusCode).toBe(200);
+    // The handler's deadline is at most `budgetMs` after it started, which was after `before`.
+    expect(started.filter((call) => call.at >= before + budgetMs)).toEqual([]);
+    const skipped = answer.json.skipped as Array<{ connection_id: string; reason: string }>;
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(skipped.every((s) => s.reason === 'deadline_exceeded')).toBe(true);
+    const gathered = new Set((answer.json.people as Row[]).flatMap((row) => row.sources.map((s) => s.connection_id)));
+    expect(gathered.size).toBeGreaterThan(0);
+    expect([...gathered, ...skipped.map((s) => s.connection_id)].sort()).toEqual([...ids].sort());
+    // Cut in the middle: some skipped connections had a call running, at least one never started.
+    const called = new Set(started.map((call) => call.connection_id));
+    expect(skipped.some((s) => called.has(s.connection_id))).toBe(true);
+    expect(skipped.some((s) => !called.has(s.connection_id))).toBe(true);
   });
 });

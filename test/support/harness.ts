@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
 import { ROUTES, type FunctionName } from '../../lib/routes.js';
+import { invokeAs, recordCallsOf } from './aws-calls.js';
 import { createTestTable, type TestTable } from './dynamo.js';
 
 export const CLIENT_ID = 'client-harness';
@@ -29,6 +30,8 @@ export interface InvokeOptions {
   headers?: Record<string, string>;
   /** The body is base64 (as API Gateway sends binary bodies). */
   base64?: boolean;
+  /** What the Lambda context's getRemainingTimeInMillis() answers at the start (default 28 s). */
+  remainingTimeMs?: number;
 }
 
 export interface Invoked {
@@ -89,6 +92,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     webhook: (await import('../../functions/webhook/handler.js')).handler as Handler,
     'finch-proxy': (await import('../../functions/finch-proxy/handler.js')).handler as Handler,
   };
+  // Each function's AWS calls, recorded for the deploy-truth IAM check (test/support/aws-calls.ts).
+  recordCallsOf((await import('#http/app.js')).app);
+  recordCallsOf((await import('#http/data-app.js')).dataApp, 'finch-proxy');
   const transcript: Harness['transcript'] = [];
 
   async function invoke(routeKey: string, options: InvokeOptions = {}): Promise<Invoked> {
@@ -96,7 +102,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     const route = ROUTES.find((r) => r.method === method && matchPath(r.path, rawPath));
     if (!route) throw new Error(`no route for ${routeKey}`);
     const event = buildEvent(route.method, route.path, rawPath, options, route.auth === 'jwt');
-    const result = await handlers[route.function](event, lambdaContext());
+    const result = await invokeAs(route.function, () => handlers[route.function](event, lambdaContext(options.remainingTimeMs ?? 28_000)));
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
     const body = result.body ?? '';
     transcript.push({ routeKey: event.routeKey, text: `${JSON.stringify(headers)}\n${body}` });
@@ -164,11 +170,12 @@ function buildEvent(method: string, template: string, rawPath: string, options: 
   };
 }
 
-function lambdaContext(): Context {
+function lambdaContext(remainingTimeMs: number): Context {
+  const deadline = Date.now() + remainingTimeMs;
   return {
     awsRequestId: randomUUID(),
     functionName: 'test',
-    getRemainingTimeInMillis: () => 28_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   } as unknown as Context;
 }
 

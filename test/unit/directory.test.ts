@@ -1,7 +1,8 @@
 // GET /directory's core: Finch's reconciliation guidance (name + date of birth, then email, never
 // the name alone) as a pure function, and the read-through over fakes (paging, skipped connections).
 import fc from 'fast-check';
-import { type PersonRecord, readDirectory, reconcile } from '#core/directory.js';
+import { type PersonRecord, readDirectory as readDirectoryBy, reconcile } from '#core/directory.js';
+import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse, StoredConnection } from '#core/ports.js';
 import type { ProxyDeps } from '#core/proxy.js';
@@ -125,6 +126,10 @@ describe('reconciliation', () => {
 });
 
 // ---- readDirectory over fakes ---------------------------------------------------------------
+
+/** Without a deadline in sight (the deadline tests below pass their own). */
+const readDirectory = (deps: ProxyDeps, customerId: string, page: { limit: number; cursor?: string }) =>
+  readDirectoryBy(deps, customerId, page, Number.POSITIVE_INFINITY);
 
 interface FakePerson { id: string; first_name: string; last_name: string; dob: string | null; email: string | null }
 
@@ -266,5 +271,89 @@ describe('readDirectory', () => {
     for (const cursor of ['x', Buffer.from('{"v":1,"offset":-1}').toString('base64url'), Buffer.from('{"offset":5}').toString('base64url')]) {
       await expect(readDirectory(deps, 'acme', { limit: 10, cursor })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
     }
+  });
+});
+
+describe('readDirectory within its deadline', () => {
+  /**
+   * Finch calls that each take `costMs[token]` of virtual time, running concurrently: whenever
+   * every read is waiting on Finch, the clock jumps to the next call due and answers it. A call
+   * still running at its deadline is cut there, as the adapter does. No sleeping.
+   */
+  function timed(costMs: Record<string, number>) {
+    const { deps: core, store } = fakeDeps();
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    let now = start;
+    const finchData = new FakeFinchData();
+    const starts: Array<{ token: string; at: number; deadline: number | undefined }> = [];
+    const running: Array<{ dueAt: number; cut: boolean; settle: () => void }> = [];
+    const answer = finchData.forward.bind(finchData);
+    const advance = () => {
+      if (running.length === 0) return;
+      running.sort((a, b) => a.dueAt - b.dueAt);
+      const next = running.shift()!;
+      now = Math.max(now, next.dueAt);
+      next.settle();
+      setImmediate(advance);
+    };
+    finchData.forward = (request, token) => new Promise((resolve, reject) => {
+      starts.push({ token, at: now, deadline: request.deadline });
+      const dueAt = now + costMs[token];
+      const cut = request.deadline !== undefined && dueAt > request.deadline;
+      running.push({
+        dueAt: cut ? request.deadline! : dueAt, cut,
+        settle: () => (cut ? reject(new FinchDeadlineExceeded()) : resolve(answer(request, token))),
+      });
+      if (running.length === 1) setImmediate(advance);
+    });
+    const deps: ProxyDeps = { ...core, clock: { now: () => new Date(now) }, finchData, proxy: { writeRoutes: new Set() } };
+    return { deps, store, finchData, starts, start };
+  }
+
+  test('past the deadline: the people gathered so far, the unfinished connections skipped as deadline_exceeded, no Finch call started after it', async () => {
+    const cost: Record<string, number> = {};
+    const { deps, store, finchData, starts, start } = timed(cost);
+    // Ten connections, four read at a time, each 2 calls of 600 ms, deadline at 2.3 s: four are read
+    // by 1.2 s, the next four are cut in their second call, the last two never start.
+    const ids = Array.from({ length: 10 }, (_, i) => `conn-${i}`);
+    for (const id of ids) {
+      seed(store, 'acme', id);
+      finchData.people.set(`tok-${id}`, withIds(pool.slice(0, 2), id));
+      cost[`tok-${id}`] = 600;
+    }
+    const deadline = start + 2300;
+    const page = await readDirectoryBy(deps, 'acme', { limit: 100 }, deadline);
+
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.filter((call) => call.at >= deadline)).toEqual([]);
+    // Each call is cut at the deadline at the latest.
+    expect(starts.every((call) => call.deadline === deadline)).toBe(true);
+    const gathered = new Set(page.people.flatMap((row) => row.sources.map((s) => s.connection_id)));
+    expect(gathered.size).toBe(4);
+    expect(page.people.flatMap((row) => row.sources)).toHaveLength(2 * 4);
+    expect(page.skipped).toHaveLength(6);
+    expect(page.skipped.every((s) => s.reason === 'deadline_exceeded')).toBe(true);
+    // Every connection is either in the answer or named as skipped, never both.
+    expect([...gathered, ...page.skipped.map((s) => s.connection_id)].sort()).toEqual([...ids].sort());
+    // Some were cut while Finch was answering, some never started.
+    const called = new Set(starts.map((c) => c.token.slice('tok-'.length)));
+    expect(page.skipped.some((s) => called.has(s.connection_id))).toBe(true);
+    expect(page.skipped.some((s) => !called.has(s.connection_id))).toBe(true);
+  });
+
+  test('a call that times out on its own before the deadline is finch_unavailable; one cut by the deadline is deadline_exceeded', async () => {
+    const { deps, store, finchData, start } = timed({ 'tok-slow': 10_000, 'tok-quick': 5 });
+    seed(store, 'acme', 'slow');
+    seed(store, 'acme', 'quick');
+    finchData.people.set('tok-quick', withIds(pool.slice(0, 2), 'q'));
+    const page = await readDirectoryBy(deps, 'acme', { limit: 100 }, start + 2000);
+    expect(page.skipped).toEqual([{ connection_id: 'slow', reason: 'deadline_exceeded' }]);
+    expect(page.people).toHaveLength(2);
+
+    const late = timed({ 'tok-down': 5 });
+    seed(late.store, 'acme', 'down');
+    late.finchData.forward = async () => { throw new FinchUnavailable(true); };
+    expect((await readDirectoryBy(late.deps, 'acme', { limit: 100 }, late.start + 60_000)).skipped)
+      .toEqual([{ connection_id: 'down', reason: 'finch_unavailable' }]);
   });
 });

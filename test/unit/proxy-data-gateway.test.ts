@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SdkFinchDataGateway } from '#adapters/finch-data.js';
-import { FinchUnavailable } from '#core/errors.js';
+import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import { PathNotAllowed } from '#core/proxy.js';
 
 interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: string }
@@ -117,5 +117,23 @@ describe('what comes back', () => {
     const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchUnavailable);
     expect((error as FinchUnavailable).status).toBe(504);
+  });
+
+  test('a deadline sooner than the timeout cuts the call there: a slow answer due after it is a 504, not awaited', async () => {
+    const { finch, gateway } = await setup(() => ({ status: 200, body: '{}', delayMs: 3000 }), 8000);
+    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 200 }, 'tok')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FinchDeadlineExceeded);
+    expect((error as FinchUnavailable).status).toBe(504);
+    expect(finch.seen).toHaveLength(1);
+  });
+
+  test('a deadline already past: nothing is sent, and the answer is a 504', async () => {
+    const { finch, gateway } = await setup(() => ({ status: 200, body: '{}' }));
+    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() - 1 }, 'tok')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FinchDeadlineExceeded);
+    expect((error as FinchUnavailable).status).toBe(504);
+    expect(finch.seen).toHaveLength(0);
   });
 });
