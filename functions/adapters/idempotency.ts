@@ -18,7 +18,7 @@ import type { Caller } from '#core/deps.js';
 import { ApiError } from '#core/errors.js';
 import { TransientStoreError } from '#core/ports.js';
 import { isTransient } from './dynamo-errors.js';
-import { TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
+import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
 
 export interface IdempotencyScope {
@@ -50,7 +50,7 @@ export class IdempotentRequests {
       awsSdkV3Client: client,
       keyAttr: TABLE_KEYS.partitionKey,
       sortKeyAttr: TABLE_KEYS.sortKey,
-      staticPkValue: 'IDEMPOTENCY',
+      staticPkValue: IDEMPOTENCY_PARTITION,
       expiryAttr: TTL_ATTRIBUTE,
     });
   }

@@ -6,9 +6,12 @@
 //   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
 //   webhook     pk WEBHOOK#<finch-event-id>   sk EVENT          (dedupe record, ttl)
 //   audit       pk AUDIT#<customer_id>#<connection_id or ->  sk <at>#<random>  (append-only)
+//   idempotency pk IDEMPOTENCY                sk <Powertools' hash of the caller and key>  (ttl)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
+/** The one partition of Idempotency-Key records (functions/adapters/idempotency.ts). */
+export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
 
 export const keys = {
   connection: (customerId: string, connectionId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `CONNECTION#${connectionId}` }),

@@ -4,7 +4,8 @@
 //
 //   function        table (item actions)                                 Query           KMS (purpose)                            Finch secret
 //   create-session  PutItem (session + audit), GetItem (owner, adopt),     -               Encrypt+Decrypt (idempotency)            yes
-//                   + Get/Put/Update/DeleteItem (Idempotency-Key records)
+//                   + Get/Put/Update/DeleteItem (Idempotency-Key records),
+//                   each only on the partition keys it uses (LeadingKeys)
 //   reauthenticate  GetItem (connection), PutItem (session + audit)        -               -                                        yes
 //   callback        GetItem, UpdateItem, PutItem, ConditionCheckItem       -               Encrypt (access_token)                   yes
 //   connections     GetItem, UpdateItem, PutItem (audit)                   index, table    Decrypt (access_token: refresh, DELETE)  yes
@@ -13,12 +14,20 @@
 //
 // Audit entries are Puts inside the transaction of the change they record, so every function
 // that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
-// authorized per item (Put, Update, ConditionCheckItem), which is why callback holds those.
+// authorized per item (Put, Update, ConditionCheckItem), which is why callback holds those
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+//
+// `leadingKeys` limits an action to items whose partition key matches one of its patterns, with
+// `ForAllValues:StringLike` on `dynamodb:LeadingKeys` (fine-grained access control:
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+// Each item of a transaction is checked on its own key. ForAllValues holds when a request has no
+// partition key at all (a Scan), which is why only item actions (which always name one) get it.
 import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { IDEMPOTENCY_PARTITION, keys } from '#adapters/table.js';
 import { FUNCTION_ENTRIES, type FunctionName } from '../routes.js';
 import type { ConnectionsTable } from './connections-table.js';
 import type { FinchSecret } from './finch-secret.js';
@@ -33,6 +42,8 @@ interface FunctionSpec {
   description: string;
   timeout: Duration;
   itemActions: ItemAction[];
+  /** Partition keys (StringLike patterns) an item action is limited to; an action not named here may touch any item. */
+  leadingKeys?: Partial<Record<ItemAction, string[]>>;
   queriesListIndex: boolean;
   /** Query on the table's own key (the audit trail partition of a connection). */
   queriesTable: boolean;
@@ -51,6 +62,18 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     // Idempotency-Key records (Powertools' DynamoDB persistence) are got, put, updated with the
     // sealed response, and deleted when the operation fails so a retry can run.
     itemActions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    // Only the keys functions/create-session and core/sessions.ts use (layout in
+    // functions/adapters/table.ts): a fault or a bug here cannot write a connection, an owner or a
+    // webhook record, nor update or delete anything but Idempotency-Key records. The audit entry's
+    // partition is AUDIT#<customer_id>#<connection_id or ->, a prefix of its own (no connection or
+    // customer item), for any customer: admins start sessions for any customer. That entries are
+    // only appended is the store's condition (attribute_not_exists), not IAM's.
+    leadingKeys: {
+      'dynamodb:PutItem': [keys.session('*').pk, keys.auditPartition('*', '*'), IDEMPOTENCY_PARTITION],
+      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION],
+      'dynamodb:DeleteItem': [IDEMPOTENCY_PARTITION],
+      'dynamodb:GetItem': [keys.owner('*').pk, IDEMPOTENCY_PARTITION],
+    },
     queriesListIndex: false,
     queriesTable: false,
     // Idempotency records (Idempotency-Key) are encrypted with purpose "idempotency" only: this
@@ -123,6 +146,27 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   },
 };
 
+/** One statement for the actions on any item, and one per set of partition-key patterns. */
+function itemStatements(name: FunctionName, spec: FunctionSpec, tableArn: string): PolicyStatement[] {
+  const limited = Object.keys(spec.leadingKeys ?? {}) as ItemAction[];
+  const strays = limited.filter((action) => !spec.itemActions.includes(action));
+  if (strays.length > 0) throw new Error(`FUNCTION_SPECS["${name}"].leadingKeys names ${strays.join(', ')}, which its itemActions do not grant.`);
+  const anyItem = spec.itemActions.filter((action) => !limited.includes(action));
+  const byPatterns = new Map<string, ItemAction[]>();
+  for (const action of limited) {
+    const patterns = JSON.stringify([...spec.leadingKeys![action]!].sort());
+    byPatterns.set(patterns, [...(byPatterns.get(patterns) ?? []), action]);
+  }
+  return [
+    ...(anyItem.length > 0 ? [new PolicyStatement({ actions: anyItem, resources: [tableArn] })] : []),
+    ...[...byPatterns].map(([patterns, actions]) => new PolicyStatement({
+      actions,
+      resources: [tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': JSON.parse(patterns) as string[] } },
+    })),
+  ];
+}
+
 export interface ServiceFunctionsProps {
   table: ConnectionsTable;
   key: TokenKey;
@@ -151,7 +195,7 @@ export class ServiceFunctions extends Construct {
         logRetention: props.logRetention,
         dev: props.dev,
       });
-      service.role.addToPrincipalPolicy(new PolicyStatement({ actions: spec.itemActions, resources: [props.table.table.tableArn] }));
+      for (const statement of itemStatements(name, spec, props.table.table.tableArn)) service.role.addToPrincipalPolicy(statement);
       const queried = [...(spec.queriesTable ? [props.table.table.tableArn] : []), ...(spec.queriesListIndex ? [props.table.listIndexArn] : [])];
       if (queried.length > 0) service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
       for (const use of spec.key) props.key.grantFor(service.role, use.actions, use.purpose);

@@ -218,7 +218,7 @@ describe('least privilege', () => {
     expect(grants).toEqual({
       // The session and its audit entry (one transaction: each Put is authorized as a PutItem), and
       // Powertools' Idempotency-Key record.
-      'dynamodb:PutItem': ['AUDIT#*', IDEMPOTENCY_PARTITION, 'SESSION#*'],
+      'dynamodb:PutItem': ['AUDIT#*#*', IDEMPOTENCY_PARTITION, 'SESSION#*'],
       'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION],
       'dynamodb:DeleteItem': [IDEMPOTENCY_PARTITION],
       // The adopt path reads a connection's owner; Powertools reads its record.
