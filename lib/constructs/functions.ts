@@ -10,7 +10,8 @@
 //   callback        GetItem, UpdateItem, PutItem, ConditionCheckItem       -               Encrypt (access_token)                   yes
 //   connections     GetItem, UpdateItem, PutItem (audit)                   index, table    Decrypt (access_token: refresh, DELETE)  yes
 //   webhook         GetItem, PutItem, UpdateItem                           -               Decrypt (access_token: introspect)       yes
-//   finch-proxy     GetItem, UpdateItem (marks reauth)                     index           Decrypt (access_token: data calls)       no
+//   finch-proxy     GetItem, UpdateItem (marks reauth), PutItem (its       index           Decrypt (access_token: data calls)       no
+//                   audit entry, AUDIT#* keys only)
 //
 // Audit entries are Puts inside the transaction of the change they record, so every function
 // that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
@@ -136,8 +137,10 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     description: 'GET|POST|DELETE /finch/{path+}, GET /directory: allowlisted Finch data calls with the stored token',
     // GET /directory reads every connected connection of the customer (8 s timeout per call).
     timeout: Duration.seconds(20),
-    // Reads the connection; marks it `reauth` when Finch answers 401 reauthenticate_user.
-    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // Reads the connection; marks it `reauth` when Finch answers 401 reauthenticate_user, with a
+    // reauth_required audit entry (a Put) in the same transaction. It writes no other item.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    leadingKeys: { 'dynamodb:PutItem': [keys.auditPartition('*', '*')] },
     queriesListIndex: true,
     queriesTable: false,
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],

@@ -204,7 +204,8 @@ describe('least privilege', () => {
       callback: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       connections: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
       webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      'finch-proxy': ['dynamodb:GetItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
+      // Marking a connection reauth puts its audit entry in the same transaction (AUDIT#* keys only).
+      'finch-proxy': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
     });
   });
 
