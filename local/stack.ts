@@ -239,6 +239,8 @@ async function importHandlers(): Promise<Map<FunctionName, LambdaHandler>> {
     if (typeof module.handler !== 'function') throw new StackError(`${FUNCTION_ENTRIES[name]} does not export a handler`);
     return [name, module.handler] as const;
   }));
+  // The tests' IAM check: record each function's AWS calls (test/support/aws-calls.ts). Never set by `npm start`.
+  if (process.env.AWS_CALLS_DIR) return (await import('../test/support/aws-calls.js')).recordStackCalls(new Map(entries));
   return new Map(entries);
 }
 

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,6 +30,8 @@ export interface StackProcess {
 
 export function spawnStack(args: string[] = [], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', FINCH_EMULATOR_PORT: '0', DYNAMODB_PORT: '0', ...env };
+  // The stack records its functions' AWS calls in AWS_CALLS_DIR (inherited): name this test file in them.
+  childEnv.AWS_CALLS_SOURCE = relative(REPO_ROOT, expect.getState().testPath ?? 'test/e2e');
   // Jest's own DynamoDB Local must not leak in: the stack starts and owns its own.
   delete childEnv.DYNAMODB_ENDPOINT;
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {

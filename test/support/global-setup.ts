@@ -6,6 +6,7 @@
 // Node loads this file itself (type stripping), outside Jest's module mapping: hence the `.ts`
 // specifier and no subpath imports.
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type RunningDynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local.ts';
+import { startCallRecords } from './aws-call-records.ts';
 
 declare global {
   // Read by global-teardown.ts, which Jest runs in the same process.
@@ -13,6 +14,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Where the tests record each function's AWS calls for the IAM check (aws-call-records.ts).
+  startCallRecords();
   const local = await startDynamoDbLocal();
   globalThis.__dynamoDbLocal = local;
   // If Jest exits without running the teardown, Java must not outlive it.
