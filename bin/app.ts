@@ -6,20 +6,20 @@ import { FinchConnectionsStack } from '../lib/finch-connections-stack.js';
 import { StackConfigError, readStackConfig } from '../lib/stack-config.js';
 
 const app = new App();
-let config;
+// A bad setting, in the context or for the stack's environment (waf=true outside us-east-1), is one
+// line on stderr and exit 1; anything else is a bug and keeps its stack trace.
 try {
-  config = readStackConfig(app.node);
+  const config = readStackConfig(app.node);
+  new FinchConnectionsStack(app, config.stackName, {
+    config,
+    // Set by the CDK CLI from the current credentials/profile; absent offline (an environment-agnostic template).
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
 } catch (error) {
   if (!(error instanceof StackConfigError)) throw error;
   console.error(`finch-connections: ${error.message}`);
   process.exit(1);
 }
-
-new FinchConnectionsStack(app, config.stackName, {
-  config,
-  // Set by the CDK CLI from the current credentials/profile; absent offline (an environment-agnostic template).
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-});
 Tags.of(app).add('project', 'finch-connections');
 // cdk-nag on every synth: an unsuppressed AwsSolutions error fails `cdk synth` and `cdk deploy`.
 if (app.node.tryGetContext('nag') !== false && app.node.tryGetContext('nag') !== 'false') {

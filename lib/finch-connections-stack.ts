@@ -45,7 +45,14 @@ export class FinchConnectionsStack extends Stack {
       dev: config.dev,
     });
     this.api = api;
-    const edge = config.waf ? new EdgeProtection(this, 'Edge', { httpApi: api.httpApi, rateLimit: config.wafRateLimit }) : undefined;
+    const edge = config.waf
+      ? new EdgeProtection(this, 'Edge', {
+        httpApi: api.httpApi,
+        rateLimit: config.wafRateLimit,
+        webhookRateLimit: config.wafWebhookRateLimit,
+        originVerifyVersions: config.originVerifyVersions,
+      })
+      : undefined;
     // No cycle: the URL names only the HttpApi resource (or the distribution in front of it),
     // while the routes and integrations that name the functions are resources of their own.
     const baseUrl = config.publicBaseUrl ?? edge?.url ?? api.httpApi.apiEndpoint;
@@ -59,6 +66,8 @@ export class FinchConnectionsStack extends Stack {
         FINCH_SECRET_ARN: secret.secret.secretArn,
         KMS_KEY_ARN: key.key.keyArn,
         CALLBACK_URL: `${baseUrl}/connect/callback`,
+        // Behind the WAF every function refuses what did not come through CloudFront.
+        ...edge?.originVerifyEnvironment,
       }),
       logRetention: config.logRetention,
       dev: config.dev,
@@ -75,7 +84,13 @@ export class FinchConnectionsStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'The API\'s base URL' });
-    if (edge || config.publicBaseUrl) {
+    // Behind the WAF, API Gateway's own endpoint is refused by every function (403): not an output.
+    if (edge) {
+      new CfnOutput(this, 'OriginVerifySecretArn', {
+        value: edge.originVerifySecret.secretArn,
+        description: 'The x-origin-verify value CloudFront sends; rotate it with lib/README.md "Rotating the origin header"',
+      });
+    } else if (config.publicBaseUrl) {
       new CfnOutput(this, 'ExecuteApiUrl', { value: api.httpApi.apiEndpoint, description: 'API Gateway\'s own endpoint (behind the public URL)' });
     }
     new CfnOutput(this, 'CallbackUrl', { value: `${baseUrl}/connect/callback`, description: 'Register with Finch as a redirect_uri' });

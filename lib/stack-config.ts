@@ -27,8 +27,12 @@ export interface StackConfig {
   alarmEmail?: string;
   /** CloudFront + AWS WAF rate-based front (HTTP APIs take no WAF directly). */
   waf: boolean;
-  /** WAF rate-based rule: requests per IP per 5 minutes. */
+  /** WAF rate-based rule: requests per IP per 5 minutes, every route but the webhook. */
   wafRateLimit: number;
+  /** The same for POST /webhooks/finch: Finch delivers from a few IPs, more than wafRateLimit at a fleet's peak. */
+  wafWebhookRateLimit: number;
+  /** Secrets Manager version ids of the origin header (waf=true): CloudFront sends the first, the functions accept each (at most 2). */
+  originVerifyVersions: string[];
   /** The public origin users reach (a custom domain mapped to the API); replaces the default URL in CALLBACK_URL and outputs. */
   publicBaseUrl?: string;
   /** Finch writes the proxy may forward (`METHOD /template` of WRITE_ROUTE_KEYS); none by default. */
@@ -140,6 +144,14 @@ export function readStackConfig(node: Node): StackConfig {
   const storeBudgetMs = int(read('storeBudgetMs'), 'storeBudgetMs', 6000, 500);
   if (storeBudgetMs > 6000) throw new StackConfigError('storeBudgetMs must be at most 6000 (the callback\'s timeout is sized for it).');
 
+  // Secrets Manager version ids (ClientRequestToken: 32 to 64 letters, digits and hyphens), as the
+  // rotation steps of lib/README.md pass them.
+  const originVerifyVersions = list(read('originVerifyVersions'), 'originVerifyVersions');
+  if (originVerifyVersions.length > 2 || new Set(originVerifyVersions).size !== originVerifyVersions.length
+    || originVerifyVersions.some((id) => !/^[A-Za-z0-9-]{32,64}$/.test(id))) {
+    throw new StackConfigError('originVerifyVersions must be one or two distinct Secrets Manager version ids (the one CloudFront sends first).');
+  }
+
   const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
   const logRetention = int(read('logRetentionDays'), 'logRetentionDays', RetentionDays.ONE_MONTH);
@@ -166,6 +178,8 @@ export function readStackConfig(node: Node): StackConfig {
     alarmEmail,
     waf: bool(read('waf'), 'waf'),
     wafRateLimit: int(read('wafRateLimit'), 'wafRateLimit', 500, 10),
+    wafWebhookRateLimit: int(read('wafWebhookRateLimit'), 'wafWebhookRateLimit', 5000, 10),
+    originVerifyVersions,
     publicBaseUrl: publicBaseUrl?.replace(/\/$/, ''),
     finchProxyWritePaths,
     finchProxyWriteScope: scope(str(read('finchProxyWriteScope')) ?? 'connections:write', 'finchProxyWriteScope'),

@@ -1,6 +1,7 @@
-// The one middy stack every HTTP handler uses: body guard (size, content type, JSON), zod
-// validation with field-level details, the caller from the JWT authorizer context, and typed errors
-// mapped to DESIGN's error shape. 5xx bodies are a fixed text and a request id, never an exception.
+// The one middy stack every HTTP handler uses: the origin check behind the WAF, body guard (size,
+// content type, JSON), zod validation with field-level details, the caller from the JWT authorizer
+// context, and typed errors mapped to DESIGN's error shape. 5xx bodies are a fixed text and a
+// request id, never an exception.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -10,11 +11,15 @@ import { isTransientFault } from '#core/retry.js';
 import type { Caller } from '#core/deps.js';
 import * as z from '#core/zod.js';
 import { type CallerSettings, resolveCaller } from './caller.js';
+import { originCheck } from './origin-verify.js';
 
 /** Request logging stays off: a whole event carries codes, states and bearer tokens. */
 export const logger = new Logger({ serviceName: 'finch-connections' });
 
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Behind the WAF (ORIGIN_VERIFY set): only requests CloudFront forwarded. Read once, at cold start. */
+const checkOrigin = originCheck(process.env);
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] | null } } };
@@ -75,6 +80,8 @@ export function httpRoute<B = undefined, Q = undefined>(
     })
     .handler(async (event, context) => {
       const requestId = requestIdOf(event, context);
+      // First: a request that skipped CloudFront (and its WAF) gets nothing read or parsed.
+      checkOrigin?.(event.headers);
       const rawBody = readBody(event);
       const body = options.body ? validate(options.body, parseBody(event, rawBody, options.contentTypes), 'body') : undefined as B;
       const query = options.query ? validate(options.query, event.queryStringParameters ?? {}, 'query') : undefined as Q;

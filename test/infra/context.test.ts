@@ -189,13 +189,38 @@ describe('the optional WAF front (waf=true)', () => {
     expect(() => synthesize({ ...DEPLOY_CONTEXT, waf: true })).toThrow(/us-east-1/);
   });
 
+  test('`cdk synth` (bin/app.ts) outside us-east-1 exits 1 with one line, not a stack trace', () => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
+        cwd: PROJECT_ROOT,
+        env: {
+          ...process.env,
+          CDK_DEFAULT_REGION: 'eu-west-1',
+          CDK_DEFAULT_ACCOUNT: '123456789012',
+          CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON_CONTEXT, ...DEPLOY_CONTEXT, waf: true }),
+          CDK_OUTDIR: join(tmpdir(), 'finch-connections-waf-refused'),
+        },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^finch-connections: waf=true creates a CloudFront web ACL, which AWS accepts only in us-east-1 \(this stack's region is eu-west-1\)/),
+    ]);
+    expect(failure?.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
   test('puts CloudFront with a rate-limiting web ACL in front, and the callback URL goes through it', () => {
     const edge = synth({ ...DEPLOY_CONTEXT, waf: 'true', wafRateLimit: 300 }, { env: { account: '123456789012', region: 'us-east-1' } });
     const [[aclId, acl]] = resourcesOfType(edge, 'AWS::WAFv2::WebACL');
     expect(acl.Properties!.Scope).toBe('CLOUDFRONT');
     expect(acl.Properties!.Rules).toEqual(expect.arrayContaining([expect.objectContaining({
       Action: { Block: {} },
-      Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+      Statement: { RateBasedStatement: expect.objectContaining({ Limit: 300, AggregateKeyType: 'IP', EvaluationWindowSec: 300 }) },
     })]));
     const [[distributionId, distribution]] = resourcesOfType(edge, 'AWS::CloudFront::Distribution');
     expect(distribution.Properties!.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
@@ -212,5 +237,75 @@ describe('the optional WAF front (waf=true)', () => {
     });
     expect(edge.nagErrors).toEqual([]);
     expect(edge.nagWarnings).toEqual([]);
+  });
+
+  // The execute-api URL stays reachable (HTTP APIs take no resource policy), so what keeps a
+  // client from skipping the WAF is a header only CloudFront sends and every function checks.
+  test('CloudFront sends the origin header from a generated secret, every function gets it, and execute-api is no output', () => {
+    const edge = synth({ ...DEPLOY_CONTEXT, waf: true }, { env: { account: '123456789012', region: 'us-east-1' } });
+    const [[secretId, secret]] = resourcesOfType(edge, 'AWS::SecretsManager::Secret')
+      .filter(([, resource]) => resource.Properties!.GenerateSecretString);
+    expect(secret.Properties!.GenerateSecretString).toEqual({ ExcludePunctuation: true, PasswordLength: 64 });
+    const current = { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString:::}}']] };
+    const [[, distribution]] = resourcesOfType(edge, 'AWS::CloudFront::Distribution');
+    expect(distribution.Properties!.DistributionConfig.Origins).toEqual([expect.objectContaining({
+      OriginCustomHeaders: [{ HeaderName: 'x-origin-verify', HeaderValue: current }],
+    })]);
+    for (const name of NAMES) {
+      const variables = edge.json.Resources[functionLogicalId(edge, name)].Properties!.Environment.Variables;
+      expect([name, variables.ORIGIN_VERIFY]).toEqual([name, current]);
+      expect([name, variables.ORIGIN_VERIFY_ROTATING]).toEqual([name, undefined]);
+    }
+    // The functions read it from their environment: no function may read the secret itself.
+    for (const name of NAMES) {
+      expect(statementsOf(edge, name).filter((statement) => JSON.stringify(statement.Resource).includes(secretId))).toEqual([]);
+    }
+    expect(Object.keys(edge.json.Outputs)).not.toContain('ExecuteApiUrl');
+    edge.template.hasOutput('OriginVerifySecretArn', { Value: { Ref: secretId } });
+    // Finch calls CloudFront too, so its deliveries carry the header like every other request.
+    expect(edge.json.Outputs.WebhookUrl).toEqual(expect.objectContaining({
+      Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.any(String), 'DomainName'] }, '/webhooks/finch']] },
+    }));
+
+    const plain = synth({ ...DEPLOY_CONTEXT, publicBaseUrl: 'https://connect.acme-payroll.io' });
+    for (const name of NAMES) {
+      const variables = plain.json.Resources[functionLogicalId(plain, name)].Properties!.Environment.Variables;
+      expect([name, Object.keys(variables).filter((key) => key.startsWith('ORIGIN_VERIFY'))]).toEqual([name, []]);
+    }
+    expect(resourcesOfType(plain, 'AWS::SecretsManager::Secret')).toHaveLength(1);
+    expect(Object.keys(plain.json.Outputs)).toContain('ExecuteApiUrl');
+  });
+
+  test('originVerifyVersions pins the values: CloudFront sends the first, every function accepts both', () => {
+    const [sent, also] = ['4f5d3c1e-8a7b-4c2d-9e1f-0a1b2c3d4e5f', '9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'];
+    const edge = synth({ ...DEPLOY_CONTEXT, waf: true, originVerifyVersions: `${sent},${also}` }, { env: { account: '123456789012', region: 'us-east-1' } });
+    const [[secretId]] = resourcesOfType(edge, 'AWS::SecretsManager::Secret').filter(([, resource]) => resource.Properties!.GenerateSecretString);
+    const version = (id: string) => ({ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, `:SecretString:::${id}}}`]] });
+    const [[, distribution]] = resourcesOfType(edge, 'AWS::CloudFront::Distribution');
+    expect(distribution.Properties!.DistributionConfig.Origins[0].OriginCustomHeaders).toEqual([{ HeaderName: 'x-origin-verify', HeaderValue: version(sent) }]);
+    for (const name of NAMES) {
+      const variables = edge.json.Resources[functionLogicalId(edge, name)].Properties!.Environment.Variables;
+      expect([name, variables.ORIGIN_VERIFY, variables.ORIGIN_VERIFY_ROTATING]).toEqual([name, version(sent), version(also)]);
+    }
+    expect(construct({ ...DEPLOY_CONTEXT, waf: true, originVerifyVersions: 'AWSCURRENT' })).toThrow(/originVerifyVersions must be one or two distinct Secrets Manager version ids/);
+    expect(construct({ ...DEPLOY_CONTEXT, waf: true, originVerifyVersions: `${sent},${sent}` })).toThrow(/originVerifyVersions/);
+    expect(construct({ ...DEPLOY_CONTEXT, waf: true, originVerifyVersions: [sent, also, sent.replace('4f', '5f')] })).toThrow(/originVerifyVersions/);
+  });
+
+  test('the per-IP rate rule leaves Finch\'s webhook to a rule of its own with a higher limit', () => {
+    const edge = synth({ ...DEPLOY_CONTEXT, waf: true }, { env: { account: '123456789012', region: 'us-east-1' } });
+    const [[, acl]] = resourcesOfType(edge, 'AWS::WAFv2::WebACL');
+    const webhookPath = {
+      ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'EXACTLY', SearchString: '/webhooks/finch', TextTransformations: [{ Priority: 0, Type: 'NONE' }] },
+    };
+    const rateRules = (acl.Properties!.Rules as Array<{ Name: string; Statement: Record<string, any> }>).filter((rule) => rule.Statement.RateBasedStatement);
+    expect(Object.fromEntries(rateRules.map((rule) => [rule.Name, rule.Statement.RateBasedStatement]))).toEqual({
+      RateLimitPerIp: { Limit: 500, AggregateKeyType: 'IP', EvaluationWindowSec: 300, ScopeDownStatement: { NotStatement: { Statement: webhookPath } } },
+      WebhookRateLimitPerIp: { Limit: 5000, AggregateKeyType: 'IP', EvaluationWindowSec: 300, ScopeDownStatement: webhookPath },
+    });
+    const custom = synth({ ...DEPLOY_CONTEXT, waf: true, wafWebhookRateLimit: 20000 }, { env: { account: '123456789012', region: 'us-east-1' } });
+    const [[, customAcl]] = resourcesOfType(custom, 'AWS::WAFv2::WebACL');
+    expect((customAcl.Properties!.Rules as Array<{ Name: string; Statement: Record<string, any> }>)
+      .find((rule) => rule.Name === 'WebhookRateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(20000);
   });
 });
