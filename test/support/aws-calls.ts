@@ -9,7 +9,7 @@
 // Secrets Manager client, so the calls the real adapters would make are recorded where they would
 // be made: the container's ContextCipher (its context is the KMS encryption context KmsCipher
 // sends) and the Finch credentials source's get() (one GetSecretValue). With real clients
-// (KMS_KEY_ARN, FINCH_SECRET_ARN) their middleware records instead.
+// (KMS_KEY_ARN, FINCH_SECRET_ARN) their middleware records too.
 //
 // Which function: every function but finch-proxy shares the `app` container, and the harness runs
 // them side by side in one process, so each invocation runs inside `invokeAs(function, …)`
@@ -128,17 +128,17 @@ export function recordCallsOf(container: RecordableContainer, only: FunctionName
       onCall({ action: `secretsmanager:${String(context.commandName).replace(/Command$/, '')}`, resource: { kind: 'secret', id, own: id === config.FINCH_SECRET_ARN } });
       return next(args);
     }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
-  } else {
-    // StaticCredentials stands in for SecretsManagerCredentials: a get() is where it would fetch.
-    // (The real one caches for 5 minutes; recording every get() can only ask for more, not less.)
-    const credentials = credentialsSourceOf(container.deps);
-    if (credentials) {
-      const { get } = credentials;
-      credentials.get = (refresh) => {
-        onCall({ action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret', id: 'Finch secret', own: true } });
-        return get.call(credentials, refresh);
-      };
-    }
+  }
+  // Each get() of the credentials is where a function may fetch the secret: StaticCredentials
+  // stands in for SecretsManagerCredentials locally, and with the real one the functions sharing
+  // this container here also share its 5-minute cache, which in AWS each function has of its own.
+  const credentials = credentialsSourceOf(container.deps);
+  if (credentials) {
+    const { get } = credentials;
+    credentials.get = (refresh) => {
+      onCall({ action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret', id: 'Finch secret', own: true } });
+      return get.call(credentials, refresh);
+    };
   }
 }
 
