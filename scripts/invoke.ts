@@ -26,6 +26,7 @@ import {
   type AwsCredentials, type CfnTemplate, SAM_DEFAULT_CREDENTIALS, type TemplateFunction, envVarsOverrides, findFunction,
   samEnvironment, templateDefaults, templateFunctions,
 } from './sam-environment.js';
+import { isAlive } from '../local/processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNNER = fileURLToPath(new URL('./lambda-runner.mjs', import.meta.url));
@@ -54,15 +55,6 @@ export interface LocalStack {
   dynamodbEndpoint: string;
   tableName: string;
   secrets: LocalSecrets;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The local stack whose state is in `stateDir`, if it is running. */

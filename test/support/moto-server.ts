@@ -4,9 +4,10 @@
 //
 // Node loads this file itself (type stripping, from global-setup.ts): `.ts` specifiers, no subpath
 // imports, and no syntax type stripping refuses (no parameter properties, no enums).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { freePort } from '../../local/dynamodb-local.ts';
+import { captureOutput, settlesWithin } from '../../local/processes.ts';
 
 export interface RunningMoto {
   endpoint: string;
@@ -136,23 +137,4 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Keeps the last few KiB of moto's output (it logs every request) for error messages, and the pipes drained. */
-function captureOutput(proc: ChildProcess): () => string {
-  let text = '';
-  const append = (chunk: Buffer) => { text = (text + chunk.toString('utf8')).slice(-8192); };
-  proc.stdout?.on('data', append);
-  proc.stderr?.on('data', append);
-  return () => text;
 }
