@@ -4,7 +4,7 @@
 // Skipped (one line) where cfn-lint is not installed; REQUIRE_CFN_LINT=1 fails instead. Bundling is
 // skipped (the template is the same with placeholder assets).
 import { jest } from '@jest/globals';
-import { DEPLOY_CONTEXT, type Synthesized, synthesize } from './synth.js';
+import { DEPLOY_CONTEXT, synthesizer } from './synth.js';
 import { type CfnLintResult, findCfnLint, formatFinding, runCfnLint } from './cfn-lint.js';
 
 // A synth with cdk-nag and a cfn-lint run each take seconds, more on a busy machine.
@@ -44,12 +44,10 @@ function report(name: string, result: CfnLintResult): void {
 }
 
 suite('cfn-lint over the synthesized templates', () => {
-  const synthesized: Synthesized[] = [];
-  afterAll(() => synthesized.forEach((result) => result.cleanup()));
+  const synthesize = synthesizer();
   const lint = (name: string, context: Record<string, unknown>, options: Parameters<typeof synthesize>[1], regions: string[]) => {
     const executable = cfnLint();
     const synth = synthesize(context, options);
-    synthesized.push(synth);
     const result = runCfnLint(executable, synth.json, regions);
     report(name, result);
     return { result, types: new Set(Object.values(synth.json.Resources).map((resource) => resource.Type)) };

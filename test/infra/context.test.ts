@@ -10,19 +10,13 @@ import { loadConfig } from '#adapters/config.js';
 import { FinchConnectionsStack } from '../../lib/finch-connections-stack.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName } from '../../lib/routes.js';
-import { CDK_JSON_CONTEXT, DEPLOY_CONTEXT, type Synthesized, functionLogicalId, resourcesOfType, statementsOf, synthesize } from './synth.js';
+import { CDK_JSON_CONTEXT, DEPLOY_CONTEXT, functionLogicalId, resourcesOfType, statementsOf, synthesize, synthesizer } from './synth.js';
 
 // Each synth runs cdk-nag over the whole stack: seconds each, more on a busy machine.
 jest.setTimeout(120_000);
 
 const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
-const synthesized: Synthesized[] = [];
-const synth = (context: Record<string, unknown>, options?: Parameters<typeof synthesize>[1]) => {
-  const result = synthesize(context, options);
-  synthesized.push(result);
-  return result;
-};
-afterAll(() => synthesized.forEach((result) => result.cleanup()));
+const synth = synthesizer();
 
 const construct = (context: Record<string, unknown>) => () =>
   new FinchConnectionsStack(new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } }), 'FinchConnections');

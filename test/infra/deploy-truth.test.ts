@@ -2,17 +2,11 @@
 // bite in AWS: a resource policy that lets nobody in, an origin that can be reached around the WAF,
 // throttles that let one client starve everyone. Bundling is skipped (stack.test.ts covers bundles).
 import { jest } from '@jest/globals';
-import { DEPLOY_CONTEXT, type Synthesized, resourcesOfType, synthesize } from './synth.js';
+import { DEPLOY_CONTEXT, resourcesOfType, synthesizer } from './synth.js';
 
 jest.setTimeout(120_000);
 
-const synthesized: Synthesized[] = [];
-const synth = (context: Record<string, unknown>, options?: Parameters<typeof synthesize>[1]) => {
-  const result = synthesize(context, options);
-  synthesized.push(result);
-  return result;
-};
-afterAll(() => synthesized.forEach((result) => result.cleanup()));
+const synth = synthesizer();
 
 describe('alarms reach email', () => {
   // With enforceSSL the topic policy holds its Deny only; without an Allow for CloudWatch's service

@@ -78,6 +78,20 @@ export function synthesize(context: Record<string, unknown>, options: SynthOptio
   };
 }
 
+/**
+ * `synthesize`, with every assembly it makes removed after the tests of the file or describe block
+ * it is called in.
+ */
+export function synthesizer(): typeof synthesize {
+  const made: Synthesized[] = [];
+  afterAll(() => made.forEach((result) => result.cleanup()));
+  return (context, options) => {
+    const result = synthesize(context, options);
+    made.push(result);
+    return result;
+  };
+}
+
 export function logicalId(synth: Synthesized, element: CfnElement | undefined): string {
   if (!element) throw new Error('no CloudFormation element');
   return synth.stack.getLogicalId(element);
