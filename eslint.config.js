@@ -25,4 +25,28 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // The core does not know AWS, middy or the adapters (docs/ARCHITECTURE.md, "Layers"): it
+    // speaks through its ports, so it is unit-tested with fakes and an adapter can change under it.
+    // Type-only imports count too: an `aws-lambda` event type in the core is the same leak.
+    files: ['functions/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'aws-lambda', message: 'Lambda event and context types belong to functions/http and the handlers; the core takes plain inputs.' },
+          { name: 'constructs', message: 'Infrastructure belongs to lib/.' },
+        ],
+        patterns: [
+          { group: ['@aws-sdk/*', '@smithy/*'], message: 'The core does not call AWS: add or use a port (functions/core/ports) and implement it in functions/adapters.' },
+          { group: ['@aws-lambda-powertools/*'], message: 'Powertools belongs to the HTTP layer and the adapters; the core logs through deps.log.' },
+          { group: ['@middy/*'], message: 'middy belongs to functions/http; the core knows nothing of HTTP middleware.' },
+          { group: ['@tryfinch/*'], message: 'The Finch SDK belongs to functions/adapters (FinchGateway, FinchDataGateway).' },
+          { group: ['aws-cdk-lib', 'aws-cdk-lib/*'], message: 'Infrastructure belongs to lib/.' },
+          // Subpath imports by regex: in a `group` (gitignore syntax) a leading `#` starts a comment.
+          { regex: '^#(adapters|http|local)/', message: 'The core depends on nothing outside it: adapters implement its ports, not the other way round.' },
+          { regex: '^(\\.\\./)+(adapters|http|lib|local|bin|scripts)/', message: 'The core depends on nothing outside it: adapters implement its ports, not the other way round.' },
+        ],
+      }],
+    },
+  },
 );
