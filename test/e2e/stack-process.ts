@@ -30,8 +30,10 @@ export interface StackProcess {
 
 export function spawnStack(args: string[] = [], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', FINCH_EMULATOR_PORT: '0', DYNAMODB_PORT: '0', ...env };
-  // The stack records its functions' AWS calls in AWS_CALLS_DIR (inherited): name this test file in them.
-  childEnv.AWS_CALLS_SOURCE = relative(REPO_ROOT, expect.getState().testPath ?? 'test/e2e');
+  // The stack records its functions' AWS calls in AWS_CALLS_DIR (inherited): name this test file in
+  // them. Outside Jest (npm run bench) there is no `expect`, and nothing is recorded.
+  const testPath = (globalThis as { expect?: { getState(): { testPath?: string } } }).expect?.getState().testPath;
+  childEnv.AWS_CALLS_SOURCE = relative(REPO_ROOT, testPath ?? 'test/e2e');
   // Jest's own DynamoDB Local must not leak in: the stack starts and owns its own.
   delete childEnv.DYNAMODB_ENDPOINT;
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
