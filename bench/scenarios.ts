@@ -4,7 +4,7 @@
 import { handleCallback } from '#core/callback.js';
 import type { Caller, CoreDeps } from '#core/deps.js';
 import { createConnectSession } from '#core/sessions.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { HttpEvent, HttpResult } from '#http/stack.js';
 import type { FakeFinch, MemoryStore } from '../test/support/fakes.js';
 import { apiEvent } from './events.js';

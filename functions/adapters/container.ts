@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BaseDeps, CoreDeps, Log } from '#core/deps.js';
-import type { FinchDataGateway } from '#core/ports.js';
+import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
@@ -62,8 +62,11 @@ function buildBase(env: Record<string, string | undefined>, log: Log): Base<Base
   const contextCipher: ContextCipher = kms
     ? new KmsCipher(kms, config.KMS_KEY_ARN!)
     : new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!));
+  const store = new DynamoConnectionStore(doc, config.TABLE_NAME);
   const deps: BaseDeps = {
-    store: new DynamoConnectionStore(doc, config.TABLE_NAME),
+    sessions: store,
+    connections: store,
+    inbox: store,
     cipher: new AccessTokenCipher(contextCipher),
     clock: { now: () => new Date() },
     settings: {

@@ -11,12 +11,11 @@ import {
   type CallbackResult, type Connection, type ConnectionStatus, type ExchangeStash, type Flow, type SessionRecord,
   type StoredToken, isEnded,
 } from '#core/model.js';
-import {
-  TransientStoreError,
-  type ClaimOutcome, type ConnectionStore, type CreateOutcome, type ListQuery, type NewConnection,
-  type ReplaceOutcome, type StatusUpdate, type StoredConnection, type Tombstone,
-  type WebhookEventRecord, type ConnectionChange, type AuditEntry, type AuditRecord,
-} from '#core/ports.js';
+import { TransientStoreError } from '#core/errors.js';
+import type { AuditEntry, AuditRecord } from '#core/ports/audit.js';
+import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
+import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
+import type { ConnectionChange, WebhookEventRecord, WebhookInbox } from '#core/ports/webhook-inbox.js';
 import { cancellationReasons, conditionFailedItem, isConditionFailure, isTransient } from './dynamo-errors.js';
 import { LIST_INDEX, keys } from './table.js';
 
@@ -29,7 +28,7 @@ const SESSION_TTL_GRACE_SECONDS = 7 * 24 * 60 * 60;
 /** Once the session is final its stash has served: no spare copy of a token stays behind. */
 const FINISH_SESSION = 'SET #status = :final, #result = :result REMOVE stash';
 
-export class DynamoConnectionStore implements ConnectionStore {
+export class DynamoConnectionStore implements SessionStore, ConnectionStore, WebhookInbox {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async putSession(session: SessionRecord, audit: AuditEntry): Promise<void> {
@@ -397,7 +396,7 @@ export class DynamoConnectionStore implements ConnectionStore {
         UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
           + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
         // Not only from `disconnecting`: a concurrent DELETE that Finch failed may have restored the
-        // status meanwhile, and Finch's answer to this one is what counts (ports.ts).
+        // status meanwhile, and Finch's answer to this one is what counts (ports/connection-store.ts).
         ConditionExpression: 'attribute_exists(pk) AND #status <> :disconnected',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {

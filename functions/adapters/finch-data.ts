@@ -6,7 +6,7 @@
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
 import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import { PathNotAllowed } from '#core/proxy.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { abortAwareFetch } from './finch-gateway.js';
 
 export interface FinchDataOptions {

@@ -1,13 +1,14 @@
 // The FinchGateway port over the official SDK. Finch's errors become typed errors here so the core
 // and the HTTP layer never see SDK types, and no SDK error text (which may quote a body) escapes.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
-import { FinchRateLimited, FinchRejected, FinchResponseIncomplete, FinchUnavailable } from '#core/errors.js';
-import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import {
-  AccessTokenRejected, ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchGateway,
-  type FinchSession, type Introspection, type ReauthSessionRequest, type TokenGrant, type WebhookVerifier,
+  AccessTokenRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete, FinchUnavailable,
   WebhookSignatureInvalid,
-} from '#core/ports.js';
+} from '#core/errors.js';
+import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
+import type {
+  ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
+} from '#core/ports/finch.js';
 import type { FinchCredentialsSource } from './secrets.js';
 
 export interface FinchGatewayOptions {

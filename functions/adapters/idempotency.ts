@@ -15,8 +15,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Caller } from '#core/deps.js';
-import { ApiError } from '#core/errors.js';
-import { TransientStoreError } from '#core/ports.js';
+import { ApiError, TransientStoreError } from '#core/errors.js';
 import { isTransient } from './dynamo-errors.js';
 import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';

@@ -2,7 +2,7 @@
 // container, cached with a finite TTL), from the environment locally and in tests.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
-import { TransientSecretsError } from '#core/ports.js';
+import { TransientSecretsError } from '#core/errors.js';
 import * as z from '#core/zod.js';
 import { isTransient } from './dynamo-errors.js';
 

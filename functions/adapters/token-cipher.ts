@@ -3,7 +3,8 @@
 // to another item fails to decrypt. (Not the AWS Encryption SDK: it doubles a function's cold import.)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { type TokenCipher, type TokenContext, TransientCipherError } from '#core/ports.js';
+import { TransientCipherError } from '#core/errors.js';
+import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
 import { isTransient } from './dynamo-errors.js';
 
 /** Finch tokens are far smaller; KMS Encrypt takes at most 4 KiB of plaintext. */

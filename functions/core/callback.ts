@@ -1,10 +1,11 @@
 // The authorization callback: claim the state once, exchange the code once, check whose token it
 // is, and store it so that no fault after Finch issued it can lose it (DESIGN invariants 1–6).
 import type { CoreDeps } from './deps.js';
-import { ApiError, InvalidState } from './errors.js';
+import { ApiError, InvalidState, TransientStoreError } from './errors.js';
 import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
-import { TransientStoreError, type AuditAction, type AuditEntry, type TokenGrant } from './ports.js';
+import type { AuditAction, AuditEntry } from './ports/audit.js';
+import type { TokenGrant } from './ports/finch.js';
 import { isTransientFault, retryTransient } from './retry.js';
 
 export interface CallbackInput {
@@ -45,7 +46,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
   const claimId = newClaimId();
   const claim = await retryTransient(
-    () => deps.store.claimSession(stateHash, input.flow, nowSeconds, input.customer_id, claimId), Date.now() + CLAIM_BUDGET_MS);
+    () => deps.sessions.claimSession(stateHash, input.flow, nowSeconds, input.customer_id, claimId), Date.now() + CLAIM_BUDGET_MS);
   const session = claim.claimed ? claim.session : ownClaim(claim.session, claimId);
   if (!session) return answerUnclaimed(deps, input, stateHash, nowSeconds, claim.session);
 
@@ -84,7 +85,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   try {
     // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
     // repeated callback can finish the store without a second exchange.
-    await retryTransient(() => deps.store.stashExchange(stateHash, stash, auditEntry(deps, session, 'code_exchanged', grant.connection_id)), deadline);
+    await retryTransient(() => deps.sessions.stashExchange(stateHash, stash, auditEntry(deps, session, 'code_exchanged', grant.connection_id)), deadline);
   } catch (error) {
     // The token is still in hand: go on to the final transaction rather than drop it.
     deps.log.warn('could not stash the exchanged token; trying the final store directly', { error: errorName(error) });
@@ -121,7 +122,7 @@ async function answerUnclaimed(
     // Claimed by a concurrent callback that has not stashed yet (e.g. a double submit): wait briefly.
     if (Date.now() >= waitUntil) return { session, result: { status: 'error', error: 'callback_in_progress' } };
     await new Promise((resolve) => setTimeout(resolve, AWAIT_POLL_MS));
-    session = await deps.store.getSession(stateHash);
+    session = await deps.sessions.getSession(stateHash);
   }
 }
 
@@ -196,13 +197,13 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
   try {
     return await retryTransient(async () => {
       if (session.kind !== 'reauth') {
-        const created = await deps.store.createConnection(stateHash, input, connected(false), auditEntry(deps, session, 'connection_stored', connection.connection_id));
+        const created = await deps.sessions.createConnection(stateHash, input, connected(false), auditEntry(deps, session, 'connection_stored', connection.connection_id));
         if (created.ok) return done(deps, session, connected(false));
         if (created.reason === 'session_not_claimed') return replayFinished(deps, session);
         if (created.owner !== session.customer_id) return fail(deps, session, 'connection_owned_elsewhere');
         // The same owner connecting again: replace the token in place.
       }
-      const replaced = await deps.store.replaceToken(stateHash, input, connected(true), auditEntry(deps, session, 'reauthenticated', connection.connection_id));
+      const replaced = await deps.sessions.replaceToken(stateHash, input, connected(true), auditEntry(deps, session, 'reauthenticated', connection.connection_id));
       if (replaced.ok) return done(deps, session, connected(true));
       switch (replaced.reason) {
         case 'session_not_claimed': return replayFinished(deps, session);
@@ -211,7 +212,7 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
         case 'superseded':
           // A newer token is already stored (a concurrent reauth issued later): keep it.
           deps.log.info('a newer token is already stored; this one is dropped', { connection_id: connection.connection_id });
-          await deps.store.finishSession(stateHash, 'claimed', connected(true));
+          await deps.sessions.finishSession(stateHash, 'claimed', connected(true));
           return done(deps, session, connected(true));
       }
     }, deadline);
@@ -246,13 +247,13 @@ function done(deps: CoreDeps, session: SessionRecord, result: CallbackResult): C
 
 /** Another callback finished this session first: answer what it stored. */
 async function replayFinished(deps: CoreDeps, session: SessionRecord): Promise<CallbackOutcome> {
-  const finished = await deps.store.getSession(session.state_hash);
+  const finished = await deps.sessions.getSession(session.state_hash);
   return { session, result: finished?.result ?? { status: 'error', error: 'callback_in_progress' } };
 }
 
 async function fail(deps: CoreDeps, session: SessionRecord, error: CallbackErrorCode): Promise<CallbackOutcome> {
   const result: CallbackResult = { status: 'error', error };
-  await retryTransient(() => deps.store.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000);
+  await retryTransient(() => deps.sessions.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000);
   return { session, result };
 }
 

@@ -1,14 +1,14 @@
 // Reading connections, token-free; refreshing one's status from Finch; disconnecting one.
 import type { Caller, CoreDeps } from './deps.js';
-import { ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
+import { AccessTokenRejected, ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
 import { type Connection, isEnded } from './model.js';
-import { AccessTokenRejected, type ListQuery, type StatusUpdate, type StoredConnection } from './ports.js';
+import type { ListQuery, StatusUpdate, StoredConnection } from './ports/connection-store.js';
 
 /** DESIGN: at most 6 refreshes a minute per connection (connecting does not count). */
 export const REFRESHES_PER_MINUTE = 6;
 
 export async function listConnections(deps: CoreDeps, customerId: string, query: ListQuery) {
-  return deps.store.listConnections(customerId, query);
+  return deps.connections.listConnections(customerId, query);
 }
 
 export async function getConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<Connection> {
@@ -23,13 +23,13 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
   const customerId = caller.customer_id;
   const stored = await findConnection(deps, customerId, connectionId);
   if (!stored.token || isEnded(stored.status)) return withoutToken(stored);
-  const slot = await deps.store.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
+  const slot = await deps.connections.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
   if (!slot.ok) throw new RefreshRateLimited(slot.retryAfterSeconds);
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, { customer_id: customerId, connection_id: connectionId });
   const update = await readStatus(deps, accessToken);
   if (update.status === 'connected') update.company_name = await readCompanyName(deps, accessToken, connectionId) ?? stored.company_name;
   const now = deps.clock.now();
-  const refreshed = await deps.store.recordStatus(customerId, connectionId, update, now, {
+  const refreshed = await deps.connections.recordStatus(customerId, connectionId, update, now, {
     action: 'refreshed', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
     details: { status: update.status },
   });
@@ -77,7 +77,7 @@ async function readCompanyName(deps: CoreDeps, accessToken: string, connectionId
  */
 export async function disconnectConnection(deps: CoreDeps, caller: Caller, connectionId: string): Promise<void> {
   const customerId = caller.customer_id;
-  const before = await deps.store.beginDisconnect(customerId, connectionId, deps.clock.now());
+  const before = await deps.connections.beginDisconnect(customerId, connectionId, deps.clock.now());
   if (!before) throw new ConnectionNotFound();
   if (before.status === 'disconnected') return;
   let confirmed = false;
@@ -89,14 +89,14 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
     } catch (error) {
       // Finch says the token is already invalid: nothing left to revoke there, finish here.
       if (!(error instanceof AccessTokenRejected || error instanceof FinchRejected)) {
-        await deps.store.abortDisconnect(customerId, connectionId, deps.clock.now());
+        await deps.connections.abortDisconnect(customerId, connectionId, deps.clock.now());
         throw error;
       }
       deps.log.warn('Finch refused the revocation; disconnecting locally', { connection_id: connectionId, error: error.name });
     }
   }
   const at = deps.clock.now().toISOString();
-  const finished = await deps.store.finishDisconnect(customerId, connectionId, {
+  const finished = await deps.connections.finishDisconnect(customerId, connectionId, {
     disconnected_by: caller.actor,
     disconnected_at: at,
     revocation_confirmed: confirmed,
@@ -106,7 +106,7 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
   });
   // Not applied: another DELETE finished first. A 204 must mean `disconnected`, so read the truth.
   if (!finished) {
-    const now = await deps.store.getConnection(customerId, connectionId);
+    const now = await deps.connections.getConnection(customerId, connectionId);
     if (!now) throw new ConnectionNotFound();
     if (now.status !== 'disconnected') throw new Error(`The disconnect's final write did not apply and the connection is ${now.status}.`);
     return;
@@ -117,11 +117,11 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
 /** The owner's view of a connection's audit trail, newest first. */
 export async function listAuditTrail(deps: CoreDeps, customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {
   await findConnection(deps, customerId, connectionId);
-  return deps.store.listAudit(customerId, connectionId, query);
+  return deps.connections.listAudit(customerId, connectionId, query);
 }
 
 async function findConnection(deps: CoreDeps, customerId: string, connectionId: string): Promise<StoredConnection> {
-  const stored = await deps.store.getConnection(customerId, connectionId);
+  const stored = await deps.connections.getConnection(customerId, connectionId);
   if (!stored) throw new ConnectionNotFound();
   return stored;
 }

@@ -1,4 +1,9 @@
-import type { Clock, ConnectionStore, FinchGateway, TokenCipher, WebhookVerifier } from './ports.js';
+import type { Clock } from './ports/clock.js';
+import type { ConnectionStore } from './ports/connection-store.js';
+import type { FinchGateway, WebhookVerifier } from './ports/finch.js';
+import type { SessionStore } from './ports/session-store.js';
+import type { TokenCipher } from './ports/token-cipher.js';
+import type { WebhookInbox } from './ports/webhook-inbox.js';
 
 /** Settings the core needs, already validated by the configuration adapter. */
 export interface CoreSettings {
@@ -21,9 +26,14 @@ export interface Log {
   error(message: string, attributes?: Record<string, unknown>): void;
 }
 
-/** What every function has: the store, the token cipher, time, settings and a logger. */
+/** What every function has: the stores (one table), the token cipher, time, settings and a logger. */
 export interface BaseDeps {
-  store: ConnectionStore;
+  /** Connect sessions, and the callback's claim, stash and final transactions. */
+  sessions: SessionStore;
+  /** Connections and their audit trail. */
+  connections: ConnectionStore;
+  /** Finch's webhook events, deduplicated and applied. */
+  inbox: WebhookInbox;
   cipher: TokenCipher;
   clock: Clock;
   settings: CoreSettings;

@@ -4,7 +4,7 @@
 // person; where those are missing, a shared email; never the name alone.
 import type { Connection } from './model.js';
 import { ApiError, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
-import type { FinchDataResponse } from './ports.js';
+import type { FinchDataResponse } from './ports/finch-data.js';
 import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
 import * as z from './zod.js';
 
@@ -99,7 +99,7 @@ async function allConnections(deps: ProxyDeps, customerId: string): Promise<Conn
   const all: Connection[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.store.listConnections(customerId, { limit: 100, cursor });
+    const page = await deps.connections.listConnections(customerId, { limit: 100, cursor });
     all.push(...page.connections);
     cursor = page.next_cursor ?? undefined;
   } while (cursor);

@@ -95,3 +95,57 @@ export class RefreshRateLimited extends ApiError {
 export class InvalidWebhookSignature extends ApiError {
   constructor() { super(401, 'invalid_signature', 'The webhook signature is missing, stale or invalid.'); }
 }
+
+// Errors the adapters raise through the ports (functions/core/ports/): what happened outside, with
+// no status of their own. The core turns them into the errors above, or the HTTP layer answers them
+// (a transient fault that outlasted its retries is 503 service_unavailable, http/stack.ts).
+
+/** A backing service failed in a way the same request may well get past a moment later. */
+export abstract class TransientFault extends Error {
+  constructor(message: string, override readonly cause: unknown) { super(message); }
+}
+
+export class TransientStoreError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The connections store failed transiently.', cause);
+    this.name = 'TransientStoreError';
+  }
+}
+
+export class TransientCipherError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The key service failed transiently.', cause);
+    this.name = 'TransientCipherError';
+  }
+}
+
+/** Finch's client credentials could not be fetched for a passing reason (Secrets Manager throttled, 5xx, network). */
+export class TransientSecretsError extends TransientFault {
+  constructor(cause: unknown) {
+    super('The secrets service failed transiently.', cause);
+    this.name = 'TransientSecretsError';
+  }
+}
+
+/** Thrown by `createConnectSession` when Finch already has a live connection for the customer id. */
+export class ConnectionExistsAtFinch extends Error {
+  constructor(readonly connection_id: string | null) {
+    super('Finch already has a connection for this customer.');
+    this.name = 'ConnectionExistsAtFinch';
+  }
+}
+
+/** Finch answered 401 for an access token: revoked, or the connection needs reauthentication. */
+export class AccessTokenRejected extends Error {
+  constructor(readonly finch_code: string | null) {
+    super('Finch rejected the access token.');
+    this.name = 'AccessTokenRejected';
+  }
+}
+
+export class WebhookSignatureInvalid extends Error {
+  constructor() {
+    super('The webhook signature is missing, stale or invalid.');
+    this.name = 'WebhookSignatureInvalid';
+  }
+}

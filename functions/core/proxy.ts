@@ -4,7 +4,8 @@
 import type { BaseDeps } from './deps.js';
 import { ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail } from './errors.js';
 import { isEnded } from './model.js';
-import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery, StoredConnection } from './ports.js';
+import type { StoredConnection } from './ports/connection-store.js';
+import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
 
 /**
  * What the proxy and `GET /directory` need: the base ports and Finch's data API, and no client
@@ -253,7 +254,7 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
 
 /** The caller's connection with a token Finch may accept; another customer's is answered as missing. */
 export async function usableConnection(deps: BaseDeps, customerId: string, connectionId: string): Promise<StoredConnection> {
-  const stored = await deps.store.getConnection(customerId, connectionId);
+  const stored = await deps.connections.getConnection(customerId, connectionId);
   if (!stored) throw new ConnectionNotFound();
   if (!stored.token || isEnded(stored.status)) throw new ConnectionDisconnected();
   // Finch refuses a connection awaiting reauthentication; only a new token (connected again) helps.
@@ -268,7 +269,7 @@ export async function rejectUnauthorized(deps: BaseDeps, customerId: string, con
   if (finchCode === 'reauthenticate_user') {
     const now = deps.clock.now();
     // False when a concurrent disconnect got there first: nothing to mark, the answer is the same.
-    await deps.store.recordStatus(customerId, connectionId, {
+    await deps.connections.recordStatus(customerId, connectionId, {
       status: 'reauth', status_message: 'Finch asks the employer to reauthenticate this connection.',
     }, now, {
       action: 'reauth_required', actor: 'finch-proxy', customer_id: customerId, connection_id: connectionId, at: now.toISOString(),

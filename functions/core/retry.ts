@@ -1,4 +1,4 @@
-import { TransientFault } from './ports.js';
+import { TransientFault } from './errors.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -2,11 +2,11 @@
 // connection Finch has but nobody here owns (its token was lost or never stored).
 import type { Caller, CoreDeps } from './deps.js';
 import {
-  ConnectionAlreadyExists, ConnectionDisconnected, ConnectionNotFound, InvalidRequest,
+  ConnectionAlreadyExists, ConnectionDisconnected, ConnectionExistsAtFinch, ConnectionNotFound, InvalidRequest,
 } from './errors.js';
 import { finchCustomerId, hashState, newState } from './ids.js';
 import { type Flow, type SessionKind, type SessionRecord, isEnded } from './model.js';
-import { ConnectionExistsAtFinch, type ConnectSessionRequest, type FinchSession } from './ports.js';
+import type { ConnectSessionRequest, FinchSession } from './ports/finch.js';
 import { checkReturnTo } from './return-to.js';
 
 export const DEFAULT_MINUTES_TO_EXPIRE = 43200;
@@ -77,7 +77,7 @@ export async function createConnectSession(deps: CoreDeps, caller: Caller, input
 
 export async function createReauthSession(deps: CoreDeps, caller: Caller, input: ReauthenticateInput): Promise<StartedSession> {
   const options = resolveOptions(deps, caller, input);
-  const connection = await deps.store.getConnection(caller.customer_id, input.connection_id);
+  const connection = await deps.connections.getConnection(caller.customer_id, input.connection_id);
   if (!connection) throw new ConnectionNotFound();
   if (isEnded(connection.status)) throw new ConnectionDisconnected();
   const finchSession = await deps.finch.createReauthSession({
@@ -105,7 +105,7 @@ type SessionBase = Pick<SessionRecord, 'customer_id' | 'entity' | 'finch_custome
  */
 async function adoptOrRefuse(deps: CoreDeps, caller: Caller, connectionId: string | null, base: SessionBase): Promise<StartedSession> {
   if (!connectionId) throw new ConnectionAlreadyExists();
-  const owner = await deps.store.getOwner(connectionId);
+  const owner = await deps.connections.getOwner(connectionId);
   if (owner === caller.customer_id) throw new ConnectionAlreadyExists(connectionId);
   // Owned by someone else cannot happen with derived Finch customer ids; never reveal the id then.
   if (owner) throw new ConnectionAlreadyExists();
@@ -178,7 +178,7 @@ async function recordSession(
   const now = deps.clock.now();
   // The state lives exactly as long as Finch's session.
   const expiresAt = Math.floor(now.getTime() / 1000) + base.minutes_to_expire * 60;
-  await deps.store.putSession({
+  await deps.sessions.putSession({
     state_hash: hashState(state),
     session_id: finchSession.session_id,
     status: 'pending',

@@ -2,9 +2,8 @@
 // and applied in one transaction with the dedupe record (a record written before a failed apply
 // would swallow Finch's retry).
 import type { CoreDeps } from './deps.js';
-import { InvalidRequest, InvalidWebhookSignature } from './errors.js';
-import type { ConnectionChange } from './ports.js';
-import { WebhookSignatureInvalid } from './ports.js';
+import { InvalidRequest, InvalidWebhookSignature, WebhookSignatureInvalid } from './errors.js';
+import type { ConnectionChange } from './ports/webhook-inbox.js';
 import { readStatus } from './connections.js';
 import { isEnded } from './model.js';
 import * as z from './zod.js';
@@ -40,7 +39,7 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
   const connectionId = parsed.data.connection_id ?? null;
   const receivedAt = deps.clock.now().toISOString();
   const change = connectionId ? await changeFor(deps, eventType, connectionId, receivedAt) : null;
-  const outcome = await deps.store.applyWebhookEvent(
+  const outcome = await deps.inbox.applyWebhookEvent(
     { event_id: eventId, event_type: eventType, connection_id: connectionId, received_at: receivedAt },
     change,
     change && {
@@ -53,14 +52,14 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
 }
 
 async function changeFor(deps: CoreDeps, eventType: string, connectionId: string, receivedAt: string): Promise<ConnectionChange | null> {
-  const owner = await deps.store.getOwner(connectionId);
+  const owner = await deps.connections.getOwner(connectionId);
   if (!owner) {
     deps.log.warn('webhook for a connection nobody here owns; acknowledged', { event_type: eventType, connection_id: connectionId });
     return null;
   }
   const base = { customer_id: owner, connection_id: connectionId };
   if (eventType === 'account.updated') {
-    const stored = await deps.store.getConnection(owner, connectionId);
+    const stored = await deps.connections.getConnection(owner, connectionId);
     if (!stored?.token || isEnded(stored.status)) return null;
     // Deliveries can arrive out of order (Finch-Timestamp is per attempt): ask Finch for the status now.
     const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, base);

@@ -4,7 +4,7 @@
 import type { Context } from 'aws-lambda';
 import { DIRECTORY_RESERVE_MS, readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
-import type { FinchDataMethod } from '#core/ports.js';
+import type { FinchDataMethod } from '#core/ports/finch-data.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
 import { callerSettings, dataApp } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';

@@ -41,7 +41,7 @@ async function recorded(run: () => Promise<void>): Promise<ItemRequest[]> {
   const seen: ItemRequest[] = [];
   const name = `grants-recorder-${Math.random().toString(36).slice(2)}`;
   // Powertools sends its record writes through the same client as the store (the shared container).
-  const client = storeClient(app.deps.store);
+  const client = storeClient(app.deps);
   client.middlewareStack.add((next, context) => async (args) => {
     seen.push(...itemRequests((context as { commandName?: string }).commandName ?? '', args.input as Input));
     return next(args);

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
 import { keys } from '#adapters/table.js';
-import { InvalidRequest } from '#core/errors.js';
+import { InvalidRequest, TransientStoreError } from '#core/errors.js';
 import type { CallbackResult, Connection, ExchangeStash, SessionRecord } from '#core/model.js';
-import { TransientStoreError, type NewConnection } from '#core/ports.js';
-import type { AuditEntry } from '#core/ports.js';
+import type { NewConnection } from '#core/ports/session-store.js';
+import type { AuditEntry } from '#core/ports/audit.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 
 /** Every write that matters carries its audit entry; the store tests only need one. */

@@ -24,7 +24,7 @@ beforeAll(async () => {
   // The shortest budgets the configuration allows keep the persistent faults quick.
   h = await startHarness({ FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' });
   ({ app } = await import('#http/app.js'));
-  inject = injectFaults(storeClient(app.deps.store));
+  inject = injectFaults(storeClient(app.deps));
 });
 afterAll(async () => {
   inject?.remove();

@@ -29,7 +29,7 @@ test('the same customer, key and body answer the first response without a second
 
 test('a throttled Idempotency-Key record is 503 service_unavailable; the retry with the same key creates the session once', async () => {
   // Powertools writes its record through the store's DynamoDB client: the injector sees it first.
-  const inject = injectFaults(storeClient(app.deps.store));
+  const inject = injectFaults(storeClient(app.deps));
   try {
     inject.add({ step: 'any-write', error: faults.throttling });
     const before = sessions();
@@ -105,7 +105,7 @@ describe('the key is scoped to who calls, not only to the customer', () => {
   });
 
   test('options are checked before the key is recorded: a request over the ceiling is 400 even when the record cannot be written', async () => {
-    const inject = injectFaults(storeClient(app.deps.store));
+    const inject = injectFaults(storeClient(app.deps));
     try {
       inject.add({ step: 'any-write', error: faults.throttling, times: Infinity });
       const before = sessions();

@@ -71,7 +71,7 @@ describe('rotating the local token key (npm run rotate-keys)', () => {
     const gone = await connect('rot-gone');
     expect((await h.invoke(`DELETE /connections/${gone}`, { claims: claims('rot-gone') })).statusCode).toBe(204);
     // A token stashed on its claimed session (the final store failed): rotated too.
-    const injector = injectFaults(storeClient(app.deps.store));
+    const injector = injectFaults(storeClient(app.deps));
     injector.add({ step: 'transaction', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     const stashed = await h.invoke('GET /connect/callback', { query: await authorized('rot-stash') });
     injector.remove();

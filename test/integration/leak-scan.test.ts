@@ -129,7 +129,7 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
     // A store fault after the exchange, finished by repeating the callback (the token rests stashed meanwhile).
     const stashed = await session('leak-stash');
     const stashedBack = await authorizeAtFinch(stashed.json.connect_url);
-    const injector = injectFaults(storeClient(app.deps.store));
+    const injector = injectFaults(storeClient(app.deps));
     injector.add({ step: 'transaction', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     expect((await callback({ code: stashedBack.code!, state: stashedBack.state })).error).toBe('store_unavailable');
     injector.remove();

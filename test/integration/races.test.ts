@@ -9,7 +9,7 @@ import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, LocalAesCipher } from '#adapters/token-cipher.js';
 import { hashState } from '#core/ids.js';
 import type { CallbackResult, Connection, SessionRecord } from '#core/model.js';
-import type { CreateOutcome } from '#core/ports.js';
+import type { CreateOutcome } from '#core/ports/session-store.js';
 import { retryTransient } from '#core/retry.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
 import { type Sample, historyViolations, isConnectionItem, isOwnerItem, isSessionItem, scanAll, tableViolations } from '../support/invariants.js';

@@ -81,7 +81,7 @@ describe('every log line of a request carries request_id and route, the error li
   });
 
   test('the store unavailable through the retries (503): the error line has them', async () => {
-    const injector = injectFaults(storeClient(app.deps.store));
+    const injector = injectFaults(storeClient(app.deps));
     injector.add({ step: 'any-write', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     let outcome: Awaited<ReturnType<typeof linesOf<Awaited<ReturnType<typeof createSession>>>>>;
     try {
@@ -96,7 +96,7 @@ describe('every log line of a request carries request_id and route, the error li
   });
 
   test('an unhandled error (500): the error line has them', async () => {
-    const injector = injectFaults(storeClient(app.deps.store));
+    const injector = injectFaults(storeClient(app.deps));
     injector.add({ step: 'any-write', error: () => new TypeError('something the code did not expect'), times: Number.POSITIVE_INFINITY });
     let outcome: Awaited<ReturnType<typeof linesOf<Awaited<ReturnType<typeof createSession>>>>>;
     try {

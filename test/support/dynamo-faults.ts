@@ -6,6 +6,7 @@ import {
   DynamoDBServiceException, ThrottlingException, TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BaseDeps } from '#core/deps.js';
 
 type Input = Record<string, any>;
 
@@ -143,9 +144,15 @@ export function injectFaults(doc: DynamoDBDocumentClient): FaultInjector {
   };
 }
 
-/** The DynamoConnectionStore's document client, which the container keeps private. */
-export function storeClient(store: unknown): DynamoDBDocumentClient {
-  const doc = (store as { doc?: DynamoDBDocumentClient }).doc;
-  if (!doc?.middlewareStack) throw new Error('the store has no `doc` client to inject faults into (DynamoConnectionStore changed?)');
+/**
+ * The document client the container's stores share (sessions, connections, webhook inbox: one
+ * table, one client), which the container keeps private.
+ */
+export function storeClient(deps: Pick<BaseDeps, 'sessions' | 'connections' | 'inbox'>): DynamoDBDocumentClient {
+  const clients = new Set([deps.sessions, deps.connections, deps.inbox].map((store) => (store as { doc?: DynamoDBDocumentClient }).doc));
+  const [doc] = clients;
+  if (clients.size !== 1 || !doc?.middlewareStack) {
+    throw new Error('the stores do not share one `doc` client to inject faults into (functions/adapters/dynamo changed?)');
+  }
   return doc;
 }

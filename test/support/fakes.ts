@@ -2,19 +2,20 @@
 // fake keeps the same conditions as the DynamoDB adapter so core tests mean something.
 import { randomUUID } from 'node:crypto';
 import type { CoreDeps, Log } from '#core/deps.js';
-import { FinchRejected } from '#core/errors.js';
+import { ConnectionExistsAtFinch, FinchRejected, WebhookSignatureInvalid } from '#core/errors.js';
 import type { CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from '#core/model.js';
-import {
-  type ClaimOutcome, type ConnectionStore, type ConnectSessionRequest, type CreateOutcome, type FinchGateway,
-  type FinchSession, type Introspection, type ListQuery, type NewConnection, type ReauthSessionRequest,
-  type ReplaceOutcome, type StatusUpdate, type StoredConnection, type TokenCipher, type TokenContext, type TokenGrant,
-  type Tombstone, type WebhookEventRecord, type ConnectionChange, type WebhookVerifier, type AuditEntry,
-  ConnectionExistsAtFinch, WebhookSignatureInvalid,
-} from '#core/ports.js';
+import type { AuditEntry } from '#core/ports/audit.js';
+import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
+import type {
+  ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
+} from '#core/ports/finch.js';
+import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
+import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
+import type { ConnectionChange, WebhookEventRecord, WebhookInbox } from '#core/ports/webhook-inbox.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-export class MemoryStore implements ConnectionStore {
+export class MemoryStore implements SessionStore, ConnectionStore, WebhookInbox {
   sessions = new Map<string, SessionRecord>();
   connections = new Map<string, StoredConnection>();
   owners = new Map<string, string>();
@@ -282,7 +283,9 @@ export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
   const store = new MemoryStore();
   const finch = new FakeFinch();
   const deps: CoreDeps = {
-    store,
+    sessions: store,
+    connections: store,
+    inbox: store,
     finch,
     webhooks: new FakeVerifier(),
     cipher: new FakeCipher(),

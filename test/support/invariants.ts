@@ -4,7 +4,7 @@
 // that comes back from `disconnected`. Each check returns its violations as sentences, so a failing
 // test says what is wrong.
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TokenCipher } from '#core/ports.js';
+import type { TokenCipher } from '#core/ports/token-cipher.js';
 import type { EmulatorState } from '#local/finch-emulator/index.js';
 
 export type Item = Record<string, any>;

@@ -1,9 +1,7 @@
 import { handleCallback } from '#core/callback.js';
 import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState } from '#core/ids.js';
-import { InvalidState } from '#core/errors.js';
-import { FinchUnavailable } from '#core/errors.js';
-import { TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/ports.js';
+import { FinchUnavailable, InvalidState, TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/errors.js';
 import { fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };

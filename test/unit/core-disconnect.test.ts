@@ -2,9 +2,9 @@
 // every order their Finch calls can finish, each call answered or failed. After any 204 the
 // connection is `disconnected` and Finch disconnected it; when Finch failed for both, it stays usable.
 import { disconnectConnection } from '#core/connections.js';
-import { FinchUnavailable } from '#core/errors.js';
+import { AccessTokenRejected, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
-import { AccessTokenRejected, type StoredConnection } from '#core/ports.js';
+import type { StoredConnection } from '#core/ports/connection-store.js';
 import { FakeFinch, type MemoryStore, fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'user-1' };

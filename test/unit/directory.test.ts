@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { type PersonRecord, readDirectory as readDirectoryBy, reconcile } from '#core/directory.js';
 import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse, StoredConnection } from '#core/ports.js';
+import type { StoredConnection } from '#core/ports/connection-store.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { ProxyDeps } from '#core/proxy.js';
 import { fakeDeps, type MemoryStore } from '../support/fakes.js';
 

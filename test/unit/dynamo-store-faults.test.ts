@@ -12,8 +12,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
 import type { CallbackResult, Connection } from '#core/model.js';
-import { TransientStoreError, type NewConnection } from '#core/ports.js';
-import type { AuditEntry } from '#core/ports.js';
+import { TransientStoreError } from '#core/errors.js';
+import type { NewConnection } from '#core/ports/session-store.js';
+import type { AuditEntry } from '#core/ports/audit.js';
 
 /** Every write that matters carries its audit entry; the store tests only need one. */
 const AUDIT: AuditEntry = { action: 'connection_stored', actor: 'test', customer_id: 'audit-test', connection_id: null, at: '2026-01-01T00:00:00.000Z' };

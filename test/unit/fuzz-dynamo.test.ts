@@ -31,7 +31,7 @@ beforeAll(async () => {
   ({ app } = await import('#http/app.js'));
   // No faults armed: the injector only counts the writes the handlers send.
   const { dataApp } = await import('#http/data-app.js');
-  writes = [app, dataApp].map((built) => injectFaults(storeClient(built.deps.store)));
+  writes = [app, dataApp].map((built) => injectFaults(storeClient(built.deps)));
   const connect = async (customer: string) => {
     const session = await h.invoke('POST /connect/sessions', { claims: { customer_id: customer }, body: { return_to: `${RETURN_ORIGIN}/` } });
     const back = await authorizeAtFinch(session.json.connect_url);

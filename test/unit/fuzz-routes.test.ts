@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import type { Container } from '#adapters/container.js';
 import { hashState } from '#core/ids.js';
 import { CALLBACK_ERROR_CODES, type SessionRecord } from '#core/model.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse, StoredConnection } from '#core/ports.js';
+import type { StoredConnection } from '#core/ports/connection-store.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { ROUTES, type FunctionName, routeKey } from '../../lib/routes.js';
 import { FakeFinch, MemoryStore } from '../support/fakes.js';
 import { type FuzzPools, requestsFor, toEvent } from '../support/fuzz-requests.js';
@@ -87,11 +88,11 @@ beforeAll(async () => {
     STORE_BUDGET_MS: '500',
   });
   ({ app } = await import('#http/app.js'));
-  app.deps.store = forwarding(() => store);
+  Object.assign(app.deps, { sessions: forwarding(() => store), connections: forwarding(() => store), inbox: forwarding(() => store) });
   app.deps.finch = forwarding(() => finch);
   // The data proxy's container (no client credentials) gets the same stand-ins.
   const { dataApp } = await import('#http/data-app.js');
-  dataApp.deps.store = forwarding(() => store);
+  Object.assign(dataApp.deps, { sessions: forwarding(() => store), connections: forwarding(() => store), inbox: forwarding(() => store) });
   dataApp.finchData = finchData;
   // Imported after the stand-ins are in place: a handler may copy the deps at cold start.
   const imported = {

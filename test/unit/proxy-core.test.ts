@@ -3,7 +3,8 @@
 import { ConfigError, loadConfig } from '#adapters/config.js';
 import type { Log } from '#core/deps.js';
 import type { Connection } from '#core/model.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse, StoredConnection } from '#core/ports.js';
+import type { StoredConnection } from '#core/ports/connection-store.js';
+import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { type ProxyDeps, type ProxyRequest, proxyFinchCall } from '#core/proxy.js';
 import { FakeCipher, fakeDeps, type MemoryStore } from '../support/fakes.js';
 

@@ -1,7 +1,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCredentials } from '#adapters/secrets.js';
-import { TransientSecretsError } from '#core/ports.js';
+import { TransientSecretsError } from '#core/errors.js';
 
 const sm = mockClient(SecretsManagerClient);
 afterEach(() => sm.reset());

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AccessTokenCipher, KmsCipher, LocalAesCipher, TokenDecryptFailed, TokenTooLarge, parseLocalKeys } from '#adapters/token-cipher.js';
-import { TransientCipherError } from '#core/ports.js';
+import { TransientCipherError } from '#core/errors.js';
 
 const ctx = { customer_id: 'acme', connection_id: 'conn-1' };
 

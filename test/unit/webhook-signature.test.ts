@@ -2,7 +2,7 @@
 import { jest } from '@jest/globals';
 import { SdkFinchGateway } from '#adapters/finch-gateway.js';
 import { StaticCredentials } from '#adapters/secrets.js';
-import { WebhookSignatureInvalid } from '#core/ports.js';
+import { WebhookSignatureInvalid } from '#core/errors.js';
 
 const SECRET = '5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH';
 const BODY = '{"company_id":"720be419-0293-4d32-a707-32179b0827ab"}';

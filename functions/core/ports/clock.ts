@@ -1,0 +1,3 @@
+// Time, as a port so the core's tests can set it.
+
+export interface Clock { now(): Date }

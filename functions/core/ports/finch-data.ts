@@ -1,0 +1,39 @@
+// Finch's data API with a connection's access token, for the proxy and the directory.
+// Implemented by functions/adapters/finch-data.ts, which holds no client credentials.
+
+export type FinchDataMethod = 'GET' | 'POST' | 'DELETE';
+/** Validated query parameters; lists are sent the way Finch's SDK sends them (`name[]=a&name[]=b`). */
+export type FinchQuery = Record<string, string | string[]>;
+
+export interface FinchDataRequest {
+  method: FinchDataMethod;
+  /** Canonical and allowlisted by the core: `/employer/...`, plain segments only. */
+  path: string;
+  query: FinchQuery;
+  body?: unknown;
+  /** Caller headers the core allowed through (never Authorization). */
+  headers: Record<string, string>;
+  /**
+   * Epoch ms by which the call must be over: it is not sent once this has passed, and is cut here
+   * when that comes before Finch's own timeout (FinchDeadlineExceeded either way).
+   */
+  deadline?: number;
+}
+
+export interface FinchDataResponse {
+  status: number;
+  /** Finch's JSON body as it came; null when the answer was not JSON. */
+  body: unknown;
+  /** Response headers worth passing on (`retry-after`, `finch-request-id`). */
+  headers: Record<string, string>;
+}
+
+/**
+ * Finch's data API with a connection's access token. Answers every HTTP status as data (the proxy
+ * returns Finch's status and body); only a failed or timed-out exchange throws (FinchUnavailable).
+ * The adapter sets `Authorization` and `Finch-API-Version` itself and refuses a URL whose origin is
+ * not Finch's.
+ */
+export interface FinchDataGateway {
+  forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse>;
+}

@@ -1,0 +1,70 @@
+// Finch with this application's client credentials: Connect sessions, the code exchange, a
+// connection's status, disconnecting, and verifying Finch's webhooks. Implemented by
+// functions/adapters/finch-gateway.ts over the official SDK.
+import type { ConnectionStatus } from '../model.js';
+
+export interface ConnectSessionRequest {
+  customer_id: string;
+  customer_name: string;
+  customer_email?: string;
+  products: string[];
+  integration?: { provider: string; auth_method?: 'assisted' | 'credential' | 'oauth' | 'api_token' };
+  sandbox?: 'finch' | 'provider';
+  manual?: boolean;
+  minutes_to_expire: number;
+  redirect_uri?: string;
+}
+
+export interface ReauthSessionRequest {
+  connection_id: string;
+  minutes_to_expire: number;
+  products?: string[];
+  redirect_uri?: string;
+}
+
+export interface FinchSession { session_id: string; connect_url: string }
+
+export interface TokenGrant {
+  access_token: string;
+  connection_id: string;
+  /** Finch's customer id for this token, or null when the response lacked it (invariant 3). */
+  customer_id: string | null;
+  provider_id: string;
+  products: string[];
+}
+
+export interface Introspection {
+  connection_id: string;
+  customer_id: string | null;
+  provider_id: string;
+  products: string[];
+  status: ConnectionStatus;
+  status_message: string | null;
+  authentication_methods: string[];
+}
+
+/**
+ * Finch's API. Errors are typed: FinchUnavailable (502/504), FinchRateLimited (429),
+ * FinchRejected (400, e.g. `invalid_code`), ConnectionExistsAtFinch.
+ */
+export interface FinchGateway {
+  /**
+   * Has the client credentials at hand (fetched once per container, then cached). The callback
+   * asks before it claims a state, so a secrets fault is answered while the state is still unspent.
+   */
+  prepare(): Promise<void>;
+  createConnectSession(request: ConnectSessionRequest): Promise<FinchSession>;
+  createReauthSession(request: ReauthSessionRequest): Promise<FinchSession>;
+  /** `POST /auth/token`: never retried (a retry of a consumed code fails and hides the first success). */
+  exchangeCode(code: string, redirectUri: string | undefined): Promise<TokenGrant>;
+  introspect(accessToken: string): Promise<Introspection>;
+  /** `GET /employer/company`: the company's legal name, for the connections page. */
+  getCompanyName(accessToken: string): Promise<string | null>;
+  /** `POST /disconnect`: revokes every token of the connection at Finch. */
+  disconnect(accessToken: string): Promise<void>;
+}
+
+/** Verifies a Finch webhook's signature over the raw body; throws `WebhookSignatureInvalid`. */
+export interface WebhookVerifier {
+  verify(rawBody: string, headers: Record<string, string | undefined>): Promise<void>;
+}
