@@ -1,13 +1,12 @@
 // The authorization callback. GET /connect/callback: the employer's browser arrives from Finch
 // (redirect flow, no JWT) and is sent on to return_to. POST /connect/callback: the frontend posts
 // the code of an embedded session (JWT). GET /connect/result: the built-in result page.
-import type { Context } from 'aws-lambda';
 import { handleCallback } from '#core/callback.js';
 import { CallbackFailed, InvalidState } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
-import { app, callerSettings } from '#http/app.js';
+import { app, httpRoute } from '#http/app.js';
 import { EmbeddedCallbackBody, RedirectCallbackQuery } from '#http/schemas.js';
-import { type HttpEvent, httpRoute, json, logger } from '#http/stack.js';
+import { json, logger, routeByKey } from '#http/stack.js';
 import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
@@ -33,7 +32,7 @@ const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
   }
 });
 
-const embeddedCallback = httpRoute({ auth: 'jwt', body: EmbeddedCallbackBody, callerSettings }, async ({ body, caller }) => {
+const embeddedCallback = httpRoute({ auth: 'jwt', body: EmbeddedCallbackBody }, async ({ body, caller }) => {
   const { result } = await handleCallback(app.deps, {
     flow: 'embedded', state: body.state, code: body.code, customer_id: caller.customer_id,
   });
@@ -53,11 +52,8 @@ const resultRoute = httpRoute({ auth: 'none' }, async ({ event }) => {
   return resultPage(200, params);
 });
 
-const routes: Record<string, typeof resultRoute> = {
+export const handler = routeByKey({
   'GET /connect/callback': redirectCallback,
   'POST /connect/callback': embeddedCallback,
   'GET /connect/result': resultRoute,
-};
-
-export const handler = (event: HttpEvent, context: Context) =>
-  (routes[event.routeKey] ?? resultRoute)(event, context);
+});

@@ -1,16 +1,15 @@
 // GET /connections, GET /connections/{connection_id} (?refresh=true asks Finch). Token-free.
 import { disconnectConnection, getConnection, listAuditTrail, listConnections, refreshConnection } from '#core/connections.js';
-import { app, callerSettings } from '#http/app.js';
+import { app, httpRoute } from '#http/app.js';
 import { AuditQuery, ConnectionPath, CustomerQuery, GetQuery, ListQuery } from '#http/schemas.js';
-import type { Context } from 'aws-lambda';
-import { type HttpEvent, httpRoute, json, validate } from '#http/stack.js';
+import { json, routeByKey, validate } from '#http/stack.js';
 
-const list = httpRoute({ auth: 'jwt', query: ListQuery, callerSettings }, async ({ query, caller }) => {
+const list = httpRoute({ auth: 'jwt', query: ListQuery }, async ({ query, caller }) => {
   const { customer_id: _redundant, limit = 25, ...filters } = query;
   return json(200, await listConnections(app.deps, caller.customer_id, { limit, ...filters }));
 });
 
-const get = httpRoute({ auth: 'jwt', query: GetQuery, callerSettings }, async ({ event, query, caller }) => {
+const get = httpRoute({ auth: 'jwt', query: GetQuery }, async ({ event, query, caller }) => {
   const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
   const connection = query.refresh === 'true'
     ? await refreshConnection(app.deps, caller, connection_id)
@@ -18,24 +17,22 @@ const get = httpRoute({ auth: 'jwt', query: GetQuery, callerSettings }, async ({
   return json(200, connection);
 });
 
-const disconnect = httpRoute({ auth: 'jwt', query: CustomerQuery, callerSettings }, async ({ event, caller }) => {
+const disconnect = httpRoute({ auth: 'jwt', query: CustomerQuery }, async ({ event, caller }) => {
   const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
   await disconnectConnection(app.deps, caller, connection_id);
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 });
 
-const audit = httpRoute({ auth: 'jwt', query: AuditQuery, callerSettings }, async ({ event, query, caller }) => {
+const audit = httpRoute({ auth: 'jwt', query: AuditQuery }, async ({ event, query, caller }) => {
   const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
   const { limit = 50, cursor } = query;
   return json(200, await listAuditTrail(app.deps, caller.customer_id, connection_id, { limit, cursor }));
 });
 
 /** One Lambda serves the connections routes; API Gateway's route key picks the operation. */
-const routes: Record<string, typeof get> = {
+export const handler = routeByKey({
   'GET /connections': list,
   'GET /connections/{connection_id}': get,
   'DELETE /connections/{connection_id}': disconnect,
   'GET /connections/{connection_id}/audit': audit,
-};
-
-export const handler = (event: HttpEvent, context: Context) => (routes[event.routeKey] ?? get)(event, context);
+});

@@ -4,15 +4,15 @@
 import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
 import { checkConnectSessionInput, createConnectSession } from '#core/sessions.js';
-import { app, callerSettings } from '#http/app.js';
+import { app, httpRoute } from '#http/app.js';
 import { CreateSessionBody } from '#http/schemas.js';
-import { httpRoute, json } from '#http/stack.js';
+import { json } from '#http/stack.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // Built here, not in the shared container: no other function bundles Powertools idempotency.
 const idempotency = new IdempotentRequests(app.clients.dynamo, app.config.TABLE_NAME, app.contextCipher);
 
-export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody, callerSettings }, async ({ event, body, caller, context }) => {
+export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody }, async ({ event, body, caller, context }) => {
   const { customer_id: _redundant, ...input } = body;
   const key = event.headers?.['idempotency-key'];
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {

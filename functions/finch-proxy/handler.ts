@@ -1,15 +1,14 @@
 // GET|POST|DELETE /finch/{path+}: one allowlisted Finch data call for one of the caller's
 // connections (header Finch-Connection-Id), the token added server-side. GET /directory: the
 // caller's people across its connections, reconciled. The one Lambda that reads Finch data.
-import type { Context } from 'aws-lambda';
 import { DIRECTORY_RESERVE_MS, readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
 import type { FinchDataMethod } from '#core/ports/finch-data.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
-import { callerSettings, dataApp } from '#http/data-app.js';
+import { dataApp, httpRoute } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';
 import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from '#http/schemas.js';
-import { type HttpEvent, httpRoute, json } from '#http/stack.js';
+import { type HttpEvent, json, routeByKey } from '#http/stack.js';
 
 const deps: ProxyDeps = {
   ...dataApp.deps,
@@ -17,7 +16,7 @@ const deps: ProxyDeps = {
   proxy: { writeRoutes: new Set(dataApp.config.FINCH_PROXY_WRITE_PATHS) },
 };
 
-const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, callerSettings }, async ({ event, body, caller, rawBody }) => {
+const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, async ({ event, body, caller, rawBody }) => {
   const headers = ProxyHeaders.safeParse(event.headers ?? {});
   if (!headers.success) {
     throw new InvalidRequest('The Finch-Connection-Id header must name one of your connections.',
@@ -36,7 +35,7 @@ const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody, calle
 });
 
 // The deadline follows the Lambda's own: whatever time is left, less what answering needs.
-const directory = httpRoute({ auth: 'jwt', query: DirectoryQuery, callerSettings }, async ({ query, caller, context }) =>
+const directory = httpRoute({ auth: 'jwt', query: DirectoryQuery }, async ({ query, caller, context }) =>
   json(200, await readDirectory(deps, caller.customer_id, { limit: query.limit ?? 50, cursor: query.cursor },
     Date.now() + context.getRemainingTimeInMillis() - DIRECTORY_RESERVE_MS)));
 
@@ -53,5 +52,9 @@ function finchPath(event: HttpEvent): string {
 }
 
 /** One Lambda serves the proxy and the directory; API Gateway's route key picks the operation. */
-export const handler = (event: HttpEvent, context: Context) =>
-  (event.routeKey === 'GET /directory' ? directory : proxy)(event, context);
+export const handler = routeByKey({
+  'GET /finch/{path+}': proxy,
+  'POST /finch/{path+}': proxy,
+  'DELETE /finch/{path+}': proxy,
+  'GET /directory': directory,
+});

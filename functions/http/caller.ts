@@ -4,6 +4,7 @@ import type { Caller } from '#core/deps.js';
 import { Forbidden, InvalidRequest, Unauthorized } from '#core/errors.js';
 import { CUSTOMER_ID_PATTERN } from '#core/ids.js';
 
+/** From the configuration only (CUSTOMER_ID_CLAIM, …: wiring.ts), so no route falls back to other names. */
 export interface CallerSettings {
   customerIdClaim: string;
   customerNameClaim: string;
@@ -17,16 +18,9 @@ export interface CallerSettings {
   adminClientIds: ReadonlySet<string>;
 }
 
-export const DEFAULT_CALLER_SETTINGS: CallerSettings = {
-  customerIdClaim: 'customer_id',
-  customerNameClaim: 'customer_name',
-  adminScope: 'connections:admin',
-  adminClientIds: new Set(),
-};
-
 interface JwtContext { claims?: Record<string, unknown>; scopes?: string[] | null }
 
-export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: string | undefined, settings = DEFAULT_CALLER_SETTINGS): Caller {
+export function resolveCaller(jwt: JwtContext | undefined, requestedCustomer: string | undefined, settings: CallerSettings): Caller {
   const claims = jwt?.claims;
   if (!claims) throw new Unauthorized();
   if (hasScope(claims.scope, jwt?.scopes, settings.adminScope) && isAdminClient(claims, settings.adminClientIds)) {

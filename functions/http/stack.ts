@@ -26,27 +26,47 @@ export type HttpEvent = APIGatewayProxyEventV2 & {
 };
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-export interface Request<B, Q> {
+interface RequestBase<B, Q> {
   event: HttpEvent;
   body: B;
   query: Q;
-  /** Present when the route takes a JWT. */
-  caller: Caller;
   requestId: string;
   context: Context;
   /** The raw body as sent (the webhook verifies its signature over these bytes). */
   rawBody: string;
 }
 
-type Schema<T> = z.ZodMiniType<T>;
+/** A route behind API Gateway's JWT authorizer: whom the request acts for. */
+export interface JwtRequest<B, Q> extends RequestBase<B, Q> {
+  caller: Caller;
+}
 
-export interface RouteOptions<B, Q> {
-  auth: 'jwt' | 'none';
+/** A public route (the redirect callback, the result page, the webhook): there is no caller. */
+export interface PublicRequest<B, Q> extends RequestBase<B, Q> {
+  caller?: never;
+}
+
+type Schema<T> = z.ZodMiniType<T>;
+type Handle<R> = (request: R) => Promise<HttpResult>;
+
+interface RouteShape<B, Q> {
   body?: Schema<B>;
   query?: Schema<Q>;
   /** Content types the body may have (default JSON). */
   contentTypes?: string[];
-  callerSettings?: CallerSettings;
+}
+
+/** Must match the route's `auth` in lib/routes.ts: it decides whether the handler gets a caller. */
+export interface JwtRoute<B, Q> extends RouteShape<B, Q> { auth: 'jwt' }
+export interface PublicRoute<B, Q> extends RouteShape<B, Q> { auth: 'none' }
+export type RouteOptions<B, Q> = JwtRoute<B, Q> | PublicRoute<B, Q>;
+
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+/** Builds a handler; the request's type follows `auth` (a caller on JWT routes, none on public ones). */
+export interface HttpRouteBuilder {
+  <B = undefined, Q = undefined>(options: JwtRoute<B, Q>, handle: Handle<JwtRequest<B, Q>>): HttpHandler;
+  <B = undefined, Q = undefined>(options: PublicRoute<B, Q>, handle: Handle<PublicRequest<B, Q>>): HttpHandler;
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
@@ -61,10 +81,38 @@ export function errorBody(code: string, message: string, requestId: string, extr
   return { error: { code, message, request_id: requestId, ...extra } };
 }
 
-export function httpRoute<B = undefined, Q = undefined>(
-  options: RouteOptions<B, Q>,
-  handle: (request: Request<B, Q>) => Promise<HttpResult>,
-) {
+/**
+ * The route builder of one container (functions/http/app.ts, data-app.ts): the JWT claim names and
+ * admin settings are bound here once, at cold start, so no route can read the caller with others.
+ */
+export function httpRoutes(callerSettings: CallerSettings): HttpRouteBuilder {
+  function httpRoute<B, Q>(options: JwtRoute<B, Q>, handle: Handle<JwtRequest<B, Q>>): HttpHandler;
+  function httpRoute<B, Q>(options: PublicRoute<B, Q>, handle: Handle<PublicRequest<B, Q>>): HttpHandler;
+  function httpRoute<B, Q>(options: RouteOptions<B, Q>, handle: Handle<JwtRequest<B, Q>> | Handle<PublicRequest<B, Q>>): HttpHandler {
+    // The overloads pair each `auth` with its handler's type.
+    if (options.auth === 'none') return middyRoute(options, handle as Handle<PublicRequest<B, Q>>);
+    const handleJwt = handle as Handle<JwtRequest<B, Q>>;
+    return middyRoute(options, (request, requested) =>
+      handleJwt({ ...request, caller: resolveCaller(request.event.requestContext.authorizer?.jwt, requested, callerSettings) }));
+  }
+  return httpRoute;
+}
+
+/**
+ * One Lambda, several routes: API Gateway's route key picks the operation. A key not in the table
+ * (a route added to lib/routes.ts but not here, a hand-made event) is 404 `not_found`, never another
+ * route's operation; a Map, so `toString` or `__proto__` are no keys either.
+ */
+export function routeByKey(routes: Record<string, HttpHandler>): HttpHandler {
+  const table = new Map(Object.entries(routes));
+  const unknown = middyRoute({}, async () => { throw new ApiError(404, 'not_found', 'No such route.'); });
+  return (event, context) => (table.get(event.routeKey) ?? unknown)(event, context);
+}
+
+function middyRoute<B, Q>(
+  options: RouteShape<B, Q>,
+  handle: (request: RequestBase<B, Q>, requestedCustomer: string | undefined) => Promise<HttpResult>,
+): HttpHandler {
   return middy<HttpEvent, HttpResult, Error, Context>()
     // Registered first, so its after/onError run last: the request's keys are dropped only once
     // the error line below is written. The event is never logged, whatever
@@ -87,10 +135,7 @@ export function httpRoute<B = undefined, Q = undefined>(
       const query = options.query ? validate(options.query, event.queryStringParameters ?? {}, 'query') : undefined as Q;
       const requested = (body as { customer_id?: string } | undefined)?.customer_id
         ?? (query as { customer_id?: string } | undefined)?.customer_id;
-      const caller = options.auth === 'jwt'
-        ? resolveCaller(event.requestContext.authorizer?.jwt, requested, options.callerSettings)
-        : undefined as unknown as Caller;
-      return handle({ event, body, query, caller, requestId, rawBody, context });
+      return handle({ event, body, query, requestId, rawBody, context }, requested);
     });
 }
 

@@ -13,7 +13,7 @@ import { createCors } from '#local/gateway/cors.js';
 import { createLocalRoutes } from '#local/gateway/local-routes.js';
 import { type RunningGateway, startGateway } from '#local/gateway/server.js';
 import { claimNames, mintDevToken } from '#local/dev-tokens.js';
-import { DEFAULT_CALLER_SETTINGS, resolveCaller } from '#http/caller.js';
+import { type CallerSettings, resolveCaller } from '#http/caller.js';
 import type { LocalSecrets } from '#local/secrets.js';
 
 const FRONTEND = 'http://localhost:5173';
@@ -271,7 +271,7 @@ describe('POST /_local/token', () => {
   test('with ADMIN_CLIENT_IDS set, an admin dev token carries the first listed client, so it stays an admin', async () => {
     const names = claimNames({ ADMIN_CLIENT_IDS: ' svc-local, svc-other' });
     const secrets = { jwt_signing_key: key } as LocalSecrets;
-    const settings = { ...DEFAULT_CALLER_SETTINGS, adminClientIds: new Set(['svc-local', 'svc-other']) };
+    const settings: CallerSettings = { customerIdClaim: 'customer_id', customerNameClaim: 'customer_name', adminScope: 'connections:admin', adminClientIds: new Set(['svc-local', 'svc-other']) };
     for (const scope of ['connections:admin', 'openid connections:admin']) {
       seen = [];
       const admin = await mintDevToken(secrets, names, { scope });

@@ -1,41 +1,43 @@
-import { DEFAULT_CALLER_SETTINGS, hasScope, resolveCaller } from '#http/caller.js';
+import { type CallerSettings, hasScope, resolveCaller } from '#http/caller.js';
 
 const jwt = (claims: Record<string, unknown>) => ({ claims });
+// The configuration's defaults (functions/adapters/config.ts), spelled out: resolveCaller has none of its own.
+const settings: CallerSettings = { customerIdClaim: 'customer_id', customerNameClaim: 'customer_name', adminScope: 'connections:admin', adminClientIds: new Set() };
 
 describe('caller from the JWT authorizer context', () => {
-  test('no claims → 401', () => expect(() => resolveCaller(undefined, undefined)).toThrow(expect.objectContaining({ status: 401 })));
+  test('no claims → 401', () => expect(() => resolveCaller(undefined, undefined, settings)).toThrow(expect.objectContaining({ status: 401 })));
 
   test('the customer claim must match the customer id pattern → 403', () => {
     for (const bad of [undefined, '', 'acme~west', '-acme', 'a'.repeat(129), 'ac me', 42]) {
-      expect(() => resolveCaller(jwt({ customer_id: bad }), undefined)).toThrow(expect.objectContaining({ status: 403 }));
+      expect(() => resolveCaller(jwt({ customer_id: bad }), undefined, settings)).toThrow(expect.objectContaining({ status: 403 }));
     }
   });
 
   test('a non-admin may repeat its own customer id, not name another', () => {
-    expect(resolveCaller(jwt({ customer_id: 'acme' }), 'acme')).toEqual({ customer_id: 'acme', admin: false, actor: 'acme', customer_name: undefined });
-    expect(() => resolveCaller(jwt({ customer_id: 'acme' }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(resolveCaller(jwt({ customer_id: 'acme' }), 'acme', settings)).toEqual({ customer_id: 'acme', admin: false, actor: 'acme', customer_name: undefined });
+    expect(() => resolveCaller(jwt({ customer_id: 'acme' }), 'globex', settings)).toThrow(expect.objectContaining({ status: 403 }));
   });
 
   test('the admin scope must be a whole word', () => {
-    expect(resolveCaller(jwt({ scope: 'openid connections:admin' }), 'globex')).toEqual({ customer_id: 'globex', admin: true, actor: 'admin' });
-    expect(resolveCaller(jwt({ scope: '[openid connections:admin]' }), 'globex').admin).toBe(true);
-    expect(() => resolveCaller(jwt({ scope: 'connections:admin2', customer_id: 'acme' }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(resolveCaller(jwt({ scope: 'openid connections:admin' }), 'globex', settings)).toEqual({ customer_id: 'globex', admin: true, actor: 'admin' });
+    expect(resolveCaller(jwt({ scope: '[openid connections:admin]' }), 'globex', settings).admin).toBe(true);
+    expect(() => resolveCaller(jwt({ scope: 'connections:admin2', customer_id: 'acme' }), 'globex', settings)).toThrow(expect.objectContaining({ status: 403 }));
   });
 
   test('an admin must name the customer', () => {
-    expect(() => resolveCaller(jwt({ scope: 'connections:admin' }), undefined)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => resolveCaller(jwt({ scope: 'connections:admin' }), undefined, settings)).toThrow(expect.objectContaining({ status: 400 }));
   });
 
   test('customer_name comes from its claim', () => {
-    expect(resolveCaller(jwt({ customer_id: 'acme', customer_name: 'Acme Inc' }), undefined).customer_name).toBe('Acme Inc');
+    expect(resolveCaller(jwt({ customer_id: 'acme', customer_name: 'Acme Inc' }), undefined, settings).customer_name).toBe('Acme Inc');
   });
 
   test('the scope claim is split on spaces only: a word with a comma or a stray bracket is another scope', () => {
     // RFC 6749 §3.3: scope tokens are space-delimited and may themselves hold `,`, `[` and `]`.
     for (const scope of ['read connections:admin,', 'connections:admin,read', ',connections:admin', 'connections:admin]', '[connections:admin', 'read [connections:admin', 'read,connections:admin]']) {
       expect(hasScope(scope, null, 'connections:admin')).toBe(false);
-      expect(() => resolveCaller(jwt({ scope }), 'globex')).toThrow(expect.objectContaining({ status: 403 }));
-      expect(resolveCaller(jwt({ scope, customer_id: 'acme' }), undefined)).toMatchObject({ customer_id: 'acme', admin: false });
+      expect(() => resolveCaller(jwt({ scope }), 'globex', settings)).toThrow(expect.objectContaining({ status: 403 }));
+      expect(resolveCaller(jwt({ scope, customer_id: 'acme' }), undefined, settings)).toMatchObject({ customer_id: 'acme', admin: false });
     }
   });
 
@@ -51,11 +53,11 @@ describe('caller from the JWT authorizer context', () => {
 });
 
 describe('ADMIN_CLIENT_IDS: the admin scope counts only for the listed clients', () => {
-  const settings = { ...DEFAULT_CALLER_SETTINGS, adminClientIds: new Set(['svc-billing', 'svc-ops']) };
+  const listed = { ...settings, adminClientIds: new Set(['svc-billing', 'svc-ops']) };
 
   test('a listed client_id or azp makes the admin scope count', () => {
-    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'svc-billing' }), 'globex', settings)).toMatchObject({ customer_id: 'globex', admin: true });
-    expect(resolveCaller(jwt({ scope: 'connections:admin', azp: 'svc-ops' }), 'globex', settings)).toMatchObject({ customer_id: 'globex', admin: true });
+    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'svc-billing' }), 'globex', listed)).toMatchObject({ customer_id: 'globex', admin: true });
+    expect(resolveCaller(jwt({ scope: 'connections:admin', azp: 'svc-ops' }), 'globex', listed)).toMatchObject({ customer_id: 'globex', admin: true });
   });
 
   test('another client, no client claim, or a client_id and azp that disagree: not an admin', () => {
@@ -67,13 +69,13 @@ describe('ADMIN_CLIENT_IDS: the admin scope counts only for the listed clients',
       { client_id: 'svc-billing', azp: 'some-other-app' },
       { client_id: ['svc-billing'] },
     ]) {
-      expect(() => resolveCaller(jwt({ scope: 'connections:admin', ...claims }), 'globex', settings)).toThrow(expect.objectContaining({ status: 403 }));
+      expect(() => resolveCaller(jwt({ scope: 'connections:admin', ...claims }), 'globex', listed)).toThrow(expect.objectContaining({ status: 403 }));
       // With a customer claim of its own it is that customer's caller, never an admin.
-      expect(resolveCaller(jwt({ scope: 'connections:admin', customer_id: 'acme', ...claims }), undefined, settings)).toMatchObject({ customer_id: 'acme', admin: false });
+      expect(resolveCaller(jwt({ scope: 'connections:admin', customer_id: 'acme', ...claims }), undefined, listed)).toMatchObject({ customer_id: 'acme', admin: false });
     }
   });
 
   test('without ADMIN_CLIENT_IDS the scope alone decides, as before', () => {
-    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'any-app' }), 'globex').admin).toBe(true);
+    expect(resolveCaller(jwt({ scope: 'connections:admin', client_id: 'any-app' }), 'globex', settings).admin).toBe(true);
   });
 });
