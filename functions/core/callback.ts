@@ -1,5 +1,5 @@
 // The authorization callback: claim the state once, exchange the code once, check whose token it
-// is, and store it so that no fault after Finch issued it can lose it (DESIGN invariants 1–6).
+// is, and store it so that no fault after Finch issued it can lose it (docs/ARCHITECTURE.md, invariants 1–6).
 import type { CoreDeps } from './deps.js';
 import { ApiError, InvalidState, TransientStoreError } from './errors.js';
 import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
