@@ -4,7 +4,7 @@ import { AccessTokenRejected, ConnectionNotFound, FinchRejected, RefreshRateLimi
 import { type Connection, isEnded } from './model.js';
 import type { ListQuery, StatusUpdate, StoredConnection } from './ports/connection-store.js';
 
-/** DESIGN: at most 6 refreshes a minute per connection (connecting does not count). */
+/** At most 6 refreshes a minute per connection; connecting does not count (docs/ARCHITECTURE.md). */
 export const REFRESHES_PER_MINUTE = 6;
 
 export async function listConnections(deps: CoreDeps, customerId: string, query: ListQuery) {
