@@ -1,7 +1,7 @@
 import type { CallbackErrorCode } from './model.js';
 
 // Typed errors carry their HTTP status and a stable snake_case code; the HTTP layer maps them to
-// DESIGN's error shape. Messages are written for the API's caller and never hold a secret.
+// the error shape of docs/ARCHITECTURE.md. Messages are written for the API's caller and never hold a secret.
 
 export interface ErrorDetail { path: string; message: string }
 
