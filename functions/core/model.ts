@@ -41,7 +41,7 @@ export interface Connection {
   token_version: number;
 }
 
-/** The encrypted token as stored; `token_issued_at` orders reauths (DESIGN invariant 4). */
+/** The encrypted token as stored; `token_issued_at` orders reauths (invariant 4, docs/ARCHITECTURE.md). */
 export interface StoredToken {
   ciphertext: string;
   token_issued_at: number;
