@@ -1,6 +1,6 @@
 // The one middy stack every HTTP handler uses: the origin check behind the WAF, body guard (size,
 // content type, JSON), zod validation with field-level details, the caller from the JWT authorizer
-// context, and typed errors mapped to DESIGN's error shape. 5xx bodies are a fixed text and a
+// context, and typed errors mapped to the error shape (docs/ARCHITECTURE.md). 5xx bodies are a fixed text and a
 // request id, never an exception.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
