@@ -1,4 +1,4 @@
-/** ESM TypeScript through ts-jest (RECIPES.md); subpath imports mapped like package.json's "imports". */
+/** ESM TypeScript through ts-jest; subpath imports mapped like package.json's "imports". */
 export default {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
