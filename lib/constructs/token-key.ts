@@ -1,4 +1,4 @@
-// The customer-managed KMS key that encrypts access tokens (DESIGN invariant 5). Functions call
+// The customer-managed KMS key that encrypts access tokens (invariant 5, docs/ARCHITECTURE.md). Functions call
 // Encrypt/Decrypt directly with an encryption context; which function may use which purpose is
 // decided by the IAM conditions in functions.ts, not here.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
