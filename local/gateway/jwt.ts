@@ -9,7 +9,7 @@ import {
   exportJWK, generateKeyPair, importJWK, jwtVerify,
 } from 'jose';
 
-/** Local only: the CDK stack refuses these (DESIGN: "no dev key, no placeholder issuer"). */
+/** Local only: the CDK stack refuses these (docs/ARCHITECTURE.md, "Who may call what": no dev key, no placeholder issuer). */
 export const LOCAL_JWT_ISSUER = 'https://finch-connections.local/dev-issuer';
 export const LOCAL_JWT_AUDIENCE = 'finch-connections-local';
 const ALG = 'ES256';
