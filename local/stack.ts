@@ -40,7 +40,7 @@ export interface StackOptions {
   accessLog?: (line: string) => void;
 }
 
-/** What `.local/stack.json` holds (DESIGN: local stack contract), plus the pids for tooling. */
+/** What `.local/stack.json` holds (docs/ARCHITECTURE.md, "The local stack"), plus the pids for tooling. */
 export interface StackInfo {
   apiUrl: string;
   finchUrl: string;
