@@ -1,4 +1,4 @@
-// DESIGN invariant 7: every bad input gets a clear 4xx and changes nothing.
+// Invariant 7 (docs/ARCHITECTURE.md): every bad input gets a clear 4xx and changes nothing.
 import { scanTable, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
