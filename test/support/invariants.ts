@@ -1,4 +1,4 @@
-// DESIGN's invariants, checked on what a DynamoDB table actually holds: one owner per connection_id,
+// The invariants of docs/ARCHITECTURE.md, checked on what a DynamoDB table actually holds: one owner per connection_id,
 // one item per connection, no ownership item without its connection or the reverse, tokens only as
 // ciphertext (and none left on a tombstone); and over time: versions that only grow, no status
 // that comes back from `disconnected`. Each check returns its violations as sentences, so a failing
