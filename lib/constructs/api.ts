@@ -148,7 +148,7 @@ function whyNoJwt(route: RouteSpec): string {
   if (route.path === '/connect/result') {
     return `${key} is the built-in result page the callback redirects to; it only echoes bounded display parameters and reads or writes nothing.${throttled}`;
   }
-  return `${key} is marked auth: 'none' in lib/routes.ts (DESIGN "Who may call what").${throttled}`;
+  return `${key} is marked auth: 'none' in lib/routes.ts (docs/ARCHITECTURE.md, "Who may call what").${throttled}`;
 }
 
 /** `GET /connections/{connection_id}` → `GetConnectionsConnectionId`. */
