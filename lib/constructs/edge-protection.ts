@@ -125,7 +125,7 @@ export class EdgeProtection extends Construct {
 
     NagSuppressions.addResourceSuppressions(this.distribution, [
       { id: 'AwsSolutions-CFR1', reason: 'Employers connect from anywhere their payroll provider serves; geo blocking is a per-deployment choice, not a default.' },
-      { id: 'AwsSolutions-CFR3', reason: 'CloudFront access logs would record the query string of GET /connect/callback, which carries the authorization code and state; DESIGN forbids logging either. API Gateway access logs (no query string) cover requests.' },
+      { id: 'AwsSolutions-CFR3', reason: 'CloudFront access logs would record the query string of GET /connect/callback, which carries the authorization code and state; neither may ever be logged (docs/ARCHITECTURE.md). API Gateway access logs (no query string) cover requests.' },
       { id: 'AwsSolutions-CFR4', reason: 'The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the viewer TLS policy; map a custom domain with an ACM certificate (TLSv1.2_2021) to choose it.' },
     ]);
   }
