@@ -282,7 +282,7 @@ describe('cross-customer access', () => {
   });
 });
 
-describe('no secret anywhere (DESIGN: the token never leaves the backend)', () => {
+describe('no secret anywhere (the token never leaves the backend)', () => {
   test('no response, header or log line holds an issued token, the client secret, a code or a raw state', () => {
     const logs = capturedLogs();
     const responses = h.transcript.map((t) => t.text).join('\n');
