@@ -5,9 +5,9 @@ import { handleCallback } from '#core/callback.js';
 import { CallbackFailed, InvalidState } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
 import { app, httpRoute } from '#http/app.js';
-import { EmbeddedCallbackBody, RedirectCallbackQuery } from '#http/schemas.js';
 import { json, logger, routeByKey } from '#http/stack.js';
 import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
+import { EmbeddedCallbackBody, RedirectCallbackQuery } from './schema.js';
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
   const query = RedirectCallbackQuery.safeParse(event.queryStringParameters ?? {});

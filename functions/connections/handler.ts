@@ -1,8 +1,8 @@
 // GET /connections, GET /connections/{connection_id} (?refresh=true asks Finch). Token-free.
 import { disconnectConnection, getConnection, listAuditTrail, listConnections, refreshConnection } from '#core/connections.js';
 import { app, httpRoute } from '#http/app.js';
-import { AuditQuery, ConnectionPath, CustomerQuery, GetQuery, ListQuery } from '#http/schemas.js';
 import { json, routeByKey, validate } from '#http/stack.js';
+import { AuditQuery, ConnectionPath, CustomerQuery, GetQuery, ListQuery } from './schema.js';
 
 const list = httpRoute({ auth: 'jwt', query: ListQuery }, async ({ query, caller }) => {
   const { customer_id: _redundant, limit = 25, ...filters } = query;

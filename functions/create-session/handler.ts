@@ -5,8 +5,8 @@ import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
 import { checkConnectSessionInput, createConnectSession } from '#core/sessions.js';
 import { app, httpRoute } from '#http/app.js';
-import { CreateSessionBody } from '#http/schemas.js';
 import { json } from '#http/stack.js';
+import { CreateSessionBody } from './schema.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // Built here, not in the shared container: no other function bundles Powertools idempotency.

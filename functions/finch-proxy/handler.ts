@@ -7,8 +7,8 @@ import type { FinchDataMethod } from '#core/ports/finch-data.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
 import { dataApp, httpRoute } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';
-import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from '#http/schemas.js';
 import { type HttpEvent, json, routeByKey } from '#http/stack.js';
+import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from './schema.js';
 
 const deps: ProxyDeps = {
   ...dataApp.deps,

@@ -1,0 +1,22 @@
+// The Finch proxy's and the directory's requests.
+import * as z from '#core/zod.js';
+import { connectionId, customerId, pageLimit } from '#http/schemas.js';
+
+/**
+ * The Finch proxy's own query: only an admin's `customer_id`. Finch's parameters are checked per
+ * path template by the core (functions/core/proxy.ts) from the raw query string.
+ */
+export const ProxyQuery = z.looseObject({ customer_id: z.optional(customerId) });
+
+/** A Finch request body is a JSON object; `customer_id` is ours, and admins send it in the query here. */
+export const ProxyBody = z.record(z.string(), z.unknown()).check(
+  z.refine((body) => !Object.hasOwn(body, 'customer_id'), { message: 'name the customer with ?customer_id= on proxy routes', path: ['customer_id'] }),
+);
+
+export const ProxyHeaders = z.object({ 'finch-connection-id': connectionId });
+
+export const DirectoryQuery = z.strictObject({
+  customer_id: z.optional(customerId),
+  limit: z.optional(pageLimit),
+  cursor: z.optional(z.string().check(z.maxLength(256))),
+});
