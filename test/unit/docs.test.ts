@@ -1,7 +1,7 @@
 // The repository explains itself: code comments and tests cite "invariant N", and each N must be a
 // section of docs/ARCHITECTURE.md; the pages link only to files inside the repository (and to
-// headings that exist); and the test files docs/ names exist, so moving a test means updating the
-// page that points at it.
+// headings that exist); and the files docs/ names exist, so moving a test or a module means
+// updating the page that points at it.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { REPO_ROOT as ROOT } from '#local/paths.js';
@@ -96,9 +96,10 @@ describe('the documentation stays inside the repository', () => {
     expect(broken).toEqual([]);
   });
 
-  test('every test file docs/ names exists', () => {
+  test('every file or folder of the repository docs/ names exists (a moved test or module moves its mention)', () => {
     const docs = filesUnder(join(REPO_ROOT, 'docs'), (path) => path.endsWith('.md'));
-    const missing = docs.flatMap((page) => [...read(page).matchAll(/`(test\/[\w./-]+\.ts)`/g)]
+    const named = /`((?:functions|lib|local|test|bench|scripts|bin|events|docs)\/[\w./-]*[\w/])`/g;
+    const missing = docs.flatMap((page) => [...read(page).matchAll(named)]
       .map((match) => match[1]).filter((file) => !existsSync(join(REPO_ROOT, file))).map((file) => `${rel(page)}: ${file}`));
     expect(missing).toEqual([]);
   });
