@@ -10,7 +10,7 @@ import type { BaseDeps, CoreDeps, Log } from '#core/deps.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
 import { type Config, loadConfig } from './config.js';
-import { DynamoConnectionStore } from './dynamo-store.js';
+import { dynamoStores } from './dynamo/index.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
 import type { finchCredentials } from './secrets.js';
@@ -62,11 +62,8 @@ function buildBase(env: Record<string, string | undefined>, log: Log): Base<Base
   const contextCipher: ContextCipher = kms
     ? new KmsCipher(kms, config.KMS_KEY_ARN!)
     : new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!));
-  const store = new DynamoConnectionStore(doc, config.TABLE_NAME);
   const deps: BaseDeps = {
-    sessions: store,
-    connections: store,
-    inbox: store,
+    ...dynamoStores(doc, config.TABLE_NAME),
     cipher: new AccessTokenCipher(contextCipher),
     clock: { now: () => new Date() },
     settings: {

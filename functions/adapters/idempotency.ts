@@ -16,7 +16,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Caller } from '#core/deps.js';
 import { ApiError, TransientStoreError } from '#core/errors.js';
-import { isTransient } from './dynamo-errors.js';
+import { isTransient } from './aws-errors.js';
 import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
 

@@ -7,7 +7,8 @@
 //
 // KMS needs none of this: KMS rotates the key material itself and each ciphertext names its key.
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, isTransient } from './dynamo-errors.js';
+import { isTransient } from './aws-errors.js';
+import { isConditionFailure } from './dynamo/errors.js';
 import { LocalAesCipher, accessTokenContext } from './token-cipher.js';
 
 type Item = Record<string, any>;

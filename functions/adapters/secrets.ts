@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Config } from './config.js';
 import { TransientSecretsError } from '#core/errors.js';
 import * as z from '#core/zod.js';
-import { isTransient } from './dynamo-errors.js';
+import { isTransient } from './aws-errors.js';
 
 export interface FinchCredentials {
   client_id: string;

@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { TransientCipherError } from '#core/errors.js';
 import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
-import { isTransient } from './dynamo-errors.js';
+import { isTransient } from './aws-errors.js';
 
 /** Finch tokens are far smaller; KMS Encrypt takes at most 4 KiB of plaintext. */
 const MAX_TOKEN_BYTES = 4096;

@@ -1,12 +1,13 @@
-// DynamoConnectionStore against DynamoDB Local: every outcome is asserted on the stored items, and
+// The DynamoDB stores (sessions, connections) against DynamoDB Local: every outcome is asserted on the stored items, and
 // the races run real concurrent requests.
 import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
+import { dynamoStores } from '#adapters/dynamo/index.js';
 import { keys } from '#adapters/table.js';
 import { InvalidRequest, TransientStoreError } from '#core/errors.js';
 import type { CallbackResult, Connection, ExchangeStash, SessionRecord } from '#core/model.js';
-import type { NewConnection } from '#core/ports/session-store.js';
+import type { ConnectionStore } from '#core/ports/connection-store.js';
+import type { NewConnection, SessionStore } from '#core/ports/session-store.js';
 import type { AuditEntry } from '#core/ports/audit.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 
@@ -14,11 +15,12 @@ import { createTestTable, type TestTable } from '../support/dynamo.js';
 const AUDIT: AuditEntry = { action: 'connection_stored', actor: 'test', customer_id: 'audit-test', connection_id: null, at: '2026-01-01T00:00:00.000Z' };
 
 let table: TestTable;
-let store: DynamoConnectionStore;
+let sessionStore: SessionStore;
+let connectionStore: ConnectionStore;
 
 beforeAll(async () => {
   table = await createTestTable('store');
-  store = new DynamoConnectionStore(table.doc, table.tableName);
+  ({ sessions: sessionStore, connections: connectionStore } = dynamoStores(table.doc, table.tableName));
 });
 afterAll(() => table?.client.destroy());
 
@@ -55,8 +57,8 @@ function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
 
 async function claimedSession(overrides: Partial<SessionRecord> = {}): Promise<SessionRecord> {
   const session = newSession(overrides);
-  await store.putSession(session, AUDIT);
-  const claim = await store.claimSession(session.state_hash, session.flow, NOW);
+  await sessionStore.putSession(session, AUDIT);
+  const claim = await sessionStore.claimSession(session.state_hash, session.flow, NOW);
   if (!claim.claimed) throw new Error('setup: claim failed');
   return claim.session;
 }
@@ -101,7 +103,7 @@ const rawOwner = (connection: string) => rawItem(keys.owner(connection));
 /** A stored connection made the way the callback makes one: a claimed session, then the transaction. */
 async function seedConnection(connection: Connection, issuedAt = 1_000): Promise<void> {
   const session = await claimedSession({ customer_id: connection.customer_id, finch_customer_id: connection.finch_customer_id });
-  const outcome = await store.createConnection(session.state_hash, input(connection, issuedAt), connectedResult(connection), AUDIT);
+  const outcome = await sessionStore.createConnection(session.state_hash, input(connection, issuedAt), connectedResult(connection), AUDIT);
   if (!outcome.ok) throw new Error(`setup: ${outcome.reason}`);
 }
 
@@ -127,64 +129,64 @@ async function retryingTransient<T>(operation: () => Promise<T>): Promise<T> {
 describe('sessions: a state is single-use and expires (invariant 2)', () => {
   test('putSession stores the record with a TTL a week after expiry, and never overwrites', async () => {
     const session = newSession({ kind: 'reauth', connection_id: 'conn-1', entity: 'payroll' });
-    await store.putSession(session, AUDIT);
+    await sessionStore.putSession(session, AUDIT);
     const item = await rawSession(session.state_hash);
     expect(item).toEqual({ ...keys.session(session.state_hash), ...session, ttl: session.expires_at + 7 * DAY });
 
-    await expect(store.putSession({ ...session, customer_id: 'intruder' }, AUDIT)).rejects.toThrow(/already exists/);
+    await expect(sessionStore.putSession({ ...session, customer_id: 'intruder' }, AUDIT)).rejects.toThrow(/already exists/);
     expect((await rawSession(session.state_hash))?.customer_id).toBe('acme');
-    expect(await store.getSession(session.state_hash)).toEqual(session);
+    expect(await sessionStore.getSession(session.state_hash)).toEqual(session);
   });
 
   test('a pending session of the right flow is claimed once', async () => {
     const session = newSession();
-    await store.putSession(session, AUDIT);
-    const claim = await store.claimSession(session.state_hash, 'redirect', NOW);
+    await sessionStore.putSession(session, AUDIT);
+    const claim = await sessionStore.claimSession(session.state_hash, 'redirect', NOW);
     expect(claim).toEqual({ claimed: true, session: { ...session, status: 'claimed' } });
     expect((await rawSession(session.state_hash))?.status).toBe('claimed');
 
-    const again = await store.claimSession(session.state_hash, 'redirect', NOW);
+    const again = await sessionStore.claimSession(session.state_hash, 'redirect', NOW);
     expect(again).toEqual({ claimed: false, session: { ...session, status: 'claimed' } });
   });
 
   test('an expired session that TTL has not deleted yet is not claimed', async () => {
     const session = newSession({ expires_at: NOW - 60 });
-    await store.putSession(session, AUDIT);
-    expect(await store.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
+    await sessionStore.putSession(session, AUDIT);
+    expect(await sessionStore.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
     // expires_at is exclusive: at the very second it expires, it is expired.
     const edge = newSession({ expires_at: NOW });
-    await store.putSession(edge, AUDIT);
-    expect((await store.claimSession(edge.state_hash, 'redirect', NOW)).claimed).toBe(false);
+    await sessionStore.putSession(edge, AUDIT);
+    expect((await sessionStore.claimSession(edge.state_hash, 'redirect', NOW)).claimed).toBe(false);
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
     expect((await rawSession(edge.state_hash))?.status).toBe('pending');
   });
 
   test('a state of the other flow is not claimed, and the old item comes back', async () => {
     const session = newSession({ flow: 'embedded' });
-    await store.putSession(session, AUDIT);
-    expect(await store.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
+    await sessionStore.putSession(session, AUDIT);
+    expect(await sessionStore.claimSession(session.state_hash, 'redirect', NOW)).toEqual({ claimed: false, session });
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
   });
 
   test('an embedded state is claimed only by its own customer', async () => {
     const session = newSession({ flow: 'embedded', customer_id: 'acme' });
-    await store.putSession(session, AUDIT);
-    expect(await store.claimSession(session.state_hash, 'embedded', NOW, 'globex')).toEqual({ claimed: false, session });
+    await sessionStore.putSession(session, AUDIT);
+    expect(await sessionStore.claimSession(session.state_hash, 'embedded', NOW, 'globex')).toEqual({ claimed: false, session });
     expect((await rawSession(session.state_hash))?.status).toBe('pending');
-    expect((await store.claimSession(session.state_hash, 'embedded', NOW, 'acme')).claimed).toBe(true);
+    expect((await sessionStore.claimSession(session.state_hash, 'embedded', NOW, 'acme')).claimed).toBe(true);
   });
 
   test('an unknown state is not claimed and leaves no item behind', async () => {
     const hash = stateHash();
-    expect(await store.claimSession(hash, 'redirect', NOW)).toEqual({ claimed: false, session: null });
+    expect(await sessionStore.claimSession(hash, 'redirect', NOW)).toEqual({ claimed: false, session: null });
     expect(await rawSession(hash)).toBeUndefined();
-    expect(await store.getSession(hash)).toBeNull();
+    expect(await sessionStore.getSession(hash)).toBeNull();
   });
 
   test('20 concurrent claims of one state: exactly one wins', async () => {
     const session = newSession();
-    await store.putSession(session, AUDIT);
-    const claims = await Promise.all(Array.from({ length: 20 }, () => store.claimSession(session.state_hash, 'redirect', NOW)));
+    await sessionStore.putSession(session, AUDIT);
+    const claims = await Promise.all(Array.from({ length: 20 }, () => sessionStore.claimSession(session.state_hash, 'redirect', NOW)));
     expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
     for (const claim of claims.filter((c) => !c.claimed)) expect(claim.session?.status).toBe('claimed');
     expect((await rawSession(session.state_hash))?.status).toBe('claimed');
@@ -193,44 +195,44 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
   test('the exchanged token is stashed on a claimed session only', async () => {
     const stash: ExchangeStash = { connection_id: 'conn-s', provider_id: 'gusto', products: ['company'], token: { ciphertext: 'ct', token_issued_at: 5 } };
     const claimed = await claimedSession();
-    await store.stashExchange(claimed.state_hash, stash, AUDIT);
+    await sessionStore.stashExchange(claimed.state_hash, stash, AUDIT);
     expect((await rawSession(claimed.state_hash))?.stash).toEqual(stash);
-    expect((await store.getSession(claimed.state_hash))?.stash).toEqual(stash);
+    expect((await sessionStore.getSession(claimed.state_hash))?.stash).toEqual(stash);
 
     const pending = newSession();
-    await store.putSession(pending, AUDIT);
-    await expect(store.stashExchange(pending.state_hash, stash, AUDIT)).rejects.toThrow(/not claimed/);
+    await sessionStore.putSession(pending, AUDIT);
+    await expect(sessionStore.stashExchange(pending.state_hash, stash, AUDIT)).rejects.toThrow(/not claimed/);
     expect((await rawSession(pending.state_hash))?.stash).toBeUndefined();
   });
 
   test('finishSession moves only from the expected status, and drops the stash', async () => {
     const claimed = await claimedSession();
-    await store.stashExchange(claimed.state_hash, { connection_id: 'c', provider_id: 'p', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
+    await sessionStore.stashExchange(claimed.state_hash, { connection_id: 'c', provider_id: 'p', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
     const failure: CallbackResult = { status: 'error', error: 'customer_mismatch' };
-    expect(await store.finishSession(claimed.state_hash, 'pending', failure)).toBe(false);
+    expect(await sessionStore.finishSession(claimed.state_hash, 'pending', failure)).toBe(false);
     expect((await rawSession(claimed.state_hash))?.status).toBe('claimed');
 
-    expect(await store.finishSession(claimed.state_hash, 'claimed', failure)).toBe(true);
+    expect(await sessionStore.finishSession(claimed.state_hash, 'claimed', failure)).toBe(true);
     const item = await rawSession(claimed.state_hash);
     expect(item).toMatchObject({ status: 'failed', result: failure });
     expect(item?.stash).toBeUndefined();
-    expect(await store.finishSession(claimed.state_hash, 'claimed', failure)).toBe(false);
+    expect(await sessionStore.finishSession(claimed.state_hash, 'claimed', failure)).toBe(false);
 
     const cancelled = newSession();
-    await store.putSession(cancelled, AUDIT);
-    expect(await store.finishSession(cancelled.state_hash, 'pending', { status: 'error', error: 'connect_cancelled' })).toBe(true);
+    await sessionStore.putSession(cancelled, AUDIT);
+    expect(await sessionStore.finishSession(cancelled.state_hash, 'pending', { status: 'error', error: 'connect_cancelled' })).toBe(true);
     expect((await rawSession(cancelled.state_hash))?.status).toBe('failed');
-    expect(await store.claimSession(cancelled.state_hash, 'redirect', NOW)).toMatchObject({ claimed: false, session: { status: 'failed' } });
+    expect(await sessionStore.claimSession(cancelled.state_hash, 'redirect', NOW)).toMatchObject({ claimed: false, session: { status: 'failed' } });
 
     const superseded = await claimedSession();
     const result = connectedResult(newConnection(), true);
-    expect(await store.finishSession(superseded.state_hash, 'claimed', result)).toBe(true);
-    expect(await store.getSession(superseded.state_hash)).toMatchObject({ status: 'completed', result });
+    expect(await sessionStore.finishSession(superseded.state_hash, 'claimed', result)).toBe(true);
+    expect(await sessionStore.getSession(superseded.state_hash)).toMatchObject({ status: 'completed', result });
   });
 
   test('finishSession of an unknown state is false and creates nothing', async () => {
     const hash = stateHash();
-    expect(await store.finishSession(hash, 'pending', { status: 'error', error: 'invalid_state' })).toBe(false);
+    expect(await sessionStore.finishSession(hash, 'pending', { status: 'error', error: 'invalid_state' })).toBe(false);
     expect(await rawSession(hash)).toBeUndefined();
   });
 });
@@ -238,10 +240,10 @@ describe('sessions: a state is single-use and expires (invariant 2)', () => {
 describe('createConnection: one owner, one item (invariant 1)', () => {
   test('writes the ownership item, the connection item with its token, and completes the session', async () => {
     const session = await claimedSession();
-    await store.stashExchange(session.state_hash, { connection_id: 'x', provider_id: 'gusto', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
+    await sessionStore.stashExchange(session.state_hash, { connection_id: 'x', provider_id: 'gusto', products: [], token: { ciphertext: 'ct', token_issued_at: 1 } }, AUDIT);
     const connection = newConnection({ entity: 'payroll', finch_customer_id: 'acme~payroll' });
     const result = connectedResult(connection);
-    expect(await store.createConnection(session.state_hash, input(connection, 1234, 'ciphertext-1'), result, AUDIT)).toEqual({ ok: true });
+    expect(await sessionStore.createConnection(session.state_hash, input(connection, 1234, 'ciphertext-1'), result, AUDIT)).toEqual({ ok: true });
 
     expect(await rawOwner(connection.connection_id)).toEqual({
       ...keys.owner(connection.connection_id), connection_id: connection.connection_id, customer_id: 'acme', created_at: connection.connected_at,
@@ -264,7 +266,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
     await seedConnection(connection);
     const session = await claimedSession({ customer_id: 'globex' });
     const theirs = { ...connection, customer_id: 'globex', finch_customer_id: 'globex' };
-    expect(await store.createConnection(session.state_hash, input(theirs), connectedResult(theirs), AUDIT))
+    expect(await sessionStore.createConnection(session.state_hash, input(theirs), connectedResult(theirs), AUDIT))
       .toEqual({ ok: false, reason: 'owned', owner: 'acme' });
     expect(await rawConnection('globex', connection.connection_id)).toBeUndefined();
     expect((await rawOwner(connection.connection_id))?.customer_id).toBe('acme');
@@ -275,16 +277,16 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
     const connection = newConnection();
     await seedConnection(connection, 1000);
     const session = await claimedSession();
-    expect(await store.createConnection(session.state_hash, input(connection, 2000), connectedResult(connection), AUDIT))
+    expect(await sessionStore.createConnection(session.state_hash, input(connection, 2000), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'owned', owner: 'acme' });
     expect((await rawConnection('acme', connection.connection_id))?.token_issued_at).toBe(1000);
   });
 
   test('a session that is not claimed writes nothing', async () => {
     const pending = newSession();
-    await store.putSession(pending, AUDIT);
+    await sessionStore.putSession(pending, AUDIT);
     const connection = newConnection();
-    expect(await store.createConnection(pending.state_hash, input(connection), connectedResult(connection), AUDIT))
+    expect(await sessionStore.createConnection(pending.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
     expect(await rawConnection('acme', connection.connection_id)).toBeUndefined();
@@ -294,7 +296,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
   test('a session of another customer cannot complete with this connection', async () => {
     const session = await claimedSession({ customer_id: 'globex' });
     const connection = newConnection({ customer_id: 'acme' });
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
+    expect(await sessionStore.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
   });
@@ -302,8 +304,8 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
   test('a repeated transaction after a success answers session_not_claimed', async () => {
     const session = await claimedSession();
     const connection = newConnection();
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT)).toEqual({ ok: true });
-    expect(await store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
+    expect(await sessionStore.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT)).toEqual({ ok: true });
+    expect(await sessionStore.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
   });
 
@@ -315,7 +317,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
         connection: newConnection({ connection_id: connectionId, customer_id: customer }),
       })));
       const outcomes = await Promise.all(racers.map(({ session, connection }) =>
-        retryingTransient(() => store.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))));
+        retryingTransient(() => sessionStore.createConnection(session.state_hash, input(connection), connectedResult(connection), AUDIT))));
 
       const winners = racers.filter((_, i) => outcomes[i].ok);
       expect(winners).toHaveLength(1);
@@ -338,7 +340,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
     const fresh = { ...connection, provider_id: 'adp_run', products: ['company', 'directory', 'payment'], updated_at: '2027-02-01T00:00:00.000Z', connected_at: '2027-02-01T00:00:00.000Z' };
     const result = connectedResult(fresh, true);
-    expect(await store.replaceToken(session.state_hash, input(fresh, 2000, 'ciphertext-2'), result, AUDIT)).toEqual({ ok: true });
+    expect(await sessionStore.replaceToken(session.state_hash, input(fresh, 2000, 'ciphertext-2'), result, AUDIT)).toEqual({ ok: true });
 
     expect(await rawConnection('acme', connection.connection_id)).toEqual({
       ...before,
@@ -359,7 +361,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection, 5000);
     for (const issuedAt of [4000, 5000]) {
       const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-      expect(await store.replaceToken(session.state_hash, input(connection, issuedAt, 'old'), connectedResult(connection, true), AUDIT))
+      expect(await sessionStore.replaceToken(session.state_hash, input(connection, issuedAt, 'old'), connectedResult(connection, true), AUDIT))
         .toEqual({ ok: false, reason: 'superseded' });
       expect((await rawSession(session.state_hash))?.status).toBe('claimed');
     }
@@ -371,7 +373,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection);
     const session = await claimedSession({ customer_id: 'globex', kind: 'reauth', connection_id: connection.connection_id });
     const theirs = { ...connection, customer_id: 'globex' };
-    expect(await store.replaceToken(session.state_hash, input(theirs, 9000), connectedResult(theirs, true), AUDIT))
+    expect(await sessionStore.replaceToken(session.state_hash, input(theirs, 9000), connectedResult(theirs, true), AUDIT))
       .toEqual({ ok: false, reason: 'not_owner' });
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ token_issued_at: 1000, token_version: 1 });
     expect(await rawConnection('globex', connection.connection_id)).toBeUndefined();
@@ -380,7 +382,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
   test('an unknown connection is missing, and nothing is created', async () => {
     const connection = newConnection();
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-    expect(await store.replaceToken(session.state_hash, input(connection), connectedResult(connection, true), AUDIT))
+    expect(await sessionStore.replaceToken(session.state_hash, input(connection), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'missing' });
     expect(await rawConnection('acme', connection.connection_id)).toBeUndefined();
     expect(await rawOwner(connection.connection_id)).toBeUndefined();
@@ -391,7 +393,7 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     await seedConnection(connection);
     await setStatus('acme', connection.connection_id, status);
     const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
-    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
+    expect(await sessionStore.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'disconnected' });
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ status, token_issued_at: 1000, token_version: 1 });
   });
@@ -400,8 +402,8 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     const connection = newConnection();
     await seedConnection(connection);
     const session = newSession({ kind: 'reauth', connection_id: connection.connection_id });
-    await store.putSession(session, AUDIT);
-    expect(await store.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
+    await sessionStore.putSession(session, AUDIT);
+    expect(await sessionStore.replaceToken(session.state_hash, input(connection, 9000), connectedResult(connection, true), AUDIT))
       .toEqual({ ok: false, reason: 'session_not_claimed' });
     expect((await rawConnection('acme', connection.connection_id))?.token_issued_at).toBe(1000);
   });
@@ -418,18 +420,18 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
     let racing = true;
     const watcher = (async () => {
       while (racing) {
-        const stored = await store.getConnection('acme', connection.connection_id);
+        const stored = await connectionStore.getConnection('acme', connection.connection_id);
         observed.push({ version: stored!.token_version, issued: stored!.token!.token_issued_at });
       }
     })();
     const outcomes = await Promise.all(order.map((i) => retryingTransient(() =>
-      store.replaceToken(sessions[i].state_hash, input(connection, issued[i]), connectedResult(connection, true), AUDIT))));
+      sessionStore.replaceToken(sessions[i].state_hash, input(connection, issued[i]), connectedResult(connection, true), AUDIT))));
     racing = false;
     await watcher;
 
     for (const outcome of outcomes) expect([{ ok: true }, { ok: false, reason: 'superseded' }]).toContainEqual(outcome);
     const applied = outcomes.filter((outcome) => outcome.ok).length;
-    const final = await store.getConnection('acme', connection.connection_id);
+    const final = await connectionStore.getConnection('acme', connection.connection_id);
     expect(final?.token).toEqual({ ciphertext: 'ct-9000', token_issued_at: 9000 });
     expect(final?.token_version).toBe(1 + applied);
     // Every state anyone saw: a higher version always holds a newer token.
@@ -447,13 +449,13 @@ describe('reading connections: token-free except for getConnection\'s token', ()
   test('getConnection returns the connection with its token; getOwner the owner', async () => {
     const connection = newConnection({ company_name: 'Acme' });
     await seedConnection(connection, 4242);
-    const stored = await store.getConnection('acme', connection.connection_id);
+    const stored = await connectionStore.getConnection('acme', connection.connection_id);
     expect(stored).toEqual({ ...connection, token: { ciphertext: 'ct-4242', token_issued_at: 4242 } });
-    expect(await store.getOwner(connection.connection_id)).toBe('acme');
+    expect(await connectionStore.getOwner(connection.connection_id)).toBe('acme');
     // Another customer's view of the same id is the same as an unknown id.
-    expect(await store.getConnection('globex', connection.connection_id)).toBeNull();
-    expect(await store.getConnection('acme', 'conn-unknown')).toBeNull();
-    expect(await store.getOwner('conn-unknown')).toBeNull();
+    expect(await connectionStore.getConnection('globex', connection.connection_id)).toBeNull();
+    expect(await connectionStore.getConnection('acme', 'conn-unknown')).toBeNull();
+    expect(await connectionStore.getOwner('conn-unknown')).toBeNull();
   });
 
   test('a connection without a ciphertext (a tombstone) has a null token', async () => {
@@ -463,19 +465,19 @@ describe('reading connections: token-free except for getConnection\'s token', ()
       TableName: table.tableName, Key: keys.connection('acme', connection.connection_id),
       UpdateExpression: 'SET #s = :s REMOVE token_ciphertext', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'disconnected' },
     }));
-    expect(await store.getConnection('acme', connection.connection_id)).toMatchObject({ status: 'disconnected', token: null });
+    expect(await connectionStore.getConnection('acme', connection.connection_id)).toMatchObject({ status: 'disconnected', token: null });
   });
 });
 
 describe('recordStatus', () => {
   const audited = (connectionId: string, at: Date): AuditEntry => ({ action: 'refreshed', actor: 'test', customer_id: 'acme', connection_id: connectionId, at: at.toISOString(), details: { status: 'reauth' } });
-  const auditTrail = async (connectionId: string) => (await store.listAudit('acme', connectionId, { limit: 10 })).entries;
+  const auditTrail = async (connectionId: string) => (await connectionStore.listAudit('acme', connectionId, { limit: 10 })).entries;
 
   test('stores the status news with its audit entry, token untouched', async () => {
     const connection = newConnection();
     await seedConnection(connection, 1000);
     const now = new Date('2027-03-01T12:00:00.000Z');
-    expect(await store.recordStatus('acme', connection.connection_id, {
+    expect(await connectionStore.recordStatus('acme', connection.connection_id, {
       status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp',
     }, now, audited(connection.connection_id, now))).toBe(true);
@@ -483,27 +485,27 @@ describe('recordStatus', () => {
       ...connection, status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp', updated_at: now.toISOString(),
     };
-    expect(await store.getConnection('acme', connection.connection_id)).toMatchObject(expected);
+    expect(await connectionStore.getConnection('acme', connection.connection_id)).toMatchObject(expected);
     expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ ...expected, token_ciphertext: 'ct-1000', token_issued_at: 1000 });
     expect(await auditTrail(connection.connection_id)).toEqual([audited(connection.connection_id, now)]);
 
     // Fields left out stay as they are.
     const later = new Date('2027-03-01T12:05:00.000Z');
-    expect(await store.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, later, audited(connection.connection_id, later))).toBe(true);
-    expect(await store.getConnection('acme', connection.connection_id)).toMatchObject({ ...expected, status: 'connected', status_message: null, updated_at: later.toISOString() });
+    expect(await connectionStore.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, later, audited(connection.connection_id, later))).toBe(true);
+    expect(await connectionStore.getConnection('acme', connection.connection_id)).toMatchObject({ ...expected, status: 'connected', status_message: null, updated_at: later.toISOString() });
   });
 
   test.each(['disconnecting', 'disconnected'])('a %s connection is not updated, and no audit entry is written', async (status) => {
     const connection = newConnection();
     await seedConnection(connection);
     await setStatus('acme', connection.connection_id, status);
-    expect(await store.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, new Date(), audited(connection.connection_id, new Date()))).toBe(false);
+    expect(await connectionStore.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, new Date(), audited(connection.connection_id, new Date()))).toBe(false);
     expect((await rawConnection('acme', connection.connection_id))?.status).toBe(status);
     expect(await auditTrail(connection.connection_id)).toEqual([]);
   });
 
   test('an unknown connection is false and nothing is created', async () => {
-    expect(await store.recordStatus('acme', 'conn-nope', { status: 'connected', status_message: null }, new Date(), audited('conn-nope', new Date()))).toBe(false);
+    expect(await connectionStore.recordStatus('acme', 'conn-nope', { status: 'connected', status_message: null }, new Date(), audited('conn-nope', new Date()))).toBe(false);
     expect(await rawConnection('acme', 'conn-nope')).toBeUndefined();
     expect(await auditTrail('conn-nope')).toEqual([]);
   });
@@ -534,7 +536,7 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
     }
     for (const marked of [seeded[2], seeded[5]]) {
       const at = new Date('2027-02-01T00:00:00Z');
-      await store.recordStatus(customer, marked.connection_id, { status: 'reauth', status_message: null }, at,
+      await connectionStore.recordStatus(customer, marked.connection_id, { status: 'reauth', status_message: null }, at,
         { action: 'reauth_required', actor: 'test', customer_id: customer, connection_id: marked.connection_id, at: at.toISOString() });
     }
     seeded[2] = { ...seeded[2], status: 'reauth', updated_at: '2027-02-01T00:00:00.000Z' };
@@ -544,11 +546,11 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
 
   const newestFirst = () => [...seeded].reverse();
 
-  async function listAll(query: Omit<Parameters<DynamoConnectionStore['listConnections']>[1], 'cursor'>) {
+  async function listAll(query: Omit<Parameters<ConnectionStore['listConnections']>[1], 'cursor'>) {
     const pages: Connection[][] = [];
     let cursor: string | undefined;
     do {
-      const page = await store.listConnections(customer, { ...query, cursor });
+      const page = await connectionStore.listConnections(customer, { ...query, cursor });
       pages.push(page.connections);
       cursor = page.next_cursor ?? undefined;
     } while (cursor && pages.length < 20);
@@ -563,7 +565,7 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
   });
 
   test('a single page holding everything has no next cursor', async () => {
-    const page = await store.listConnections(customer, { limit: 100 });
+    const page = await connectionStore.listConnections(customer, { limit: 100 });
     expect(page).toEqual({ connections: newestFirst(), next_cursor: null });
   });
 
@@ -583,9 +585,9 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
 
   test('another customer\'s cursor is refused as InvalidRequest on `cursor`', async () => {
     for (let i = 0; i < 2; i++) await seedConnection(newConnection({ customer_id: 'other-lister' }));
-    const foreign = await store.listConnections('other-lister', { limit: 1 });
+    const foreign = await connectionStore.listConnections('other-lister', { limit: 1 });
     expect(foreign.next_cursor).not.toBeNull();
-    const error = await store.listConnections(customer, { limit: 1, cursor: foreign.next_cursor! }).catch((e: unknown) => e);
+    const error = await connectionStore.listConnections(customer, { limit: 1, cursor: foreign.next_cursor! }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidRequest);
     expect(error).toMatchObject({ status: 400, code: 'invalid_request', extra: { details: [{ path: 'cursor' }] } });
   });
@@ -598,11 +600,11 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
     ['extra attributes', Buffer.from(JSON.stringify({ pk: 'CUSTOMER#lister', sk: 'CONNECTION#x', gsi1pk: 'CUSTOMER#lister', gsi1sk: 'x', status: 'x' })).toString('base64url')],
     ['a non-string key', Buffer.from(JSON.stringify({ pk: 'CUSTOMER#lister', sk: 'CONNECTION#x', gsi1pk: 'CUSTOMER#lister', gsi1sk: 1 })).toString('base64url')],
   ])('a cursor that is %s is InvalidRequest', async (_name, cursor) => {
-    await expect(store.listConnections(customer, { limit: 2, cursor })).rejects.toBeInstanceOf(InvalidRequest);
+    await expect(connectionStore.listConnections(customer, { limit: 2, cursor })).rejects.toBeInstanceOf(InvalidRequest);
   });
 
   test('a customer with no connections gets an empty page', async () => {
-    expect(await store.listConnections('nobody', { limit: 10 })).toEqual({ connections: [], next_cursor: null });
+    expect(await connectionStore.listConnections('nobody', { limit: 10 })).toEqual({ connections: [], next_cursor: null });
   });
 });
 

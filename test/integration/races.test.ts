@@ -4,7 +4,7 @@
 // owner, one item per connection, no partial write) and on a history of the connection sampled
 // while the race ran (versions only grow, with every new token; `disconnected` is final).
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
+import { DynamoSessionStore } from '#adapters/dynamo/sessions.js';
 import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, LocalAesCipher } from '#adapters/token-cipher.js';
 import { hashState } from '#core/ids.js';
@@ -147,7 +147,7 @@ describe('one owner per connection_id (invariant 1)', () => {
   test('50 customers racing for 10 connection ids → exactly one owner and one item each', async () => {
     // Finch never hands one connection id to two customers, so this race is driven at the store:
     // every customer holds a claimed session for every id and tries to create the connection.
-    const store = new DynamoConnectionStore(h.table.doc, h.table.tableName);
+    const sessionStore = new DynamoSessionStore(h.table.doc, h.table.tableName);
     const customers = Array.from({ length: 50 }, (_, i) => `contender-${i}`);
     const ids = Array.from({ length: 10 }, (_, i) => `contested-${i}-${Date.now().toString(36)}`);
     const now = new Date();
@@ -167,7 +167,7 @@ describe('one owner per connection_id (invariant 1)', () => {
       const connection = newConnection(customer, connection_id, now);
       const token = { ciphertext: await cipher.encrypt(`token-of-${customer}-for-${connection_id}`, { customer_id: customer, connection_id }), token_issued_at: now.getTime() };
       const result: CallbackResult = { status: 'connected', connection_id, customer_id: customer, entity: null, provider_id: 'gusto', products: ['company'], reauthenticated: false };
-      const outcome: CreateOutcome = await retryTransient(() => store.createConnection(stateHash, { connection, token }, result, {
+      const outcome: CreateOutcome = await retryTransient(() => sessionStore.createConnection(stateHash, { connection, token }, result, {
         action: 'connection_stored', actor: customer, customer_id: customer, connection_id, at: now.toISOString(),
       }), Date.now() + 20_000);
       return { customer, connection_id, outcome };

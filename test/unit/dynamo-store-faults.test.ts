@@ -10,7 +10,7 @@ import {
   DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoConnectionStore } from '#adapters/dynamo-store.js';
+import { dynamoStores } from '#adapters/dynamo/index.js';
 import type { CallbackResult, Connection } from '#core/model.js';
 import { TransientStoreError } from '#core/errors.js';
 import type { NewConnection } from '#core/ports/session-store.js';
@@ -20,7 +20,7 @@ import type { AuditEntry } from '#core/ports/audit.js';
 const AUDIT: AuditEntry = { action: 'connection_stored', actor: 'test', customer_id: 'audit-test', connection_id: null, at: '2026-01-01T00:00:00.000Z' };
 
 const ddb = mockClient(DynamoDBDocumentClient);
-const store = new DynamoConnectionStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'connections');
+const { sessions: sessionStore, connections: connectionStore } = dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'connections');
 beforeEach(() => ddb.reset());
 afterAll(() => ddb.restore());
 
@@ -76,30 +76,30 @@ describe('retryable faults surface as TransientStoreError', () => {
     ddb.on(UpdateCommand).rejects(fault);
     ddb.on(GetCommand).rejects(fault);
     ddb.on(QueryCommand).rejects(fault);
-    expect(await transientCause(store.claimSession('h', 'redirect', 1))).toBe(fault);
-    expect(await transientCause(store.getConnection('acme', 'conn-1'))).toBe(fault);
-    expect(await transientCause(store.listConnections('acme', { limit: 10 }))).toBe(fault);
+    expect(await transientCause(sessionStore.claimSession('h', 'redirect', 1))).toBe(fault);
+    expect(await transientCause(connectionStore.getConnection('acme', 'conn-1'))).toBe(fault);
+    expect(await transientCause(connectionStore.listConnections('acme', { limit: 10 }))).toBe(fault);
   });
 
   test.each(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'])(
     'a transaction cancelled for %s', async (code) => {
       const fault = cancelled(['None'], [code], ['None']);
       ddb.on(TransactWriteCommand).rejects(fault);
-      expect(await transientCause(store.createConnection('h', input, result, AUDIT))).toBe(fault);
-      expect(await transientCause(store.replaceToken('h', input, result, AUDIT))).toBe(fault);
-      expect(await transientCause(store.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT))).toBe(fault);
+      expect(await transientCause(sessionStore.createConnection('h', input, result, AUDIT))).toBe(fault);
+      expect(await transientCause(sessionStore.replaceToken('h', input, result, AUDIT))).toBe(fault);
+      expect(await transientCause(connectionStore.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT))).toBe(fault);
     });
 
   test('a conflict wins over a failed condition in the same transaction: retrying gives a clean answer', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', { customer_id: { S: 'globex' }, pk: { S: 'CONNECTION#conn-1' } }], ['None'], ['TransactionConflict']));
-    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toBeInstanceOf(TransientStoreError);
+    await expect(sessionStore.createConnection('h', input, result, AUDIT)).rejects.toBeInstanceOf(TransientStoreError);
   });
 });
 
 describe('condition failures become typed outcomes, with no second read', () => {
   test('a failed claim returns the old item, unmarshalled', async () => {
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: storedSession }));
-    const outcome = await store.claimSession('h', 'redirect', 1_800_000_000);
+    const outcome = await sessionStore.claimSession('h', 'redirect', 1_800_000_000);
     expect(outcome).toEqual({
       claimed: false,
       session: {
@@ -118,15 +118,15 @@ describe('condition failures become typed outcomes, with no second read', () => 
 
   test('a failed claim of an unknown state has no session', async () => {
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata }));
-    expect(await store.claimSession('h', 'embedded', 1, 'acme')).toEqual({ claimed: false, session: null });
+    expect(await sessionStore.claimSession('h', 'embedded', 1, 'acme')).toEqual({ claimed: false, session: null });
     expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.ConditionExpression).toContain('customer_id = :customer');
   });
 
   test('finishSession and recordStatus answer false', async () => {
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata }));
-    expect(await store.finishSession('h', 'claimed', result)).toBe(false);
+    expect(await sessionStore.finishSession('h', 'claimed', result)).toBe(false);
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed'], ['None']));
-    expect(await store.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT)).toBe(false);
+    expect(await connectionStore.recordStatus('acme', 'conn-1', { status: 'reauth', status_message: null }, new Date(), AUDIT)).toBe(false);
   });
 
   test.each([
@@ -134,7 +134,7 @@ describe('condition failures become typed outcomes, with no second read', () => 
     ['an unclaimed session', [['None'], ['None'], ['ConditionalCheckFailed', storedSession]], { ok: false, reason: 'session_not_claimed' }],
   ] as const)('createConnection: %s', async (_name, reasons, outcome) => {
     ddb.on(TransactWriteCommand).rejects(cancelled(...(reasons as unknown as [string, Record<string, AttributeValue>?][])));
-    expect(await store.createConnection('h', input, result, AUDIT)).toEqual(outcome);
+    expect(await sessionStore.createConnection('h', input, result, AUDIT)).toEqual(outcome);
     expect(ddb.calls()).toHaveLength(1);
   });
 
@@ -148,13 +148,13 @@ describe('condition failures become typed outcomes, with no second read', () => 
     ['an unclaimed session', [['None'], ['None'], ['ConditionalCheckFailed']], 'session_not_claimed'],
   ] as const)('replaceToken: %s', async (_name, reasons, reason) => {
     ddb.on(TransactWriteCommand).rejects(cancelled(...(reasons as unknown as [string, Record<string, AttributeValue>?][])));
-    expect(await store.replaceToken('h', input, result, AUDIT)).toEqual({ ok: false, reason });
+    expect(await sessionStore.replaceToken('h', input, result, AUDIT)).toEqual({ ok: false, reason });
     expect(ddb.calls()).toHaveLength(1);
   });
 
   test('replaceToken is one transaction that increments the version in DynamoDB', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    expect(await store.replaceToken('h', input, result, AUDIT)).toEqual({ ok: true });
+    expect(await sessionStore.replaceToken('h', input, result, AUDIT)).toEqual({ ok: true });
     expect(ddb.calls()).toHaveLength(1);
     const [owner, update, session] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(owner.ConditionCheck).toMatchObject({ ConditionExpression: 'customer_id = :customer', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
@@ -169,18 +169,18 @@ describe('anything else is not retried', () => {
   test('a validation error passes through as it is', async () => {
     const fault = new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Invalid UpdateExpression' });
     ddb.on(UpdateCommand).rejects(fault);
-    await expect(store.claimSession('h', 'redirect', 1)).rejects.toBe(fault);
+    await expect(sessionStore.claimSession('h', 'redirect', 1)).rejects.toBe(fault);
   });
 
   test('a transaction cancelled for a validation error passes through as it is', async () => {
     const fault = cancelled(['None'], ['ValidationError'], ['None']);
     ddb.on(TransactWriteCommand).rejects(fault);
-    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toBe(fault);
-    await expect(store.replaceToken('h', input, result, AUDIT)).rejects.toBe(fault);
+    await expect(sessionStore.createConnection('h', input, result, AUDIT)).rejects.toBe(fault);
+    await expect(sessionStore.replaceToken('h', input, result, AUDIT)).rejects.toBe(fault);
   });
 
   test('a connection item without its ownership item is reported as the inconsistency it is', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['None'], ['ConditionalCheckFailed', { pk: { S: 'CUSTOMER#acme' } }], ['None']));
-    await expect(store.createConnection('h', input, result, AUDIT)).rejects.toThrow(/without its ownership item/);
+    await expect(sessionStore.createConnection('h', input, result, AUDIT)).rejects.toThrow(/without its ownership item/);
   });
 });
