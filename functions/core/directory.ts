@@ -6,6 +6,7 @@ import type { Connection } from './model.js';
 import { ApiError, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
 import type { FinchDataResponse } from './ports/finch-data.js';
 import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
+import { once } from './once.js';
 import * as z from './zod.js';
 
 export type MatchedBy = 'self' | 'name_dob' | 'email';
@@ -124,22 +125,22 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
     return response;
   };
 
-  const entries: Array<z.infer<typeof DirectoryEntry>> = [];
+  const entries: DirectoryEntry[] = [];
   for (let pageNo = 0; pageNo < MAX_DIRECTORY_PAGES; pageNo++) {
     const response = await call('GET', '/employer/directory', { limit: String(DIRECTORY_PAGE), offset: String(entries.length) });
-    const page = parseOk(DirectoryAnswer, response);
+    const page = parseOk(shapes().directory, response);
     entries.push(...page.individuals);
     const total = page.paging?.count ?? entries.length;
     if (page.individuals.length === 0 || entries.length >= total) break;
   }
 
-  const details = new Map<string, z.infer<typeof IndividualBody>>();
+  const details = new Map<string, IndividualBody>();
   for (let start = 0; start < entries.length; start += INDIVIDUAL_BATCH) {
     const batch = entries.slice(start, start + INDIVIDUAL_BATCH);
     const response = await call('POST', '/employer/individual', {}, { requests: batch.map((entry) => ({ individual_id: entry.id })) });
     // Without the individual product the directory still lists names; those rows just cannot merge.
     if (response.status === 403) break;
-    for (const answer of parseOk(IndividualAnswer, response).responses) {
+    for (const answer of parseOk(shapes().individuals, response).responses) {
       if ((answer.code ?? 200) === 200 && answer.body) details.set(answer.individual_id, answer.body);
     }
   }
@@ -158,21 +159,30 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
 }
 
 // Finch's shapes, loosely: unknown fields are dropped, missing optional ones are fine.
-const name = z.nullish(z.string().check(z.maxLength(256)));
-const DirectoryEntry = z.object({ id: z.string().check(z.minLength(1), z.maxLength(128)), first_name: name, last_name: name });
-const DirectoryAnswer = z.object({
-  paging: z.nullish(z.object({ count: z.nullish(z.number()) })),
-  individuals: z.array(DirectoryEntry),
-});
-const IndividualBody = z.object({
-  first_name: name,
-  last_name: name,
-  dob: z.nullish(z.string().check(z.maxLength(32))),
-  emails: z.nullish(z.array(z.nullish(z.object({ data: z.nullish(z.string().check(z.maxLength(320))) })))),
-});
-const IndividualAnswer = z.object({
-  responses: z.array(z.object({ individual_id: z.string(), code: z.nullish(z.number()), body: z.optional(z.catch(z.nullable(IndividualBody), null)) })),
-});
+function finchShapes() {
+  const name = z.nullish(z.string().check(z.maxLength(256)));
+  const entry = z.object({ id: z.string().check(z.minLength(1), z.maxLength(128)), first_name: name, last_name: name });
+  const individual = z.object({
+    first_name: name,
+    last_name: name,
+    dob: z.nullish(z.string().check(z.maxLength(32))),
+    emails: z.nullish(z.array(z.nullish(z.object({ data: z.nullish(z.string().check(z.maxLength(320))) })))),
+  });
+  return {
+    directory: z.object({
+      paging: z.nullish(z.object({ count: z.nullish(z.number()) })),
+      individuals: z.array(entry),
+    }),
+    individuals: z.object({
+      responses: z.array(z.object({ individual_id: z.string(), code: z.nullish(z.number()), body: z.optional(z.catch(z.nullable(individual), null)) })),
+    }),
+  };
+}
+/** Built on the first GET /directory: the proxy's other routes, in the same function, never parse them. */
+const shapes = once(finchShapes);
+type Shapes = ReturnType<typeof finchShapes>;
+type DirectoryEntry = z.infer<Shapes['directory']>['individuals'][number];
+type IndividualBody = NonNullable<z.infer<Shapes['individuals']>['responses'][number]['body']>;
 
 function parseOk<T>(schema: z.ZodMiniType<T>, response: FinchDataResponse): T {
   if (response.status === 202) throw new Skip('data_not_ready');

@@ -3,14 +3,16 @@
 // caller (customer, admin or customer token, subject, client).
 import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
+import { once } from '#core/once.js';
 import { checkConnectSessionInput, createConnectSession } from '#core/sessions.js';
 import { app, httpRoute } from '#http/app.js';
 import { json } from '#http/stack.js';
 import { CreateSessionBody } from './schema.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-// Built here, not in the shared container: no other function bundles Powertools idempotency.
-const idempotency = new IdempotentRequests(app.clients.dynamo, app.config.TABLE_NAME, app.contextCipher);
+// Built here, not in the shared container (no other function bundles Powertools idempotency), and
+// on the first request with a key: a session without one never needs it.
+const idempotency = once(() => new IdempotentRequests(app.clients.dynamo, app.config.TABLE_NAME, app.contextCipher));
 
 export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody }, async ({ event, body, caller, context }) => {
   const { customer_id: _redundant, ...input } = body;
@@ -23,7 +25,7 @@ export const handler = httpRoute({ auth: 'jwt', body: CreateSessionBody }, async
   if (key !== undefined) checkConnectSessionInput(app.deps, caller, input);
   const started = key === undefined
     ? await create()
-    : await idempotency.run({ caller, key, payload: input }, context, create);
+    : await idempotency().run({ caller, key, payload: input }, context, create);
   // connect_url carries the live state: answered to the caller, never logged.
   return json(201, started);
 });
