@@ -6,13 +6,14 @@ import type { Caller, CoreDeps } from '#core/deps.js';
 import { createConnectSession } from '#core/sessions.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { HttpEvent, HttpResult } from '#http/stack.js';
-import type { FakeFinch, MemoryStore } from '../test/support/fakes.js';
+import type { FakeFinch } from '../test/support/fakes.js';
+import type { MemoryTable } from '../test/support/memory-stores.js';
 import { apiEvent } from './events.js';
 
 export interface ScenarioKit {
   /** The fakes, with the container's real settings and clock, for seeding through the core. */
   deps: CoreDeps;
-  store: MemoryStore;
+  store: MemoryTable;
   finch: FakeFinch;
   /** How many distinct invocations the run will make (warm-up included). */
   count: number;

@@ -1,203 +1,13 @@
-// In-memory fakes of the core's ports, for unit tests and the warm-overhead benchmark. The store
-// fake keeps the same conditions as the DynamoDB adapter so core tests mean something.
+// In-memory fakes of the core's ports, for unit tests and the warm-overhead benchmark: Finch, the
+// token cipher and the webhook verifier here, the three stores in memory-stores.ts.
 import { randomUUID } from 'node:crypto';
 import type { CoreDeps, Log } from '#core/deps.js';
 import { ConnectionExistsAtFinch, FinchRejected, WebhookSignatureInvalid } from '#core/errors.js';
-import type { CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from '#core/model.js';
-import type { AuditEntry } from '#core/ports/audit.js';
-import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
-import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
 import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
-import type { ConnectionChange, WebhookEventRecord, WebhookInbox } from '#core/ports/webhook-inbox.js';
-
-const clone = <T>(value: T): T => structuredClone(value);
-
-export class MemoryStore implements SessionStore, ConnectionStore, WebhookInbox {
-  sessions = new Map<string, SessionRecord>();
-  connections = new Map<string, StoredConnection>();
-  owners = new Map<string, string>();
-  calls = 0;
-
-  private key = (customerId: string, connectionId: string) => `${customerId}/${connectionId}`;
-
-  audits: AuditEntry[] = [];
-
-  async putSession(session: SessionRecord, audit: AuditEntry) {
-    this.calls++;
-    if (this.sessions.has(session.state_hash)) throw new Error('session exists');
-    this.sessions.set(session.state_hash, clone(session));
-    this.audits.push(clone(audit));
-  }
-
-  async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome> {
-    this.calls++;
-    const session = this.sessions.get(stateHash);
-    if (!session || session.status !== 'pending' || session.flow !== flow || session.expires_at <= nowSeconds
-      || (customerId !== undefined && session.customer_id !== customerId)) {
-      return { claimed: false, session: session ? clone(session) : null };
-    }
-    session.status = 'claimed';
-    if (claimId !== undefined) session.claim_id = claimId;
-    return { claimed: true, session: clone(session) };
-  }
-
-  async getSession(stateHash: string) {
-    this.calls++;
-    const session = this.sessions.get(stateHash);
-    return session ? clone(session) : null;
-  }
-
-  async stashExchange(stateHash: string, stash: ExchangeStash, audit: AuditEntry) {
-    this.calls++;
-    const session = this.sessions.get(stateHash);
-    if (session?.status !== 'claimed') throw new Error('not claimed');
-    session.stash = clone(stash);
-    this.audits.push(clone(audit));
-  }
-
-  async finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult) {
-    this.calls++;
-    const session = this.sessions.get(stateHash);
-    if (session?.status !== from) return false;
-    session.status = result.status === 'error' ? 'failed' : 'completed';
-    session.result = clone(result);
-    return true;
-  }
-
-  async createConnection(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<CreateOutcome> {
-    this.calls++;
-    const { connection } = input;
-    const owner = this.owners.get(connection.connection_id);
-    if (owner) return { ok: false, reason: 'owned', owner };
-    if (this.sessions.get(stateHash)?.status !== 'claimed') return { ok: false, reason: 'session_not_claimed' };
-    this.owners.set(connection.connection_id, connection.customer_id);
-    this.connections.set(this.key(connection.customer_id, connection.connection_id), { ...clone(connection), token: clone(input.token) });
-    await this.finishSession(stateHash, 'claimed', result);
-    this.audits.push(clone(audit));
-    return { ok: true };
-  }
-
-  async replaceToken(stateHash: string, input: NewConnection, result: CallbackResult, audit: AuditEntry): Promise<ReplaceOutcome> {
-    this.calls++;
-    const { connection } = input;
-    if (this.owners.get(connection.connection_id) !== connection.customer_id) return { ok: false, reason: 'not_owner' };
-    const stored = this.connections.get(this.key(connection.customer_id, connection.connection_id));
-    if (!stored) return { ok: false, reason: 'missing' };
-    if (stored.status === 'disconnected' || stored.status === 'disconnecting') return { ok: false, reason: 'disconnected' };
-    if (stored.token && stored.token.token_issued_at >= input.token.token_issued_at) return { ok: false, reason: 'superseded' };
-    if (this.sessions.get(stateHash)?.status !== 'claimed') return { ok: false, reason: 'session_not_claimed' };
-    Object.assign(stored, {
-      token: clone(input.token), token_version: stored.token_version + 1, status: 'connected', status_message: null,
-      updated_at: connection.updated_at, products: connection.products, provider_id: connection.provider_id,
-    });
-    await this.finishSession(stateHash, 'claimed', result);
-    this.audits.push(clone(audit));
-    return { ok: true };
-  }
-
-  async getConnection(customerId: string, connectionId: string) {
-    this.calls++;
-    const stored = this.connections.get(this.key(customerId, connectionId));
-    return stored ? clone(stored) : null;
-  }
-
-  async getOwner(connectionId: string) {
-    this.calls++;
-    return this.owners.get(connectionId) ?? null;
-  }
-
-  async listConnections(customerId: string, query: ListQuery) {
-    this.calls++;
-    const all = [...this.connections.values()]
-      .filter((c) => c.customer_id === customerId)
-      .filter((c) => (!query.status || c.status === query.status) && (!query.provider_id || c.provider_id === query.provider_id)
-        && (!query.entity || c.entity === query.entity))
-      .sort((a, b) => b.connected_at.localeCompare(a.connected_at));
-    const start = query.cursor ? Number(query.cursor) : 0;
-    const page = all.slice(start, start + query.limit).map(({ token: _t, ...c }) => c);
-    return { connections: page, next_cursor: start + query.limit < all.length ? String(start + query.limit) : null };
-  }
-
-  refreshes = new Map<string, { window: number; count: number }>();
-  events = new Map<string, WebhookEventRecord & { applied: boolean }>();
-
-  async takeRefreshSlot(customerId: string, connectionId: string, now: Date, max: number) {
-    this.calls++;
-    const window = Math.floor(now.getTime() / 60_000);
-    const slot = this.refreshes.get(this.key(customerId, connectionId));
-    if (slot?.window === window && slot.count >= max) return { ok: false as const, retryAfterSeconds: 60 - (Math.floor(now.getTime() / 1000) % 60) };
-    this.refreshes.set(this.key(customerId, connectionId), { window, count: slot?.window === window ? slot.count + 1 : 1 });
-    return { ok: true as const };
-  }
-
-  private before = new Map<string, Connection['status']>();
-
-  async beginDisconnect(customerId: string, connectionId: string) {
-    this.calls++;
-    const stored = this.connections.get(this.key(customerId, connectionId));
-    if (!stored) return null;
-    const old = clone(stored);
-    if (stored.status !== 'disconnected') {
-      if (!this.before.has(this.key(customerId, connectionId))) this.before.set(this.key(customerId, connectionId), stored.status);
-      stored.status = 'disconnecting';
-    }
-    return old;
-  }
-
-  async abortDisconnect(customerId: string, connectionId: string) {
-    this.calls++;
-    const stored = this.connections.get(this.key(customerId, connectionId));
-    const before = this.before.get(this.key(customerId, connectionId));
-    if (stored?.status === 'disconnecting' && before) stored.status = before;
-    this.before.delete(this.key(customerId, connectionId));
-  }
-
-  async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry) {
-    this.calls++;
-    const stored = this.connections.get(this.key(customerId, connectionId));
-    if (!stored || stored.status === 'disconnected') return false;
-    Object.assign(stored, { status: 'disconnected', token: null, updated_at: tombstone.disconnected_at }, tombstone);
-    this.before.delete(this.key(customerId, connectionId));
-    this.audits.push(clone(audit));
-    return true;
-  }
-
-  async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry) {
-    const updated = this.updateStatus(customerId, connectionId, update, now);
-    if (updated) this.audits.push(clone(audit));
-    return updated !== null;
-  }
-
-  async listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {
-    this.calls++;
-    const all = this.audits.filter((a) => a.customer_id === customerId && a.connection_id === connectionId).reverse();
-    const start = query.cursor ? Number(query.cursor) : 0;
-    return { entries: all.slice(start, start + query.limit), next_cursor: start + query.limit < all.length ? String(start + query.limit) : null };
-  }
-
-  async applyWebhookEvent(event: WebhookEventRecord, change: ConnectionChange | null, audit: AuditEntry | null) {
-    this.calls++;
-    if (this.events.has(event.event_id)) return 'duplicate' as const;
-    const stored = change && this.connections.get(this.key(change.customer_id, change.connection_id));
-    const applies = !!stored && stored.status !== 'disconnected' && stored.status !== 'disconnecting';
-    if (applies) Object.assign(stored, change!.set, { updated_at: event.received_at });
-    if (applies && audit) this.audits.push(clone(audit));
-    this.events.set(event.event_id, { ...event, applied: applies });
-    return applies ? 'applied' as const : 'not_applied' as const;
-  }
-
-  private updateStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date): Connection | null {
-    this.calls++;
-    const stored = this.connections.get(this.key(customerId, connectionId));
-    if (!stored || stored.status === 'disconnected' || stored.status === 'disconnecting') return null;
-    Object.assign(stored, Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)), { updated_at: now.toISOString() });
-    const { token: _t, ...connection } = clone(stored);
-    return connection;
-  }
-}
+import { MemoryTable, memoryStores } from './memory-stores.js';
 
 /** A fake Finch that issues tokens and records every call. */
 export class FakeFinch implements FinchGateway {
@@ -279,13 +89,15 @@ export class FakeVerifier implements WebhookVerifier {
 
 export const silentLog: Log = { info() {}, warn() {}, error() {} };
 
+/**
+ * Core deps on fakes. `store` is the table the three store fakes share, to seed and inspect; to make
+ * a store misbehave, replace a method of `deps.sessions`, `deps.connections` or `deps.inbox`.
+ */
 export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
-  const store = new MemoryStore();
+  const store = new MemoryTable();
   const finch = new FakeFinch();
   const deps: CoreDeps = {
-    sessions: store,
-    connections: store,
-    inbox: store,
+    ...memoryStores(store),
     finch,
     webhooks: new FakeVerifier(),
     cipher: new FakeCipher(),

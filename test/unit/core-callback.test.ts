@@ -76,9 +76,9 @@ describe('callback: the client credentials before the claim', () => {
 describe('callback: a claim whose answer was lost', () => {
   /** The store applies the claim, then the answer is lost: the caller sees a transient fault. */
   function loseFirstClaimAnswer(setup: ReturnType<typeof fakeDeps>) {
-    const claim = setup.store.claimSession.bind(setup.store);
+    const claim = setup.deps.sessions.claimSession.bind(setup.deps.sessions);
     let lost = false;
-    setup.store.claimSession = async (...args) => {
+    setup.deps.sessions.claimSession = async (...args) => {
       const outcome = await claim(...args);
       if (!lost) { lost = true; throw new TransientStoreError(new Error('socket hang up')); }
       return outcome;
@@ -101,7 +101,7 @@ describe('callback: a claim whose answer was lost', () => {
     const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
     setup.finch.issue('code-1', { connection_id: 'conn-1', customer_id: 'acme' });
     // A concurrent callback claimed first and has not stashed yet.
-    expect((await setup.store.claimSession(hashState(started.state), 'redirect', Math.floor(Date.now() / 1000), undefined, 'someone-else')).claimed).toBe(true);
+    expect((await setup.deps.sessions.claimSession(hashState(started.state), 'redirect', Math.floor(Date.now() / 1000), undefined, 'someone-else')).claimed).toBe(true);
     const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'code-1' });
     expect(outcome.result).toEqual({ status: 'error', error: 'callback_in_progress' });
     expect(setup.finch.calls).not.toContain('POST /auth/token');
@@ -173,13 +173,13 @@ describe('callback: nothing lost (invariant 6)', () => {
     const setup = fakeDeps();
     const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
     setup.finch.issue('c', { connection_id: 'conn-1', customer_id: 'acme' });
-    const create = setup.store.createConnection.bind(setup.store);
-    setup.store.createConnection = async () => { throw new TransientStoreError(new Error('throttled')); };
+    const create = setup.deps.sessions.createConnection.bind(setup.deps.sessions);
+    setup.deps.sessions.createConnection = async () => { throw new TransientStoreError(new Error('throttled')); };
     const first = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'c' });
     expect(first.result).toEqual({ status: 'error', error: 'store_unavailable' });
     expect(setup.store.sessions.get(hashState(started.state))!.stash?.connection_id).toBe('conn-1');
 
-    setup.store.createConnection = create;
+    setup.deps.sessions.createConnection = create;
     const second = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'c' });
     expect(second.result).toMatchObject({ status: 'connected', connection_id: 'conn-1' });
     expect(setup.finch.calls.filter((c) => c === 'POST /auth/token')).toHaveLength(1);
@@ -190,9 +190,9 @@ describe('callback: nothing lost (invariant 6)', () => {
     const setup = fakeDeps();
     const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
     setup.finch.issue('c', { connection_id: 'conn-1', customer_id: 'acme' });
-    const create = setup.store.createConnection.bind(setup.store);
+    const create = setup.deps.sessions.createConnection.bind(setup.deps.sessions);
     let failures = 2;
-    setup.store.createConnection = async (...args) => {
+    setup.deps.sessions.createConnection = async (...args) => {
       if (failures-- > 0) throw new TransientStoreError(new Error('conflict'));
       return create(...args);
     };

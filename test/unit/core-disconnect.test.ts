@@ -5,11 +5,12 @@ import { disconnectConnection } from '#core/connections.js';
 import { AccessTokenRejected, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
-import { FakeFinch, type MemoryStore, fakeDeps } from '../support/fakes.js';
+import { FakeFinch, fakeDeps } from '../support/fakes.js';
+import type { MemoryTable } from '../support/memory-stores.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'user-1' };
 
-function seed(store: MemoryStore, connectionId: string) {
+function seed(store: MemoryTable, connectionId: string) {
   const connection: Connection = {
     connection_id: connectionId, customer_id: 'acme', entity: null, finch_customer_id: 'acme', provider_id: 'gusto',
     company_name: null, products: ['company'], status: 'connected', status_message: null,
@@ -81,7 +82,7 @@ describe('two concurrent DELETEs of one connection (core, every order)', () => {
     const { deps, store } = fakeDeps();
     seed(store, 'conn-2');
     // Not a state the DynamoDB store can reach; the core must still not answer 204 over it.
-    store.finishDisconnect = async () => {
+    deps.connections.finishDisconnect = async () => {
       store.connections.get('acme/conn-2')!.status = 'connected';
       return false;
     };

@@ -7,7 +7,8 @@ import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { ProxyDeps } from '#core/proxy.js';
-import { fakeDeps, type MemoryStore } from '../support/fakes.js';
+import { fakeDeps } from '../support/fakes.js';
+import type { MemoryTable } from '../support/memory-stores.js';
 
 const person = (connection_id: string, individual_id: string, fields: Partial<PersonRecord> = {}): PersonRecord => ({
   connection_id, individual_id, first_name: 'Ada', last_name: 'Lovelace', dob: '1990-12-10', emails: [], ...fields,
@@ -165,7 +166,7 @@ class FakeFinchData implements FinchDataGateway {
   }
 }
 
-function seed(store: MemoryStore, customer: string, connectionId: string, overrides: Partial<StoredConnection> = {}) {
+function seed(store: MemoryTable, customer: string, connectionId: string, overrides: Partial<StoredConnection> = {}) {
   const connection: Connection = {
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
     company_name: null, products: ['directory', 'individual'], status: 'connected', status_message: null,

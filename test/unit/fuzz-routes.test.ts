@@ -13,7 +13,8 @@ import { CALLBACK_ERROR_CODES, type SessionRecord } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { ROUTES, type FunctionName, routeKey } from '../../lib/routes.js';
-import { FakeFinch, MemoryStore } from '../support/fakes.js';
+import { FakeFinch } from '../support/fakes.js';
+import { MemoryTable, memoryStores } from '../support/memory-stores.js';
 import { type FuzzPools, requestsFor, toEvent } from '../support/fuzz-requests.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 
@@ -49,8 +50,9 @@ let table: TestTable;
 let app: Container;
 const handlers = {} as Record<FunctionName, Handler>;
 
-// The handlers keep the deps they were built with; these stand-ins forward to a fresh fake per request.
-let store: MemoryStore;
+// The handlers keep the deps they were built with; these stand-ins forward to fresh fakes per request.
+let store: MemoryTable;
+let stores: ReturnType<typeof memoryStores>;
 let finch: FakeFinch;
 const forwarding = <T extends object>(target: () => T) => new Proxy({} as T, {
   get: (_, prop) => {
@@ -69,7 +71,7 @@ class EchoingFinchData implements FinchDataGateway {
 }
 const finchData = new EchoingFinchData();
 
-let template: MemoryStore;
+let template: MemoryTable;
 let templateSnapshot: string;
 let secrets: string[] = [];
 
@@ -88,11 +90,14 @@ beforeAll(async () => {
     STORE_BUDGET_MS: '500',
   });
   ({ app } = await import('#http/app.js'));
-  Object.assign(app.deps, { sessions: forwarding(() => store), connections: forwarding(() => store), inbox: forwarding(() => store) });
+  const forwardingStores = () => ({
+    sessions: forwarding(() => stores.sessions), connections: forwarding(() => stores.connections), inbox: forwarding(() => stores.inbox),
+  });
+  Object.assign(app.deps, forwardingStores());
   app.deps.finch = forwarding(() => finch);
   // The data proxy's container (no client credentials) gets the same stand-ins.
   const { dataApp } = await import('#http/data-app.js');
-  Object.assign(dataApp.deps, { sessions: forwarding(() => store), connections: forwarding(() => store), inbox: forwarding(() => store) });
+  Object.assign(dataApp.deps, forwardingStores());
   dataApp.finchData = finchData;
   // Imported after the stand-ins are in place: a handler may copy the deps at cold start.
   const imported = {
@@ -112,8 +117,8 @@ beforeAll(async () => {
 afterAll(() => { table?.client.destroy(); });
 
 /** acme owns a connected, a disconnected and a reauth connection; globex one; sessions in every state. */
-async function seededStore(): Promise<MemoryStore> {
-  const seeded = new MemoryStore();
+async function seededStore(): Promise<MemoryTable> {
+  const seeded = new MemoryTable();
   const now = new Date();
   const connection = async (customer: string, id: string, status: StoredConnection['status'], token: string | null) => {
     seeded.owners.set(id, customer);
@@ -152,10 +157,11 @@ async function seededStore(): Promise<MemoryStore> {
 
 /** A fresh copy of the seeded store and a fresh Finch, so every request meets the same world. */
 function reset() {
-  store = new MemoryStore();
+  store = new MemoryTable();
   for (const [key, value] of Object.entries(template)) {
     if (key !== 'calls' && typeof value !== 'function') (store as unknown as Record<string, unknown>)[key] = structuredClone(value);
   }
+  stores = memoryStores(store);
   finch = new FakeFinch();
   finch.issue(CODES.good, { connection_id: 'conn-new', customer_id: 'acme', access_token: TOKENS.issuedNew });
   finch.issue(CODES.reauth, { connection_id: 'conn-acme-1', customer_id: 'acme', access_token: TOKENS.issuedReauth });
@@ -166,7 +172,7 @@ function reset() {
 }
 
 /** Everything the store holds (not its read counter). */
-function snapshot(target: MemoryStore): string {
+function snapshot(target: MemoryTable): string {
   return JSON.stringify(Object.entries(target).filter(([key, value]) => key !== 'calls' && typeof value !== 'function'),
     // By tag, not instanceof: structuredClone's maps come from another realm under Jest.
     (_, value) => (['[object Map]', '[object Set]'].includes(Object.prototype.toString.call(value)) ? [...(value as Iterable<unknown>)] : value));

@@ -6,7 +6,8 @@ import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { type ProxyDeps, type ProxyRequest, proxyFinchCall } from '#core/proxy.js';
-import { FakeCipher, fakeDeps, type MemoryStore } from '../support/fakes.js';
+import { FakeCipher, fakeDeps } from '../support/fakes.js';
+import type { MemoryTable } from '../support/memory-stores.js';
 
 class FakeFinchData implements FinchDataGateway {
   calls: Array<{ request: FinchDataRequest; accessToken: string }> = [];
@@ -26,7 +27,7 @@ class CountingCipher extends FakeCipher {
   }
 }
 
-function seedConnection(store: MemoryStore, customer: string, connectionId: string, token: string, overrides: Partial<StoredConnection> = {}) {
+function seedConnection(store: MemoryTable, customer: string, connectionId: string, token: string, overrides: Partial<StoredConnection> = {}) {
   const connection: Connection = {
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
     company_name: null, products: ['company', 'directory', 'individual'], status: 'connected', status_message: null,
