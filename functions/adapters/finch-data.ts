@@ -7,7 +7,7 @@ import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '
 import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
 import { PathNotAllowed } from '#core/proxy.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
-import { abortAwareFetch } from './finch-gateway.js';
+import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
 
 export interface FinchDataOptions {
   baseURL: string;
@@ -48,6 +48,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       // A redirect could carry the token elsewhere: never follow one.
       fetchOptions: { redirect: 'error' },
       fetch: this.guard(send),
+      defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
     });
   }
 

@@ -1,6 +1,7 @@
 // The FinchGateway port over the official SDK. Finch's errors become typed errors here so the core
 // and the HTTP layer never see SDK types, and no SDK error text (which may quote a body) escapes.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
+import { VERSION } from '@tryfinch/finch-api/version';
 import {
   AccessTokenRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete, FinchUnavailable,
   WebhookSignatureInvalid,
@@ -16,6 +17,12 @@ export interface FinchGatewayOptions {
   /** API Gateway cuts a request at 29 s; two Finch calls must fit. */
   timeoutMs?: number;
 }
+
+/**
+ * The SDK's own User-Agent, set explicitly: the SDK derives it from its client class's name, which
+ * the bundles' minification (no keepNames) shortens to a letter or two.
+ */
+export const FINCH_USER_AGENT = `Finch/JS ${VERSION}`;
 
 type FinchErrorBody = { finch_code?: string; code?: number | string; name?: string; context?: { connection_id?: string } };
 
@@ -135,6 +142,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
           timeout: this.options.timeoutMs ?? 8000,
           maxRetries: 1,
           fetch: abortAwareFetch,
+          defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
         }),
       };
     }

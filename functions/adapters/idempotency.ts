@@ -15,7 +15,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Caller } from '#core/deps.js';
-import { ApiError, TransientStoreError } from '#core/errors.js';
+import { ApiError, TransientStoreError, nameErrors } from '#core/errors.js';
 import { isTransient } from './aws-errors.js';
 import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
@@ -37,6 +37,7 @@ export class IdempotencyKeyReused extends ApiError {
 export class IdempotencyInProgress extends ApiError {
   constructor() { super(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.'); }
 }
+nameErrors({ IdempotencyKeyReused, IdempotencyInProgress });
 
 type Sealed = { sealed: string };
 

@@ -13,8 +13,16 @@ export class ApiError extends Error {
     readonly extra: { details?: ErrorDetail[]; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
   ) {
     super(message);
-    this.name = new.target.name;
   }
+}
+
+/**
+ * Names error classes on their prototypes, for logs (`error_name`). Not `new.target.name`: the
+ * bundles are minified without keepNames (lib/constructs/service-function.ts), where a class's
+ * own name is a letter or two. A class left out is named as its parent.
+ */
+export function nameErrors(classes: Record<string, { prototype: Error }>): void {
+  for (const [name, type] of Object.entries(classes)) type.prototype.name = name;
 }
 
 export class InvalidRequest extends ApiError {
@@ -95,6 +103,11 @@ export class RefreshRateLimited extends ApiError {
 export class InvalidWebhookSignature extends ApiError {
   constructor() { super(401, 'invalid_signature', 'The webhook signature is missing, stale or invalid.'); }
 }
+nameErrors({
+  ApiError, InvalidRequest, Unauthorized, Forbidden, ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected,
+  InvalidState, CallbackFailed, FinchUnavailable, FinchDeadlineExceeded, FinchResponseIncomplete, FinchRateLimited,
+  FinchRejected, RefreshRateLimited, InvalidWebhookSignature,
+});
 
 // Errors the adapters raise through the ports (functions/core/ports/): what happened outside, with
 // no status of their own. The core turns them into the errors above, or the HTTP layer answers them

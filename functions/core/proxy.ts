@@ -2,7 +2,9 @@
 // stored token added server-side. The caller never holds the token; this module decides exactly
 // which calls may be made with it. Nothing outside the allowlist below ever reaches Finch.
 import type { BaseDeps } from './deps.js';
-import { ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail } from './errors.js';
+import {
+  ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail, nameErrors,
+} from './errors.js';
 import { isEnded } from './model.js';
 import type { StoredConnection } from './ports/connection-store.js';
 import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
@@ -40,6 +42,7 @@ export class ConnectionUnauthorized extends ApiError {
     super(409, 'connection_unauthorized', 'Finch did not accept this connection\'s token; check its status.', { body: { finch_code } });
   }
 }
+nameErrors({ PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized });
 
 // ---- The allowlist -------------------------------------------------------------------------
 

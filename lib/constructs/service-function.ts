@@ -21,13 +21,15 @@ export const ARCHITECTURE = Architecture.ARM_64;
  * tests ran against, not whatever the runtime ships. Bundled CommonJS dependencies call
  * `require`, which ESM lacks, hence the createRequire banner. esbuild comes from devDependencies
  * (no Docker); it resolves the `#core/*.js` subpath imports to the `.ts` sources by itself.
+ * No `keepNames`: it costs 22–35 KiB and 7–13 ms of cold import a function (BENCHMARKS.md); names
+ * that matter are set explicitly (error names, the Finch SDK's User-Agent).
  */
 export const BUNDLING = {
   format: OutputFormat.ESM,
   target: 'node22',
   mainFields: ['module', 'main'],
   minify: true,
-  keepNames: true,
+  keepNames: false,
   sourceMap: true,
   sourceMapMode: SourceMapMode.DEFAULT,
   sourcesContent: false,

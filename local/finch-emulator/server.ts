@@ -163,7 +163,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
   // Finch stamps every answer with a request id; the controls are not Finch.
   const answer = (reply: Reply) =>
     send(res, isFinch ? { ...reply, headers: { 'Finch-Request-Id': randomUUID(), ...reply.headers } } : reply);
-  if (isFinch) deps.store.countCall(key);
+  // The hosted page's User-Agent is a browser's: only API calls say which client made them.
+  if (isFinch) deps.store.countCall(key, route.access === 'hosted' ? undefined : headerValue(req.headers['user-agent']));
   const fault = isFinch ? deps.faults.take(key) : undefined;
 
   let rawBody: Buffer;

@@ -98,6 +98,8 @@ export interface EmulatorState {
   sessions: number;
   /** Calls per "METHOD /path-template", counted on arrival (before auth and faults). */
   calls: Record<string, number>;
+  /** Every distinct User-Agent the API calls among them arrived with (not the hosted page's). */
+  user_agents: string[];
   webhooks: WebhookRecord[];
   /** Faults still waiting for a request. */
   faults: Array<{ method: string; path: string; remaining: number }>;
@@ -108,6 +110,7 @@ export class EmulatorStore {
   readonly connections = new Map<string, EmulatedConnection>();
   readonly codes = new Map<string, AuthorizationCode>();
   readonly calls = new Map<string, number>();
+  readonly userAgents = new Set<string>();
   readonly webhooks: WebhookRecord[] = [];
 
   reset(): void {
@@ -115,11 +118,13 @@ export class EmulatorStore {
     this.connections.clear();
     this.codes.clear();
     this.calls.clear();
+    this.userAgents.clear();
     this.webhooks.length = 0;
   }
 
-  countCall(route: string): void {
+  countCall(route: string, userAgent: string | undefined): void {
     this.calls.set(route, (this.calls.get(route) ?? 0) + 1);
+    if (userAgent !== undefined) this.userAgents.add(userAgent);
   }
 
   /** A session for this customer that the employer has not finished yet and that has not expired. */
@@ -186,6 +191,7 @@ export class EmulatorStore {
       })),
       sessions: this.sessions.size,
       calls: Object.fromEntries(this.calls),
+      user_agents: [...this.userAgents],
       webhooks: this.webhooks.map((record) => ({ ...record })),
       faults,
     };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
+import { VERSION as FINCH_SDK_VERSION } from '@tryfinch/finch-api/version';
 import { type Outcome, localStackEnvironment, prepareInvocation, runInvocation } from '../../scripts/invoke.js';
 import { type CfnTemplate, templateFunctions } from '../../scripts/sam-environment.js';
 import { REPO_ROOT, type StackProcess, http, killStack, parseConnectForm, startStackProcess } from './stack-process.js';
@@ -189,6 +190,11 @@ describe('a connection made through the bundles is the local stack\'s connection
     const trail = responseOf(await invoke('ConnectionsFunction', withId('connection-audit.json')));
     expect(trail.statusCode).toBe(200);
     expect(bodyOf(trail).entries.map((entry: { action: string }) => entry.action)).toEqual(expect.arrayContaining(['code_exchanged', 'connection_stored', 'refreshed', 'disconnected']));
+
+    // Every Finch call of this file came from a minified bundle (no keepNames), where the SDK's
+    // class-name-derived User-Agent would be a letter or two: the one set explicitly arrived.
+    const emulator = (await http('GET', `${stack.stack.finchUrl}/_emulator/state`)).json;
+    expect(emulator.user_agents).toEqual([`Finch/JS ${FINCH_SDK_VERSION}`]);
   });
 });
 

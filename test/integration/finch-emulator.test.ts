@@ -838,7 +838,7 @@ describe('lifecycle', () => {
       await fetch(`${other.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', path: '/introspect', status: 500 }) });
       expect(other.state()).toMatchObject({ sessions: 1, calls: { 'POST /connect/sessions': 1 }, faults: [expect.anything()] });
       other.reset();
-      expect(other.state()).toEqual({ connections: [], sessions: 0, calls: {}, webhooks: [], faults: [] });
+      expect(other.state()).toEqual({ connections: [], sessions: 0, calls: {}, user_agents: [], webhooks: [], faults: [] });
       expect(other.url).toBe(`http://127.0.0.1:${other.port}`);
     } finally {
       await other.close();
