@@ -1,4 +1,4 @@
-// Token encryption bound to its item (DESIGN invariant 5). KMS Encrypt/Decrypt directly in AWS;
+// Token encryption bound to its item (invariant 5, docs/ARCHITECTURE.md). KMS Encrypt/Decrypt directly in AWS;
 // AES-256-GCM locally. Both bind `{purpose, customer_id, connection_id}`, so a ciphertext copied
 // to another item fails to decrypt. (Not the AWS Encryption SDK: it doubles a function's cold import.)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
