@@ -2,7 +2,7 @@
 // final result, and the callback's final transactions, which write the connection, its owner and
 // the session's completion at once. Every write that matters is conditional, and every condition
 // failure hands back the old item (ALL_OLD), so each outcome is known from one request with no
-// second read (DESIGN invariants 1, 2, 4, 6).
+// second read (docs/ARCHITECTURE.md, invariants 1, 2, 4, 6).
 import {
   GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
