@@ -1,8 +1,9 @@
 // Races at scale against DynamoDB Local, with real concurrency: many callbacks for one state,
 // many customers for the same connection ids, reauthentications against a disconnect, webhooks
-// piling onto one connection. After each, the invariants (docs/ARCHITECTURE.md) are checked on the whole table (one
-// owner, one item per connection, no partial write) and on a history of the connection sampled
-// while the race ran (versions only grow, with every new token; `disconnected` is final).
+// piling onto one connection. After each, the invariants (docs/ARCHITECTURE.md) are checked on
+// the whole table (one owner, one item per connection, no partial write) and on a history of the
+// connection sampled while the race ran (versions only grow, with every new token; `disconnected`
+// is final).
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSessionStore } from '#adapters/dynamo/sessions.js';
 import { keys } from '#adapters/table.js';
