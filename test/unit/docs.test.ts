@@ -74,6 +74,19 @@ describe('"invariant N" resolves inside the repository', () => {
     expect(unresolved).toEqual([]);
   });
 
+  test('no code comment, test or page cites the team\'s original contract, which a clone does not have', () => {
+    // Written escaped, so this file does not find itself.
+    const outside = new RegExp(['\\bDESIGN\\b', 'RECIPES\\.md', 'STYLE\\.md'].join('|'));
+    const sources = [
+      ...CODE_DIRS.flatMap((dir) => filesUnder(join(REPO_ROOT, dir), (path) => /\.(ts|mjs|js)$/.test(path))),
+      ...['eslint.config.js', 'jest.config.js'].map((name) => join(REPO_ROOT, name)),
+      ...pages,
+    ];
+    const citing = sources.flatMap((path) => read(path).split('\n')
+      .flatMap((line, index) => (outside.test(line) ? [`${rel(path)}:${index + 1}: ${line.trim()}`] : [])));
+    expect(citing).toEqual([]);
+  });
+
   test('reads single numbers, lists and ranges', () => {
     expect(citedInvariants('(invariant 3) the callback (invariants 1–6); invariants 1, 4 and the tombstone; Invariant 7: x')).toEqual([3, 1, 2, 3, 4, 5, 6, 1, 4, 7]);
   });
