@@ -19,10 +19,9 @@ export interface CallCounter {
 
 /**
  * Counts every command the client sends (initialize step: once per `send`) and every HTTP attempt
- * (deserialize step: inside the retry loop).
+ * (deserialize step: inside the retry loop). `counter`: another client's, to count both together.
  */
-export function countCalls(client: SdkClientLike): CallCounter {
-  const counter: CallCounter = { commands: {}, attempts: {} };
+export function countCalls(client: SdkClientLike, counter: CallCounter = { commands: {}, attempts: {} }): CallCounter {
   const bump = (counts: Counts, name: string) => { counts[name] = (counts[name] ?? 0) + 1; };
   client.middlewareStack.add((next, context) => async (args) => {
     bump(counter.commands, String(context.commandName));

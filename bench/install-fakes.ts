@@ -3,6 +3,7 @@
 // run put on `globalThis`, so a handler that copies `app.deps` at module scope gets the fakes too.
 import { app } from '#http/app.js';
 import { dataApp } from '#http/data-app.js';
+import { sessionApp } from '#http/session-app.js';
 
 export interface BenchFakes {
   /** Replacements for `app.deps` fields, by name (fakeDeps() of test/support/fakes.ts). */
@@ -22,8 +23,8 @@ const KEPT_DEPS = new Set(['settings', 'clock', 'log']);
 const KEPT_CONTAINER = new Set(['config', 'deps']);
 
 const fakes = globalThis.__finchConnectionsBenchFakes;
-// Both containers: the data proxy has its own (functions/http/data-app.ts).
-if (fakes) for (const built of [app, dataApp]) install(built as unknown as Record<string, unknown>, fakes);
+// Every container: reauthenticate and the data proxy have their own (functions/http/session-app.ts, data-app.ts).
+if (fakes) for (const built of [app, sessionApp, dataApp]) install(built as unknown as Record<string, unknown>, fakes);
 
 function install(container: Record<string, unknown>, fakes: BenchFakes) {
   const deps = container.deps as Record<string, unknown>;

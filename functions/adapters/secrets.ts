@@ -3,6 +3,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
 import { TransientSecretsError } from '#core/errors.js';
+import { once } from '#core/once.js';
 import * as z from '#core/zod.js';
 import { isTransient } from './aws-errors.js';
 
@@ -27,7 +28,12 @@ export class SecretsManagerCredentials implements FinchCredentialsSource {
   private cached: { value: FinchCredentials; fetchedAt: number } | null = null;
   private pending: Promise<FinchCredentials> | null = null;
 
-  constructor(private readonly client: SecretsManagerClient, private readonly secretArn: string, private readonly ttlMs = 5 * 60_000) {}
+  private readonly client: () => SecretsManagerClient;
+
+  /** `client` may be a function that makes it: it is called at the first fetch. */
+  constructor(client: SecretsManagerClient | (() => SecretsManagerClient), private readonly secretArn: string, private readonly ttlMs = 5 * 60_000) {
+    this.client = typeof client === 'function' ? client : () => client;
+  }
 
   async get(refresh = false): Promise<FinchCredentials> {
     if (!refresh && this.cached && Date.now() - this.cached.fetchedAt < this.ttlMs) return this.cached.value;
@@ -37,7 +43,7 @@ export class SecretsManagerCredentials implements FinchCredentialsSource {
   }
 
   private async fetch(): Promise<FinchCredentials> {
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn })).catch((error: unknown) => {
+    const out = await this.client().send(new GetSecretValueCommand({ SecretId: this.secretArn })).catch((error: unknown) => {
       throw isTransient(error) ? new TransientSecretsError(error) : error;
     });
     let parsed;
@@ -59,10 +65,13 @@ export class StaticCredentials implements FinchCredentialsSource {
   async get(): Promise<FinchCredentials> { return this.value; }
 }
 
-/** Finch's credentials as configured: Secrets Manager when FINCH_SECRET_ARN is set (always in AWS), else the environment. */
-export function finchCredentials(config: Config): { source: FinchCredentialsSource; client?: SecretsManagerClient } {
+/**
+ * Finch's credentials as configured: Secrets Manager when FINCH_SECRET_ARN is set (always in AWS),
+ * its client made at the first fetch (`client`, the same one); else the environment.
+ */
+export function finchCredentials(config: Config): { source: FinchCredentialsSource; client?: () => SecretsManagerClient } {
   if (config.FINCH_SECRET_ARN) {
-    const client = new SecretsManagerClient({});
+    const client = once(() => new SecretsManagerClient({}));
     return { source: new SecretsManagerCredentials(client, config.FINCH_SECRET_ARN), client };
   }
   return {

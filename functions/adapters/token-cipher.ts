@@ -2,10 +2,12 @@
 // AES-256-GCM locally. Both bind `{purpose, customer_id, connection_id}`, so a ciphertext copied
 // to another item fails to decrypt. (Not the AWS Encryption SDK: it doubles a function's cold import.)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { TransientCipherError } from '#core/errors.js';
+import { once } from '#core/once.js';
 import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
 import { isTransient } from './aws-errors.js';
+import type { Config } from './config.js';
 
 /** Finch tokens are far smaller; KMS Encrypt takes at most 4 KiB of plaintext. */
 const MAX_TOKEN_BYTES = 4096;
@@ -56,17 +58,22 @@ async function kmsCall<T>(call: () => Promise<T>): Promise<T> {
 
 /** Stored as `kms:<base64 CiphertextBlob>`; the blob names its key, so rotation needs nothing here. */
 export class KmsCipher implements ContextCipher {
-  constructor(private readonly kms: KMSClient, private readonly keyId: string) {}
+  private readonly kms: () => KMSClient;
+
+  /** `kms` may be a function that makes the client: it is called at the first encrypt or decrypt. */
+  constructor(kms: KMSClient | (() => KMSClient), private readonly keyId: string) {
+    this.kms = typeof kms === 'function' ? kms : () => kms;
+  }
 
   async encrypt(plaintext: string, context: EncryptionContext): Promise<string> {
-    const out = await kmsCall(() => this.kms.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: checkSize(plaintext), EncryptionContext: context })));
+    const out = await kmsCall(() => this.kms().send(new EncryptCommand({ KeyId: this.keyId, Plaintext: checkSize(plaintext), EncryptionContext: context })));
     return `kms:${Buffer.from(out.CiphertextBlob!).toString('base64')}`;
   }
 
   async decrypt(ciphertext: string, context: EncryptionContext): Promise<string> {
     if (!ciphertext.startsWith('kms:')) throw new TokenDecryptFailed();
     try {
-      const out = await kmsCall(() => this.kms.send(new DecryptCommand({
+      const out = await kmsCall(() => this.kms().send(new DecryptCommand({
         KeyId: this.keyId, CiphertextBlob: Buffer.from(ciphertext.slice(4), 'base64'), EncryptionContext: context,
       })));
       return Buffer.from(out.Plaintext!).toString('utf8');
@@ -131,6 +138,19 @@ export class LocalAesCipher implements ContextCipher {
 /** Canonical, order-independent AAD: KMS treats the encryption context as an unordered map too. */
 function aad(context: EncryptionContext): Buffer {
   return Buffer.from(JSON.stringify(Object.keys(context).sort().map((k) => [k, context[k]])), 'utf8');
+}
+
+/**
+ * The cipher as configured: KMS when KMS_KEY_ARN is set (always in AWS), its client made at the
+ * first encrypt or decrypt (`client`, the same one); else AES-256-GCM with LOCAL_TOKEN_KEYS. The
+ * functions that read or write tokens pass it to their container; the others never bundle KMS.
+ */
+export function configuredCipher(config: Config): { cipher: ContextCipher; client?: () => KMSClient } {
+  if (config.KMS_KEY_ARN) {
+    const client = once(() => new KMSClient({}));
+    return { cipher: new KmsCipher(client, config.KMS_KEY_ARN), client };
+  }
+  return { cipher: new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!)) };
 }
 
 /** Parses `LOCAL_TOKEN_KEYS`: `id=base64key,id2=base64key`, the newest last. */

@@ -1,6 +1,7 @@
 // The authorization callback. GET /connect/callback: the employer's browser arrives from Finch
 // (redirect flow, no JWT) and is sent on to return_to. POST /connect/callback: the frontend posts
 // the code of an embedded session (JWT). GET /connect/result: the built-in result page.
+import { makeNow } from '#adapters/container.js';
 import { handleCallback } from '#core/callback.js';
 import { CallbackFailed, InvalidState } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
@@ -8,6 +9,10 @@ import { app, httpRoute } from '#http/app.js';
 import { json, logger, routeByKey } from '#http/stack.js';
 import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
 import { EmbeddedCallbackBody, RedirectCallbackQuery } from './schema.js';
+
+// A callback fetches the client credentials before it claims the state, and encrypts the token it
+// gets: both clients are made during init.
+makeNow(app.clients.secretsManager, app.clients.kms);
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
   const query = RedirectCallbackQuery.safeParse(event.queryStringParameters ?? {});

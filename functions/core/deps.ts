@@ -46,6 +46,12 @@ export interface CoreDeps extends BaseDeps {
   webhooks: WebhookVerifier;
 }
 
+/**
+ * Starting a Connect session: no token cipher, since a session never reads or writes a token
+ * (reauthenticate's container has none, functions/http/session-app.ts).
+ */
+export type SessionDeps = Omit<CoreDeps, 'cipher'>;
+
 /** Who is calling, from the JWT authorizer context, already checked by the HTTP layer. */
 export interface Caller {
   /** The customer this request acts for (admins name it explicitly). */

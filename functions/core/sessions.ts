@@ -1,6 +1,6 @@
 // Starting Finch Connect: new connections, reauthentication of our own, and adoption of a
 // connection Finch has but nobody here owns (its token was lost or never stored).
-import type { Caller, CoreDeps } from './deps.js';
+import type { Caller, SessionDeps } from './deps.js';
 import {
   ConnectionAlreadyExists, ConnectionDisconnected, ConnectionExistsAtFinch, ConnectionNotFound, InvalidRequest,
 } from './errors.js';
@@ -45,12 +45,12 @@ export interface StartedSession {
  * customer_name), for callers that must refuse a request before anything else: an Idempotency-Key
  * is recorded only for a request this caller may make.
  */
-export function checkConnectSessionInput(deps: CoreDeps, caller: Caller, input: CreateSessionInput): void {
+export function checkConnectSessionInput(deps: SessionDeps, caller: Caller, input: CreateSessionInput): void {
   resolveOptions(deps, caller, input);
   resolveCustomerName(caller, input.customer_name);
 }
 
-export async function createConnectSession(deps: CoreDeps, caller: Caller, input: CreateSessionInput): Promise<StartedSession> {
+export async function createConnectSession(deps: SessionDeps, caller: Caller, input: CreateSessionInput): Promise<StartedSession> {
   const options = resolveOptions(deps, caller, input);
   const entity = input.entity ?? null;
   const finch_customer_id = finchCustomerId(caller.customer_id, entity);
@@ -75,7 +75,7 @@ export async function createConnectSession(deps: CoreDeps, caller: Caller, input
   }
 }
 
-export async function createReauthSession(deps: CoreDeps, caller: Caller, input: ReauthenticateInput): Promise<StartedSession> {
+export async function createReauthSession(deps: SessionDeps, caller: Caller, input: ReauthenticateInput): Promise<StartedSession> {
   const options = resolveOptions(deps, caller, input);
   const connection = await deps.connections.getConnection(caller.customer_id, input.connection_id);
   if (!connection) throw new ConnectionNotFound();
@@ -103,7 +103,7 @@ type SessionBase = Pick<SessionRecord, 'customer_id' | 'entity' | 'finch_custome
  * customer owns it, say so; if nobody owns it, its token was lost (e.g. an exchange that timed out
  * after Finch issued it), and a reauthentication session recovers it (invariant 6).
  */
-async function adoptOrRefuse(deps: CoreDeps, caller: Caller, connectionId: string | null, base: SessionBase): Promise<StartedSession> {
+async function adoptOrRefuse(deps: SessionDeps, caller: Caller, connectionId: string | null, base: SessionBase): Promise<StartedSession> {
   if (!connectionId) throw new ConnectionAlreadyExists();
   const owner = await deps.connections.getOwner(connectionId);
   if (owner === caller.customer_id) throw new ConnectionAlreadyExists(connectionId);
@@ -128,7 +128,7 @@ interface ResolvedOptions {
   redirect_uri: string | undefined;
 }
 
-function resolveOptions(deps: CoreDeps, caller: Caller, input: SessionOptions): ResolvedOptions {
+function resolveOptions(deps: SessionDeps, caller: Caller, input: SessionOptions): ResolvedOptions {
   const { settings } = deps;
   const products = [...new Set(input.products ?? settings.defaultProducts)];
   if (!caller.admin) {
@@ -169,7 +169,7 @@ function resolveCustomerName(caller: Caller, bodyName: string | undefined): stri
 }
 
 async function recordSession(
-  deps: CoreDeps,
+  deps: SessionDeps,
   caller: Caller,
   finchSession: FinchSession,
   base: SessionBase & { kind: SessionKind; connection_id: string | null },

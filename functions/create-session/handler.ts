@@ -1,6 +1,7 @@
 // POST /connect/sessions — starts Finch Connect for the caller's customer (redirect or embedded).
 // An optional Idempotency-Key makes a retried request answer the first session, scoped to the
 // caller (customer, admin or customer token, subject, client).
+import { makeNow } from '#adapters/container.js';
 import { IdempotentRequests } from '#adapters/idempotency.js';
 import { InvalidRequest } from '#core/errors.js';
 import { once } from '#core/once.js';
@@ -10,6 +11,9 @@ import { json } from '#http/stack.js';
 import { CreateSessionBody } from './schema.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+// Every session starts at Finch with the client credentials: their client is made during init.
+// The KMS client waits for a request with an Idempotency-Key (its record is sealed).
+makeNow(app.clients.secretsManager);
 // Built here, not in the shared container (no other function bundles Powertools idempotency), and
 // on the first request with a key: a session without one never needs it.
 const idempotency = once(() => new IdempotentRequests(app.clients.dynamo, app.config.TABLE_NAME, app.contextCipher));

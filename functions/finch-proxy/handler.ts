@@ -1,6 +1,7 @@
 // GET|POST|DELETE /finch/{path+}: one allowlisted Finch data call for one of the caller's
 // connections (header Finch-Connection-Id), the token added server-side. GET /directory: the
 // caller's people across its connections, reconciled. The one Lambda that reads Finch data.
+import { makeNow } from '#adapters/container.js';
 import { DIRECTORY_RESERVE_MS, readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
 import type { FinchDataMethod } from '#core/ports/finch-data.js';
@@ -9,6 +10,9 @@ import { dataApp, httpRoute } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';
 import { type HttpEvent, json, routeByKey } from '#http/stack.js';
 import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from './schema.js';
+
+// Every proxied call decrypts the connection's token: the KMS client is made during init.
+makeNow(dataApp.clients.kms);
 
 const deps: ProxyDeps = {
   ...dataApp.deps,

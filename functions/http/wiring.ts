@@ -1,5 +1,5 @@
-// What both containers (app.ts, data-app.ts) take from the HTTP layer: the core's logger over
-// Powertools, and the JWT claim names from the configuration.
+// What the containers (app.ts, session-app.ts, data-app.ts) take from the HTTP layer: the core's
+// logger over Powertools, and the JWT claim names from the configuration.
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { Config } from '#adapters/config.js';
 import type { Log } from '#core/deps.js';

@@ -1,7 +1,7 @@
 // The HTTP edge as deployed: the real handlers, DynamoDB Local and the Finch emulator. A function
 // that serves several routes answers a route key it does not serve with 404 `not_found` (never
 // another route's operation), and every JWT route reads the caller with the claim name configured
-// for its container (CUSTOMER_ID_CLAIM), in both containers (app, data-app).
+// for its container (CUSTOMER_ID_CLAIM), in each container (app, session-app, data-app).
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { RETURN_ORIGIN, authorizeAtFinch, scanTable, startHarness, type Harness } from '../support/harness.js';
@@ -83,6 +83,14 @@ describe('CUSTOMER_ID_CLAIM names the customer claim on every JWT route, bound o
     const configured = await h.invoke(route, { claims: claims('acme') });
     expect(configured.statusCode).toBe(200);
     const defaultName = await h.invoke(route, { claims: { customer_id: 'acme' } });
+    expect(defaultName.statusCode).toBe(403);
+    expect(defaultName.json.error.message).toContain(CLAIM);
+  });
+
+  test('POST /connect/sessions/reauthenticate (a container of its own): the configured claim is read; the default name alone is refused', async () => {
+    const body = { connection_id: connectionId, return_to: `${RETURN_ORIGIN}/` };
+    expect((await h.invoke('POST /connect/sessions/reauthenticate', { claims: claims('acme'), body })).statusCode).toBe(201);
+    const defaultName = await h.invoke('POST /connect/sessions/reauthenticate', { claims: { customer_id: 'acme' }, body });
     expect(defaultName.statusCode).toBe(403);
     expect(defaultName.json.error.message).toContain(CLAIM);
   });

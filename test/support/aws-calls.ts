@@ -9,11 +9,13 @@
 // Secrets Manager client, so the calls the real adapters would make are recorded where they would
 // be made: the container's ContextCipher (its context is the KMS encryption context KmsCipher
 // sends) and the Finch credentials source's get() (one GetSecretValue). With real clients
-// (KMS_KEY_ARN, FINCH_SECRET_ARN) their middleware records too.
+// (KMS_KEY_ARN, FINCH_SECRET_ARN) their middleware records too: the recorder makes them (the
+// containers make them at their first call), and the container's adapters use the same ones.
 //
-// Which function: every function but finch-proxy shares the `app` container, and the harness runs
-// them side by side in one process, so each invocation runs inside `invokeAs(function, …)`
-// (AsyncLocalStorage). A call outside any invocation (a test calling the store itself) is recorded
+// Which function: create-session, callback, connections and webhook share the `app` container,
+// and the harness runs them side by side in one process, so each invocation runs inside
+// `invokeAs(function, …)` (AsyncLocalStorage); reauthenticate (`sessionApp`) and finch-proxy
+// (`dataApp`) have containers of their own. A call outside any invocation (a test calling the store itself) is recorded
 // with `function: null`; the check counts those and evaluates none.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync } from 'node:fs';
@@ -79,7 +81,8 @@ function record(call: Omit<RecordedCall, 'function' | 'source'>, fallback: Funct
 export interface RecordableContainer {
   config: { TABLE_NAME: string; KMS_KEY_ARN?: string; FINCH_SECRET_ARN?: string };
   clients: AwsClients;
-  contextCipher: ContextCipher;
+  /** Absent in reauthenticate's container, which holds no cipher. */
+  contextCipher?: ContextCipher;
   deps: object;
 }
 
@@ -87,7 +90,8 @@ const recording = new WeakSet<object>();
 
 /**
  * Records the calls of one container's clients. `only`: the one function this container serves
- * (dataApp serves finch-proxy alone), so its calls are attributed even outside an invocation.
+ * (sessionApp serves reauthenticate alone, dataApp finch-proxy), so its calls are attributed even
+ * outside an invocation.
  */
 export function recordCallsOf(container: RecordableContainer, only: FunctionName | null = null): void {
   if (recording.has(container)) return;
@@ -100,14 +104,15 @@ export function recordCallsOf(container: RecordableContainer, only: FunctionName
     return next(args);
   }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
 
-  if (clients.kms) {
-    clients.kms.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
+  const kms = clients.kms?.();
+  if (kms) {
+    kms.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
       const action = `kms:${String(context.commandName).replace(/Command$/, '')}`;
       const id = String(args.input.KeyId ?? '');
       onCall({ action, resource: { kind: 'key', id, own: id === config.KMS_KEY_ARN }, encryptionContext: { ...args.input.EncryptionContext } });
       return next(args);
     }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
-  } else {
+  } else if (container.contextCipher) {
     // LocalAesCipher stands in for KmsCipher: each encrypt/decrypt is one KMS call on the token key.
     const cipher = container.contextCipher;
     const resource = { kind: 'key', id: 'token key', own: true } as const;
@@ -122,8 +127,9 @@ export function recordCallsOf(container: RecordableContainer, only: FunctionName
     };
   }
 
-  if (clients.secretsManager) {
-    clients.secretsManager.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
+  const secretsManager = clients.secretsManager?.();
+  if (secretsManager) {
+    secretsManager.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
       const id = String(args.input.SecretId ?? '');
       onCall({ action: `secretsmanager:${String(context.commandName).replace(/Command$/, '')}`, resource: { kind: 'secret', id, own: id === config.FINCH_SECRET_ARN } });
       return next(args);
@@ -244,11 +250,12 @@ export function dynamoCalls(commandName: string, input: Input, ownTable: string)
 type Handler = (event: any, context: any) => unknown;
 
 /**
- * For the local stack (local/stack.ts, when AWS_CALLS_DIR asks for it): records the calls of both
- * containers and runs each handler's invocations as its function.
+ * For the local stack (local/stack.ts, when AWS_CALLS_DIR asks for it): records the calls of the
+ * three containers and runs each handler's invocations as its function.
  */
 export async function recordStackCalls<H extends Handler>(handlers: Map<FunctionName, H>): Promise<Map<FunctionName, H>> {
   recordCallsOf((await import('#http/app.js')).app);
+  recordCallsOf((await import('#http/session-app.js')).sessionApp, 'reauthenticate');
   recordCallsOf((await import('#http/data-app.js')).dataApp, 'finch-proxy');
   return new Map([...handlers].map(([name, handler]) => [name, ((event: unknown, context: unknown) => invokeAs(name, () => handler(event, context))) as H]));
 }

@@ -94,6 +94,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   };
   // Each function's AWS calls, recorded for the deploy-truth IAM check (test/support/aws-calls.ts).
   recordCallsOf((await import('#http/app.js')).app);
+  recordCallsOf((await import('#http/session-app.js')).sessionApp, 'reauthenticate');
   recordCallsOf((await import('#http/data-app.js')).dataApp, 'finch-proxy');
   const transcript: Harness['transcript'] = [];
 

@@ -21,7 +21,7 @@ const CLAIMED_FAILURES = new Set<string>(CALLBACK_ERROR_CODES.filter((code) => c
 
 let h: Harness;
 let app: Container;
-/** One per container: the data proxy's (functions/http/data-app.ts) has its own DynamoDB client. */
+/** One per container: reauthenticate's and the data proxy's (functions/http/session-app.ts, data-app.ts) have their own DynamoDB clients. */
 let writes: FaultInjector[] = [];
 let pools: FuzzPools;
 const figures = { requests: 0, accepted: 0 };
@@ -31,7 +31,8 @@ beforeAll(async () => {
   ({ app } = await import('#http/app.js'));
   // No faults armed: the injector only counts the writes the handlers send.
   const { dataApp } = await import('#http/data-app.js');
-  writes = [app, dataApp].map((built) => injectFaults(storeClient(built.deps)));
+  const { sessionApp } = await import('#http/session-app.js');
+  writes = [app, sessionApp, dataApp].map((built) => injectFaults(storeClient(built.deps)));
   const connect = async (customer: string) => {
     const session = await h.invoke('POST /connect/sessions', { claims: { customer_id: customer }, body: { return_to: `${RETURN_ORIGIN}/` } });
     const back = await authorizeAtFinch(session.json.connect_url);

@@ -95,7 +95,10 @@ beforeAll(async () => {
   });
   Object.assign(app.deps, forwardingStores());
   app.deps.finch = forwarding(() => finch);
-  // The data proxy's container (no client credentials) gets the same stand-ins.
+  // reauthenticate's container (no cipher) and the data proxy's (no client credentials) get the same stand-ins.
+  const { sessionApp } = await import('#http/session-app.js');
+  Object.assign(sessionApp.deps, forwardingStores());
+  sessionApp.deps.finch = forwarding(() => finch);
   const { dataApp } = await import('#http/data-app.js');
   Object.assign(dataApp.deps, forwardingStores());
   dataApp.finchData = finchData;
