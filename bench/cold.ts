@@ -143,13 +143,7 @@ export async function profileColdImport(target: ImportTarget, runs = 2, interval
 function bucket(frame: CpuProfile['nodes'][number]['callFrame'], bundleUrl: string, map: SourceMap | undefined, mapDir: string): string | undefined {
   if (frame.functionName === '(idle)' || frame.functionName === '(root)') return undefined;
   if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : 'native';
-  if (frame.url.startsWith('node:internal/source_map')) return 'source maps (--enable-source-maps)';
-  // V8 compiles the whole module here: this one grows with the bundle's bytes.
-  if (frame.url.startsWith('node:internal/modules')) return 'compile + link the bundle';
-  // Node's own modules the bundle pulls in (http, crypto, undici for fetch, …), compiled on first use.
-  if (frame.url.startsWith('node:internal/bootstrap/realm') || frame.url.startsWith('node:internal/deps/')
-    || !frame.url.startsWith('node:internal/')) return 'Node built-ins the bundle loads';
-  if (frame.url.startsWith('node:')) return 'node: other internals';
+  // The bundle's own code first: its URL is not a `node:` one either.
   if (frame.url === bundleUrl) {
     if (!map) return 'bundle (no source map)';
     const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
@@ -159,5 +153,12 @@ function bucket(frame: CpuProfile['nodes'][number]['callFrame'], bundleUrl: stri
     return ownerOf(relative(REPO_ROOT, source));
   }
   if (frame.url.includes('import-probe.mjs')) return 'probe';
+  if (frame.url.startsWith('node:internal/source_map')) return 'source maps (--enable-source-maps)';
+  // V8 compiles the whole module here: this one grows with the bundle's bytes.
+  if (frame.url.startsWith('node:internal/modules')) return 'compile + link the bundle';
+  // Node's own modules the bundle pulls in (http, crypto, undici for fetch, …), compiled on first use.
+  if (frame.url.startsWith('node:internal/bootstrap/realm') || frame.url.startsWith('node:internal/deps/')
+    || !frame.url.startsWith('node:internal/')) return 'Node built-ins the bundle loads';
+  if (frame.url.startsWith('node:')) return 'node: other internals';
   return 'other';
 }
