@@ -4,8 +4,7 @@
 // This client holds no client credentials at all: data calls need only the connection's token, so
 // the proxy never has the client secret and nothing here can fall back to Basic auth.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
-import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
-import { PathNotAllowed } from '#core/proxy.js';
+import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
 
@@ -78,7 +77,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       if (error instanceof APIError && typeof error.status === 'number') {
         return { status: error.status, body: error.error ?? null, headers: pickHeaders(error.headers) };
       }
-      if (error instanceof APIConnectionTimeoutError) throw cut ? new FinchDeadlineExceeded() : new FinchUnavailable(true);
+      if (error instanceof APIConnectionTimeoutError) throw cut ? new FinchDeadlineExceeded() : new FinchTimeout();
       if (error instanceof APIConnectionError) throw new FinchUnavailable();
       throw error;
     }

@@ -3,8 +3,8 @@
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
 import { VERSION } from '@tryfinch/finch-api/version';
 import {
-  AccessTokenRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete, FinchUnavailable,
-  WebhookSignatureInvalid,
+  AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete,
+  FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
 import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import type {
@@ -167,7 +167,7 @@ export const abortAwareFetch: typeof fetch = async (input, init) => {
 };
 
 function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error {
-  if (error instanceof APIConnectionTimeoutError) return new FinchUnavailable(true);
+  if (error instanceof APIConnectionTimeoutError) return new FinchTimeout();
   if (error instanceof APIConnectionError) return new FinchUnavailable();
   if (error instanceof FinchUnavailable) return error;
   if (!(error instanceof APIError)) return error instanceof Error ? error : new Error('unknown Finch error');
@@ -177,16 +177,17 @@ function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error
   if (error.status === 400 && body.finch_code === 'connection_already_exists') {
     return new ConnectionExistsAtFinch(typeof body.context?.connection_id === 'string' ? body.context.connection_id : null);
   }
-  if (error.status === 400 && kind === 'exchange') return new FinchRejected('invalid_code', 'Finch refused the authorization code.');
+  if (error.status === 400 && kind === 'exchange') return new AuthorizationCodeRejected();
   if (error.status === 400 || error.status === 404 || error.status === 422) {
-    return new FinchRejected('finch_rejected_request', 'Finch refused the request.');
+    return new FinchRejected();
   }
   return new FinchUnavailable();
 }
 
-function retryAfter(headers: Headers | undefined): number {
+/** Finch documents no Retry-After for its 429s: the seconds it sent, if it sent any. */
+function retryAfter(headers: Headers | undefined): number | undefined {
   const seconds = Number(headers?.get('retry-after'));
-  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 60;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
 }
 
 function toStatus(status: string | undefined): ConnectionStatus {

@@ -15,7 +15,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Caller } from '#core/deps.js';
-import { ApiError, TransientStoreError, nameErrors } from '#core/errors.js';
+import { DomainError, IdempotencyInProgress, IdempotencyKeyReused, TransientStoreError } from '#core/errors.js';
 import { isTransient } from './aws-errors.js';
 import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
@@ -24,20 +24,12 @@ export interface IdempotencyScope {
   /** Whose record it is: the customer, the kind of token, its subject (`actor`) and client. */
   caller: Pick<Caller, 'customer_id' | 'admin' | 'actor' | 'client_id'>;
   key: string;
-  /** The request body: the same key with another body is refused (422). */
+  /** The request body: the same key with another body is refused (IdempotencyKeyReused). */
   payload: unknown;
 }
 
 /** How long a key is remembered: a client retrying after an hour is making a new request. */
 const EXPIRES_AFTER_SECONDS = 3600;
-
-export class IdempotencyKeyReused extends ApiError {
-  constructor() { super(422, 'idempotency_key_reused', 'This Idempotency-Key was used with another request body.'); }
-}
-export class IdempotencyInProgress extends ApiError {
-  constructor() { super(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.'); }
-}
-nameErrors({ IdempotencyKeyReused, IdempotencyInProgress });
 
 type Sealed = { sealed: string };
 
@@ -84,9 +76,9 @@ export class IdempotentRequests {
       // The record could not be written or read for a passing reason (throttling, 5xx, network):
       // like any store fault, a 503 the client retries with the same key.
       if (error instanceof IdempotencyPersistenceLayerError && isTransient(error.cause)) throw new TransientStoreError(error.cause);
-      // Powertools wraps what the operation threw: our typed errors pass through as they were.
+      // Powertools wraps what the operation threw: the core's errors pass through as they were.
       const cause = (error as { cause?: unknown }).cause;
-      throw cause instanceof ApiError ? cause : error;
+      throw cause instanceof DomainError ? cause : error;
     }
     return JSON.parse(await this.cipher.decrypt(out.sealed, encryption)) as T;
   }

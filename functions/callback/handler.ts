@@ -7,7 +7,7 @@ import { CallbackFailed, InvalidState } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
 import { app, httpRoute } from '#http/app.js';
 import { json, logger, routeByKey } from '#http/stack.js';
-import { PAGE_HEADERS, resultPage, resultParams } from './result-page.js';
+import { PAGE_HEADERS, errorPage, resultPage, resultParams } from './result-page.js';
 import { EmbeddedCallbackBody, RedirectCallbackQuery } from './schema.js';
 
 // A callback fetches the client credentials before it claims the state, and encrypts the token it
@@ -16,8 +16,7 @@ makeNow(app.clients.secretsManager, app.clients.kms);
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
   const query = RedirectCallbackQuery.safeParse(event.queryStringParameters ?? {});
-  const invalid = () => resultPage(400, new URLSearchParams({ status: 'error', error: 'invalid_state' }));
-  if (!query.success || !query.data.state) return invalid();
+  if (!query.success || !query.data.state) return errorPage('invalid_state');
   try {
     const { session, result } = await handleCallback(app.deps, {
       flow: 'redirect', state: query.data.state, code: query.data.code, error: query.data.error,
@@ -28,12 +27,11 @@ const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
     for (const [key, value] of params) target.searchParams.set(key, value);
     return { statusCode: 302, headers: { location: target.href, ...PAGE_HEADERS }, body: '' };
   } catch (error) {
-    if (error instanceof InvalidState) return invalid();
+    if (error instanceof InvalidState) return errorPage('invalid_state');
     // The employer's browser is on this page: answer the result page, never a JSON error. Nothing
     // was exchanged before a store fault here, so repeating the callback is safe.
-    const transient = isTransientFault(error);
     logger.error('redirect callback failed', { error_name: (error as Error)?.name });
-    return resultPage(transient ? 503 : 500, new URLSearchParams({ status: 'error', error: transient ? 'store_unavailable' : 'internal_error' }));
+    return errorPage(isTransientFault(error) ? 'store_unavailable' : 'internal_error');
   }
 });
 

@@ -4,6 +4,7 @@
 // error. The page loads nothing and leaks no referrer.
 import { CONNECTION_ID_PATTERN } from '#core/ids.js';
 import { CALLBACK_ERROR_CODES, type CallbackErrorCode, type CallbackResult } from '#core/model.js';
+import { CALLBACK_ANSWERS } from '#http/errors.js';
 import type { HttpResult } from '#http/stack.js';
 
 export const PAGE_HEADERS = {
@@ -43,4 +44,9 @@ export function resultPage(statusCode: number, params: URLSearchParams): HttpRes
       + `<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem">`
       + `<h1 id="result" data-status="${connected ? 'connected' : 'error'}">${heading}</h1><p>${detail}</p></body></html>`,
   };
+}
+
+/** The page for a callback that failed with `code`, answered with that code's status (functions/http/errors.ts). */
+export function errorPage(code: CallbackErrorCode): HttpResult {
+  return resultPage(CALLBACK_ANSWERS[code].status, new URLSearchParams({ status: 'error', error: code }));
 }

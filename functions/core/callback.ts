@@ -1,7 +1,7 @@
 // The authorization callback: claim the state once, exchange the code once, check whose token it
 // is, and store it so that no fault after Finch issued it can lose it (docs/ARCHITECTURE.md, invariants 1–6).
 import type { CoreDeps } from './deps.js';
-import { ApiError, InvalidState, TransientStoreError } from './errors.js';
+import { FinchRateLimited, FinchRejected, FinchUnavailable, InvalidState, TransientStoreError } from './errors.js';
 import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
 import type { AuditAction, AuditEntry } from './ports/audit.js';
@@ -137,9 +137,11 @@ async function exchangeOnce(deps: CoreDeps, session: SessionRecord, code: string
     const grant = await deps.finch.exchangeCode(code, session.flow === 'redirect' ? deps.settings.callbackUrl : undefined);
     return { ...grant, issued_at: nextIssuedAt(deps) };
   } catch (error) {
-    deps.log.warn('code exchange failed', { error: errorName(error), status: error instanceof ApiError ? error.status : undefined });
-    if (error instanceof ApiError && error.status === 400) return { error: 'invalid_code' };
-    if (error instanceof ApiError && error.status >= 429) return { error: 'finch_unavailable' };
+    // The name says what happened (AuthorizationCodeRejected, FinchRateLimited, FinchTimeout, …).
+    deps.log.warn('code exchange failed', { error: errorName(error) });
+    if (error instanceof FinchRejected) return { error: 'invalid_code' };
+    // Finch down, slow, limiting us or answering without the token's ids: start Connect again.
+    if (error instanceof FinchUnavailable || error instanceof FinchRateLimited) return { error: 'finch_unavailable' };
     return { error: 'internal_error' };
   }
 }

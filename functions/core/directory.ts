@@ -3,9 +3,11 @@
 // reconciled by Finch's own guidance: the same first name, last name and date of birth are one
 // person; where those are missing, a shared email; never the name alone.
 import type { Connection } from './model.js';
-import { ApiError, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest } from './errors.js';
+import {
+  ConnectionUnauthorized, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest, ReauthRequired,
+} from './errors.js';
 import type { FinchDataResponse } from './ports/finch-data.js';
-import { type ProxyDeps, ReauthRequired, rejectUnauthorized, usableConnection } from './proxy.js';
+import { type ProxyDeps, rejectUnauthorized, usableConnection } from './proxy.js';
 import { once } from './once.js';
 import * as z from './zod.js';
 
@@ -200,7 +202,7 @@ function skipReason(error: unknown): SkipReason {
   if (error instanceof FinchDeadlineExceeded) return 'deadline_exceeded';
   if (error instanceof FinchRateLimited) return 'finch_rate_limited';
   if (error instanceof FinchUnavailable) return 'finch_unavailable';
-  if (error instanceof ApiError && error.code === 'connection_unauthorized') return 'connection_unauthorized';
+  if (error instanceof ConnectionUnauthorized) return 'connection_unauthorized';
   // A store or cipher fault is not one connection's problem: fail the request.
   throw error;
 }

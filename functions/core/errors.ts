@@ -1,20 +1,11 @@
 import type { CallbackErrorCode } from './model.js';
 
-// Typed errors carry their HTTP status and a stable snake_case code; the HTTP layer maps them to
-// the error shape of docs/ARCHITECTURE.md. Messages are written for the API's caller and never hold a secret.
+// The errors of the core and its ports, in one module, each named for what happened. None carries
+// an HTTP status or code: functions/http/errors.ts answers them, in one table (docs/ARCHITECTURE.md,
+// "Errors and the HTTP edge"). Messages are written for the API's caller (a 4xx answer sends them;
+// a 5xx never sends an error's message) and never hold a secret.
 
 export interface ErrorDetail { path: string; message: string }
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: { details?: ErrorDetail[]; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Names error classes on their prototypes, for logs (`error_name`). Not `new.target.name`: the
@@ -25,140 +16,137 @@ export function nameErrors(classes: Record<string, { prototype: Error }>): void 
   for (const [name, type] of Object.entries(classes)) type.prototype.name = name;
 }
 
-export class InvalidRequest extends ApiError {
-  constructor(message: string, details?: ErrorDetail[]) { super(400, 'invalid_request', message, { details }); }
+/** The root: something that happened, told apart by its class (never by a status or a code). */
+export abstract class DomainError extends Error {}
+
+// ---- The request and the caller ------------------------------------------------------------
+
+export class InvalidRequest extends DomainError {
+  constructor(message: string, readonly details?: ErrorDetail[]) { super(message); }
 }
-export class Unauthorized extends ApiError {
-  constructor(message = 'A valid bearer token is required.') { super(401, 'unauthorized', message); }
+export class Unauthorized extends DomainError { constructor(message = 'A valid bearer token is required.') { super(message); } }
+export class Forbidden extends DomainError {
+  constructor(message = 'The caller may not act for this customer.') { super(message); }
 }
-export class Forbidden extends ApiError {
-  constructor(message = 'The caller may not act for this customer.') { super(403, 'forbidden', message); }
+/** An Idempotency-Key already recorded with another request body. */
+export class IdempotencyKeyReused extends DomainError {
+  constructor() { super('This Idempotency-Key was used with another request body.'); }
 }
+/** The first request with this Idempotency-Key has not finished. */
+export class IdempotencyInProgress extends DomainError {
+  constructor() { super('A request with this Idempotency-Key is still being processed; retry shortly.'); }
+}
+
+// ---- Connections ---------------------------------------------------------------------------
+
 /** Another customer's connection is answered exactly like a missing one, so ids cannot be probed. */
-export class ConnectionNotFound extends ApiError {
-  constructor() { super(404, 'connection_not_found', 'No such connection.'); }
-}
-export class ConnectionAlreadyExists extends ApiError {
-  constructor(connection_id?: string) {
-    super(409, 'connection_already_exists',
-      'This customer already has a connection for this company; reauthenticate it instead.',
-      { body: connection_id ? { connection_id } : undefined });
+export class ConnectionNotFound extends DomainError { constructor() { super('No such connection.'); } }
+export class ConnectionAlreadyExists extends DomainError {
+  /** Only when the caller owns it: the connection to reauthenticate instead. */
+  constructor(readonly connection_id?: string) {
+    super('This customer already has a connection for this company; reauthenticate it instead.');
   }
 }
-export class ConnectionDisconnected extends ApiError {
-  constructor() { super(409, 'connection_disconnected', 'The connection is disconnected.'); }
+export class ConnectionDisconnected extends DomainError { constructor() { super('The connection is disconnected.'); } }
+export class RefreshRateLimited extends DomainError {
+  constructor(readonly retryAfterSeconds: number) { super('This connection was refreshed too often; retry later.'); }
 }
-export class InvalidState extends ApiError {
-  constructor() { super(400, 'invalid_state', 'The state is unknown, expired, already used or of another flow.'); }
+
+// ---- The callback --------------------------------------------------------------------------
+
+/** The state is unknown, expired, already used, of another flow or another customer's: one answer for all. */
+export class InvalidState extends DomainError {
+  constructor() { super('The state is unknown, expired, already used or of another flow.'); }
 }
 /** The callback failed for a reason the employer's browser may be told (one of CALLBACK_ERROR_CODES). */
-export class CallbackFailed extends ApiError {
-  constructor(code: CallbackErrorCode) {
-    const [status, message] = CALLBACK_FAILURES[code];
-    super(status, code, message);
+export class CallbackFailed extends DomainError {
+  constructor(readonly reason: CallbackErrorCode) { super(`The callback failed: ${reason}.`); }
+}
+
+// ---- The Finch proxy -----------------------------------------------------------------------
+
+export class PathNotAllowed extends DomainError {
+  constructor() { super('This Finch method and path are not allowed through the proxy.'); }
+}
+export class WriteScopeRequired extends DomainError {
+  constructor() { super('Writes through the Finch proxy need the write scope.'); }
+}
+export class ReauthRequired extends DomainError {
+  constructor(readonly connection_id: string) {
+    super('The employer must reauthenticate this connection before its data can be read.');
+  }
+}
+/** Finch refused the token for another reason than reauthentication (e.g. an unfinished account setup). */
+export class ConnectionUnauthorized extends DomainError {
+  constructor(readonly finch_code: string | null) {
+    super('Finch did not accept this connection\'s token; check its status.');
   }
 }
 
-const CALLBACK_FAILURES: Record<CallbackErrorCode, [number, string]> = {
-  invalid_state: [400, 'The state is unknown, expired, already used or of another flow.'],
-  connect_cancelled: [400, 'Finch Connect did not complete.'],
-  invalid_code: [400, 'Finch refused the authorization code.'],
-  customer_mismatch: [403, 'The authorization belongs to another customer; nothing was stored.'],
-  customer_unverified: [403, 'Finch did not confirm whose authorization this is; nothing was stored.'],
-  connection_mismatch: [409, 'The reauthentication returned another connection; nothing was stored.'],
-  connection_owned_elsewhere: [409, 'This connection belongs to another customer; nothing was stored.'],
-  connection_disconnected: [409, 'The connection is disconnected.'],
-  finch_unavailable: [502, 'Finch could not exchange the code; start Connect again.'],
-  callback_in_progress: [409, 'This callback is already being processed; retry shortly.'],
-  store_unavailable: [503, 'The connection was authorized but could not be saved yet; repeat the callback to finish.'],
-  internal_error: [500, 'The callback failed; start Connect again.'],
-};
-export class FinchUnavailable extends ApiError {
-  constructor(timeout = false) {
-    super(timeout ? 504 : 502, timeout ? 'finch_timeout' : 'finch_unavailable',
-      timeout ? 'Finch did not answer in time.' : 'Finch could not be reached or answered with an error.');
-  }
+// ---- Finch (raised by the adapters through the ports, functions/core/ports/) -----------------
+
+/** Finch could not be reached, or answered with an error that is not the request's fault. */
+export class FinchUnavailable extends DomainError {
+  constructor(message = 'Finch could not be reached or answered with an error.') { super(message); }
 }
+/** Finch did not answer within the client's timeout. */
+export class FinchTimeout extends FinchUnavailable { constructor(message = 'Finch did not answer in time.') { super(message); } }
 /** A Finch call cut short (or not sent) because the caller's deadline came before Finch's timeout. */
-export class FinchDeadlineExceeded extends FinchUnavailable {
-  constructor() { super(true); }
+export class FinchDeadlineExceeded extends FinchTimeout {
+  constructor() { super('The request\'s deadline came before Finch answered.'); }
 }
 /** Finch answered 2xx without a field we cannot do without (fail closed: nothing is stored). */
-export class FinchResponseIncomplete extends FinchUnavailable {}
-export class FinchRateLimited extends ApiError {
-  constructor(retryAfterSeconds: number) {
-    super(429, 'finch_rate_limited', 'Finch is rate limiting this application; retry later.',
-      { headers: { 'Retry-After': String(retryAfterSeconds) } });
-  }
+export class FinchResponseIncomplete extends FinchUnavailable {
+  constructor() { super('Finch answered without a field this service needs.'); }
 }
-export class FinchRejected extends ApiError {
-  constructor(code: string, message: string) { super(400, code, message); }
+/**
+ * Finch answered 429. Finch documents no Retry-After for it: `retryAfterSeconds` is the one it
+ * sent, if it sent one.
+ */
+export class FinchRateLimited extends DomainError {
+  constructor(readonly retryAfterSeconds?: number) { super('Finch is rate limiting this application; retry later.'); }
 }
-export class RefreshRateLimited extends ApiError {
-  constructor(retryAfterSeconds: number) {
-    super(429, 'refresh_rate_limited', 'This connection was refreshed too often; retry later.',
-      { headers: { 'Retry-After': String(retryAfterSeconds) } });
-  }
+/** Finch refused the request itself (400, 404, 422). */
+export class FinchRejected extends DomainError { constructor(message = 'Finch refused the request.') { super(message); } }
+/** Finch refused the authorization code of a token exchange (unknown, expired or already used). */
+export class AuthorizationCodeRejected extends FinchRejected { constructor() { super('Finch refused the authorization code.'); } }
+/** Finch answered 401 for an access token: revoked, or the connection needs reauthentication. */
+export class AccessTokenRejected extends DomainError {
+  constructor(readonly finch_code: string | null) { super('Finch rejected the access token.'); }
 }
-export class InvalidWebhookSignature extends ApiError {
-  constructor() { super(401, 'invalid_signature', 'The webhook signature is missing, stale or invalid.'); }
+/** Thrown by `createConnectSession` when Finch already has a live connection for the customer id. */
+export class ConnectionExistsAtFinch extends DomainError {
+  constructor(readonly connection_id: string | null) { super('Finch already has a connection for this customer.'); }
 }
-nameErrors({
-  ApiError, InvalidRequest, Unauthorized, Forbidden, ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected,
-  InvalidState, CallbackFailed, FinchUnavailable, FinchDeadlineExceeded, FinchResponseIncomplete, FinchRateLimited,
-  FinchRejected, RefreshRateLimited, InvalidWebhookSignature,
-});
+export class WebhookSignatureInvalid extends DomainError {
+  constructor() { super('The webhook signature is missing, stale or invalid.'); }
+}
 
-// Errors the adapters raise through the ports (functions/core/ports/): what happened outside, with
-// no status of their own. The core turns them into the errors above, or the HTTP layer answers them
-// (a transient fault that outlasted its retries is 503 service_unavailable, http/stack.ts).
+// ---- Faults of the backing services --------------------------------------------------------
 
-/** A backing service failed in a way the same request may well get past a moment later. */
-export abstract class TransientFault extends Error {
+/**
+ * A backing service failed in a way the same request may well get past a moment later. Retried
+ * where giving up would lose work (functions/core/retry.ts); one that outlasts its retries is 503.
+ */
+export abstract class TransientFault extends DomainError {
   constructor(message: string, override readonly cause: unknown) { super(message); }
 }
-
 export class TransientStoreError extends TransientFault {
-  constructor(cause: unknown) {
-    super('The connections store failed transiently.', cause);
-    this.name = 'TransientStoreError';
-  }
+  constructor(cause: unknown) { super('The connections store failed transiently.', cause); }
 }
-
 export class TransientCipherError extends TransientFault {
-  constructor(cause: unknown) {
-    super('The key service failed transiently.', cause);
-    this.name = 'TransientCipherError';
-  }
+  constructor(cause: unknown) { super('The key service failed transiently.', cause); }
 }
-
 /** Finch's client credentials could not be fetched for a passing reason (Secrets Manager throttled, 5xx, network). */
 export class TransientSecretsError extends TransientFault {
-  constructor(cause: unknown) {
-    super('The secrets service failed transiently.', cause);
-    this.name = 'TransientSecretsError';
-  }
+  constructor(cause: unknown) { super('The secrets service failed transiently.', cause); }
 }
 
-/** Thrown by `createConnectSession` when Finch already has a live connection for the customer id. */
-export class ConnectionExistsAtFinch extends Error {
-  constructor(readonly connection_id: string | null) {
-    super('Finch already has a connection for this customer.');
-    this.name = 'ConnectionExistsAtFinch';
-  }
-}
-
-/** Finch answered 401 for an access token: revoked, or the connection needs reauthentication. */
-export class AccessTokenRejected extends Error {
-  constructor(readonly finch_code: string | null) {
-    super('Finch rejected the access token.');
-    this.name = 'AccessTokenRejected';
-  }
-}
-
-export class WebhookSignatureInvalid extends Error {
-  constructor() {
-    super('The webhook signature is missing, stale or invalid.');
-    this.name = 'WebhookSignatureInvalid';
-  }
-}
+nameErrors({
+  DomainError, InvalidRequest, Unauthorized, Forbidden, IdempotencyKeyReused, IdempotencyInProgress,
+  ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected, RefreshRateLimited, InvalidState, CallbackFailed,
+  PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized,
+  FinchUnavailable, FinchTimeout, FinchDeadlineExceeded, FinchResponseIncomplete, FinchRateLimited, FinchRejected,
+  AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid,
+  TransientFault, TransientStoreError, TransientCipherError, TransientSecretsError,
+});

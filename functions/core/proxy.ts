@@ -3,7 +3,8 @@
 // which calls may be made with it. Nothing outside the allowlist below ever reaches Finch.
 import type { BaseDeps } from './deps.js';
 import {
-  ApiError, ConnectionDisconnected, ConnectionNotFound, FinchUnavailable, InvalidRequest, type ErrorDetail, nameErrors,
+  ConnectionDisconnected, ConnectionNotFound, ConnectionUnauthorized, FinchUnavailable, InvalidRequest, PathNotAllowed,
+  ReauthRequired, WriteScopeRequired, type ErrorDetail,
 } from './errors.js';
 import { isEnded } from './model.js';
 import type { StoredConnection } from './ports/connection-store.js';
@@ -16,33 +17,17 @@ import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery }
 export interface ProxyDeps extends BaseDeps {
   finchData: FinchDataGateway;
   proxy: ProxySettings;
+  /**
+   * The status the HTTP layer answers an error with (functions/http/errors.ts statusOf): the
+   * call's log line records it, and the core knows no status of its own.
+   */
+  statusOf: (error: unknown) => number;
 }
 
 export interface ProxySettings {
   /** FINCH_PROXY_WRITE_PATHS: the write routes (`METHOD /template`) this deployment enables. */
   writeRoutes: ReadonlySet<string>;
 }
-
-export class PathNotAllowed extends ApiError {
-  constructor() {
-    super(400, 'path_not_allowed', 'This Finch method and path are not allowed through the proxy.');
-  }
-}
-export class WriteScopeRequired extends ApiError {
-  constructor() { super(403, 'write_scope_required', 'Writes through the Finch proxy need the write scope.'); }
-}
-export class ReauthRequired extends ApiError {
-  constructor(connection_id: string) {
-    super(409, 'reauth_required', 'The employer must reauthenticate this connection before its data can be read.', { body: { connection_id } });
-  }
-}
-/** Finch refused the token for another reason than reauthentication (e.g. an unfinished account setup). */
-export class ConnectionUnauthorized extends ApiError {
-  constructor(finch_code: string | null) {
-    super(409, 'connection_unauthorized', 'Finch did not accept this connection\'s token; check its status.', { body: { finch_code } });
-  }
-}
-nameErrors({ PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized });
 
 // ---- The allowlist -------------------------------------------------------------------------
 
@@ -222,7 +207,9 @@ export interface ProxyRequest {
  */
 export async function proxyFinchCall(deps: ProxyDeps, customerId: string, request: ProxyRequest): Promise<FinchDataResponse> {
   let template: string | null = null;
-  let status = 500;
+  // The audit of token use, with CloudTrail's KMS Decrypt record: never the query values or bodies.
+  const audit = (status: number) => deps.log.info('finch proxy call', { connection_id: request.connectionId, method: request.method, template, status });
+  let response: FinchDataResponse;
   try {
     const { route, path } = resolveProxyPath(request.method, request.rawPath);
     template = route.template;
@@ -237,22 +224,19 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
     }
     const stored = await usableConnection(deps, customerId, request.connectionId);
     const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: request.connectionId });
-    const response = await deps.finchData.forward({
+    response = await deps.finchData.forward({
       method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? {},
       headers: pickHeaders(request.headers),
     }, accessToken);
     await rejectUnauthorized(deps, customerId, request.connectionId, response);
     // Finch never echoes a token; if an answer ever held it, it must not reach the caller.
     if (response.body === null || JSON.stringify(response.body).includes(accessToken)) throw new FinchUnavailable();
-    status = response.status;
-    return response;
   } catch (error) {
-    status = error instanceof ApiError ? error.status : 500;
+    audit(deps.statusOf(error));
     throw error;
-  } finally {
-    // The audit of token use, with CloudTrail's KMS Decrypt record: never the query values or bodies.
-    deps.log.info('finch proxy call', { connection_id: request.connectionId, method: request.method, template, status });
   }
+  audit(response.status);
+  return response;
 }
 
 /** The caller's connection with a token Finch may accept; another customer's is answered as missing. */

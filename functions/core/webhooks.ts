@@ -2,7 +2,7 @@
 // and applied in one transaction with the dedupe record (a record written before a failed apply
 // would swallow Finch's retry).
 import type { CoreDeps } from './deps.js';
-import { InvalidRequest, InvalidWebhookSignature, WebhookSignatureInvalid } from './errors.js';
+import { InvalidRequest } from './errors.js';
 import type { ConnectionChange } from './ports/webhook-inbox.js';
 import { readStatus } from './connections.js';
 import { isEnded } from './model.js';
@@ -22,12 +22,8 @@ const SYNC_EVENT = /^(job\.[a-z_]+\.completed|company\.updated|directory\.(creat
 export type WebhookOutcome = 'applied' | 'duplicate' | 'not_applied';
 
 export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Record<string, string | undefined>): Promise<WebhookOutcome> {
-  try {
-    await deps.webhooks.verify(rawBody, headers);
-  } catch (error) {
-    if (error instanceof WebhookSignatureInvalid) throw new InvalidWebhookSignature();
-    throw error;
-  }
+  // A bad signature: the verifier throws WebhookSignatureInvalid, answered as it is.
+  await deps.webhooks.verify(rawBody, headers);
   // Signed, so from Finch: still checked, a key DynamoDB refuses must be a 400, not a 500.
   const eventId = headers['finch-event-id'] ?? '';
   if (!EVENT_ID.test(eventId)) throw new InvalidRequest('The Finch-Event-Id header is invalid.', [{ path: 'headers.finch-event-id', message: 'must be 1-256 printable ASCII characters' }]);

@@ -8,6 +8,7 @@ import type { FinchDataMethod } from '#core/ports/finch-data.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
 import { dataApp, httpRoute } from '#http/data-app.js';
 import { hasScope } from '#http/caller.js';
+import { statusOf } from '#http/errors.js';
 import { type HttpEvent, json, routeByKey } from '#http/stack.js';
 import { DirectoryQuery, ProxyBody, ProxyHeaders, ProxyQuery } from './schema.js';
 
@@ -18,6 +19,7 @@ const deps: ProxyDeps = {
   ...dataApp.deps,
   finchData: dataApp.finchData,
   proxy: { writeRoutes: new Set(dataApp.config.FINCH_PROXY_WRITE_PATHS) },
+  statusOf,
 };
 
 const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, async ({ event, body, caller, rawBody }) => {

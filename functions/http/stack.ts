@@ -1,16 +1,19 @@
 // The one middy stack every HTTP handler uses: the origin check behind the WAF, body guard (size,
 // content type, JSON), zod validation with field-level details, the caller from the JWT authorizer
-// context, and typed errors mapped to the error shape (docs/ARCHITECTURE.md). 5xx bodies are a fixed text and a
-// request id, never an exception.
+// context, and errors answered through the table of errors.ts in the error shape (docs/ARCHITECTURE.md).
+// 5xx bodies are a fixed text and a request id, never an exception.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ApiError, InvalidRequest } from '#core/errors.js';
+import { InvalidRequest } from '#core/errors.js';
 import { isTransientFault } from '#core/retry.js';
 import type { Caller } from '#core/deps.js';
 import * as z from '#core/zod.js';
 import { type CallerSettings, resolveCaller } from './caller.js';
+import {
+  INTERNAL_ANSWER, PayloadTooLarge, RouteNotFound, TRANSIENT_ANSWER, UnsupportedMediaType, answerOf, type ErrorAnswer,
+} from './errors.js';
 import { originCheck } from './origin-verify.js';
 
 /** Request logging stays off: a whole event carries codes, states and bearer tokens. */
@@ -105,7 +108,7 @@ export function httpRoutes(callerSettings: CallerSettings): HttpRouteBuilder {
  */
 export function routeByKey(routes: Record<string, HttpHandler>): HttpHandler {
   const table = new Map(Object.entries(routes));
-  const unknown = middyRoute({}, async () => { throw new ApiError(404, 'not_found', 'No such route.'); });
+  const unknown = middyRoute({}, async () => { throw new RouteNotFound(); });
   return (event, context) => (table.get(event.routeKey) ?? unknown)(event, context);
 }
 
@@ -153,14 +156,14 @@ function readBody(event: HttpEvent): string {
 }
 
 function tooLarge() {
-  return new ApiError(413, 'payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  return new PayloadTooLarge(MAX_BODY_BYTES);
 }
 
 function parseBody(event: HttpEvent, raw: string, contentTypes = ['application/json']): unknown {
   const contentType = (event.headers?.['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (raw === '' && !contentType) return {};
   if (!contentTypes.includes(contentType)) {
-    throw new ApiError(415, 'unsupported_media_type', `The body must be ${contentTypes.join(' or ')}.`);
+    throw new UnsupportedMediaType(contentTypes.join(' or '));
   }
   if (contentType === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(raw));
   try {
@@ -182,20 +185,22 @@ export function validate<T>(schema: Schema<T>, input: unknown, where: 'body' | '
 }
 
 function toErrorResponse(error: unknown, requestId: string): HttpResult {
-  if (error instanceof ApiError) {
-    if (error.status >= 500) logger.error('request failed', { error_code: error.code, status: error.status });
-    const extra: Record<string, unknown> = { ...(error.extra.body ?? {}) };
-    if (error.extra.details) extra.details = error.extra.details;
-    return json(error.status, errorBody(error.code, error.message, requestId, extra), error.extra.headers);
+  const answer = answerOf(error);
+  if (answer) {
+    if (answer.status >= 500) logger.error('request failed', { error_code: answer.code, status: answer.status });
+    return answered(answer, requestId);
   }
-  // The store, the key service or the secrets service stayed unavailable through the retries:
-  // say so, and when to retry.
+  // The store, the key service or the secrets service stayed unavailable through the retries.
   if (isTransientFault(error)) {
     logger.error('a backing service is unavailable', { error_name: error.name, cause_name: (error.cause as Error | undefined)?.name });
-    return json(503, errorBody('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', requestId), { 'retry-after': '1' });
+    return answered(TRANSIENT_ANSWER, requestId);
   }
   // Unknown errors: the name and stack frames only; an SDK's message may quote what it sent.
   const err = error instanceof Error ? error : new Error(String(error));
   logger.error('unhandled error', { error_name: err.name, frames: err.stack?.split('\n').slice(1, 8).map((line) => line.trim()) });
-  return json(500, errorBody('internal_error', 'Internal error.', requestId));
+  return answered(INTERNAL_ANSWER, requestId);
+}
+
+function answered(answer: ErrorAnswer, requestId: string): HttpResult {
+  return json(answer.status, errorBody(answer.code, answer.message, requestId, answer.body), answer.headers);
 }

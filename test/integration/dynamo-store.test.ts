@@ -9,6 +9,7 @@ import type { CallbackResult, Connection, ExchangeStash, SessionRecord } from '#
 import type { ConnectionStore } from '#core/ports/connection-store.js';
 import type { NewConnection, SessionStore } from '#core/ports/session-store.js';
 import type { AuditEntry } from '#core/ports/audit.js';
+import { answerOf } from '#http/errors.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 
 /** Every write that matters carries its audit entry; the store tests only need one. */
@@ -589,7 +590,7 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
     expect(foreign.next_cursor).not.toBeNull();
     const error = await connectionStore.listConnections(customer, { limit: 1, cursor: foreign.next_cursor! }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidRequest);
-    expect(error).toMatchObject({ status: 400, code: 'invalid_request', extra: { details: [{ path: 'cursor' }] } });
+    expect(answerOf(error)).toMatchObject({ status: 400, code: 'invalid_request', body: { details: [{ path: 'cursor' }] } });
   });
 
   test.each([

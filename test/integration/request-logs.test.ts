@@ -67,7 +67,7 @@ async function expectErrorLine(lines: LogLine[], message: string, requestId: str
 }
 
 describe('every log line of a request carries request_id and route, the error line included', () => {
-  test('Finch failing (an ApiError 502): the error line has them, and the next request does not inherit them', async () => {
+  test('Finch failing (502 finch_unavailable): the error line has them, and the next request does not inherit them', async () => {
     await fetch(`${h.emulator.url}/_emulator/faults`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ method: 'POST', path: '/connect/sessions', status: 500, times: 100 }),

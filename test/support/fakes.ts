@@ -2,7 +2,7 @@
 // token cipher and the webhook verifier here, the three stores in memory-stores.ts.
 import { randomUUID } from 'node:crypto';
 import type { CoreDeps, Log } from '#core/deps.js';
-import { ConnectionExistsAtFinch, FinchRejected, WebhookSignatureInvalid } from '#core/errors.js';
+import { AuthorizationCodeRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid } from '#core/errors.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
@@ -43,7 +43,7 @@ export class FakeFinch implements FinchGateway {
     this.calls.push('POST /auth/token');
     if (this.exchangeError) throw this.exchangeError;
     const grant = this.grants.get(code);
-    if (!grant) throw new FinchRejected('invalid_code', 'Finch refused the authorization code.');
+    if (!grant) throw new AuthorizationCodeRejected();
     this.grants.delete(code);
     return grant;
   }

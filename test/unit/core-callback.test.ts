@@ -1,7 +1,7 @@
 import { handleCallback } from '#core/callback.js';
 import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState } from '#core/ids.js';
-import { FinchUnavailable, InvalidState, TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/errors.js';
+import { FinchTimeout, InvalidState, TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/errors.js';
 import { fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
@@ -203,7 +203,7 @@ describe('callback: nothing lost (invariant 6)', () => {
   test('Finch failing the exchange fails the session and is never retried', async () => {
     const setup = fakeDeps();
     const started = await createConnectSession(setup.deps, acme, { flow: 'redirect' });
-    setup.finch.exchangeError = new FinchUnavailable(true);
+    setup.finch.exchangeError = new FinchTimeout();
     const outcome = await handleCallback(setup.deps, { flow: 'redirect', state: started.state, code: 'c' });
     expect(outcome.result).toEqual({ status: 'error', error: 'finch_unavailable' });
     expect(setup.finch.calls.filter((c) => c === 'POST /auth/token')).toHaveLength(1);

@@ -5,6 +5,7 @@ import { disconnectConnection } from '#core/connections.js';
 import { AccessTokenRejected, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
+import { statusOf } from '#http/errors.js';
 import { FakeFinch, fakeDeps } from '../support/fakes.js';
 import type { MemoryTable } from '../support/memory-stores.js';
 
@@ -37,7 +38,8 @@ class ScriptedFinch extends FakeFinch {
   }
 }
 
-const settle = async (promise: Promise<unknown>) => promise.then(() => 204, (error: { status?: number }) => error.status ?? 500);
+/** The status the HTTP layer would answer. */
+const settle = async (promise: Promise<unknown>) => promise.then(() => 204, statusOf);
 
 async function until(condition: () => boolean) {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));

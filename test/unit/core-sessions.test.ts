@@ -1,6 +1,7 @@
 import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState, STATE_PATTERN } from '#core/ids.js';
 import { ConnectionAlreadyExists, ConnectionNotFound, InvalidRequest } from '#core/errors.js';
+import { answerOf } from '#http/errors.js';
 import { fakeDeps } from '../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
@@ -37,8 +38,8 @@ describe('POST /connect/sessions (core)', () => {
 
   test('non-admin callers may request only allowed products; admins may request more', async () => {
     const { deps } = fakeDeps();
-    await expect(createConnectSession(deps, acme, { flow: 'redirect', products: ['company', 'ssn'] }))
-      .rejects.toMatchObject({ status: 400, extra: { details: [{ path: 'products.1' }] } });
+    expect(await createConnectSession(deps, acme, { flow: 'redirect', products: ['company', 'ssn'] }).catch(answerOf))
+      .toMatchObject({ status: 400, body: { details: [{ path: 'products.1' }] } });
     await expect(createConnectSession(deps, { customer_id: 'acme', admin: true, actor: 'acme' }, { flow: 'redirect', products: ['ssn'] })).resolves.toBeDefined();
   });
 
@@ -62,7 +63,7 @@ describe('POST /connect/sessions (core)', () => {
     store.owners.set('conn-1', 'acme');
     const error = await createConnectSession(deps, acme, { flow: 'redirect' }).catch((e) => e);
     expect(error).toBeInstanceOf(ConnectionAlreadyExists);
-    expect(error.extra.body).toEqual({ connection_id: 'conn-1' });
+    expect(answerOf(error)?.body).toEqual({ connection_id: 'conn-1' });
   });
 
   test('a connection nobody owns is adopted through a reauthentication session', async () => {

@@ -2,11 +2,12 @@
 // the name alone) as a pure function, and the read-through over fakes (paging, skipped connections).
 import fc from 'fast-check';
 import { type PersonRecord, readDirectory as readDirectoryBy, reconcile } from '#core/directory.js';
-import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
+import { FinchDeadlineExceeded, FinchTimeout } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { ProxyDeps } from '#core/proxy.js';
+import { answerOf, statusOf } from '#http/errors.js';
 import { fakeDeps } from '../support/fakes.js';
 import type { MemoryTable } from '../support/memory-stores.js';
 
@@ -188,7 +189,7 @@ const withIds = (people: FakePerson[], prefix: string) => people.map((p) => ({ .
 function setup() {
   const { deps: core, store } = fakeDeps();
   const finchData = new FakeFinchData();
-  const deps: ProxyDeps = { ...core, finchData, proxy: { writeRoutes: new Set() } };
+  const deps: ProxyDeps = { ...core, finchData, proxy: { writeRoutes: new Set() }, statusOf };
   return { deps, store, finchData };
 }
 
@@ -271,7 +272,7 @@ describe('readDirectory', () => {
   test('a cursor this API did not return is a 400', async () => {
     const { deps } = setup();
     for (const cursor of ['x', Buffer.from('{"v":1,"offset":-1}').toString('base64url'), Buffer.from('{"offset":5}').toString('base64url')]) {
-      await expect(readDirectory(deps, 'acme', { limit: 10, cursor })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+      expect(await readDirectory(deps, 'acme', { limit: 10, cursor }).catch(answerOf)).toMatchObject({ status: 400, code: 'invalid_request' });
     }
   });
 });
@@ -308,7 +309,7 @@ describe('readDirectory within its deadline', () => {
       });
       if (running.length === 1) setImmediate(advance);
     });
-    const deps: ProxyDeps = { ...core, clock: { now: () => new Date(now) }, finchData, proxy: { writeRoutes: new Set() } };
+    const deps: ProxyDeps = { ...core, clock: { now: () => new Date(now) }, finchData, proxy: { writeRoutes: new Set() }, statusOf };
     return { deps, store, finchData, starts, start };
   }
 
@@ -354,7 +355,7 @@ describe('readDirectory within its deadline', () => {
 
     const late = timed({ 'tok-down': 5 });
     seed(late.store, 'acme', 'down');
-    late.finchData.forward = async () => { throw new FinchUnavailable(true); };
+    late.finchData.forward = async () => { throw new FinchTimeout(); };
     expect((await readDirectoryBy(late.deps, 'acme', { limit: 100 }, late.start + 60_000)).skipped)
       .toEqual([{ connection_id: 'down', reason: 'finch_unavailable' }]);
   });

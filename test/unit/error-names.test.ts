@@ -10,11 +10,11 @@ import { build } from 'esbuild';
 
 const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 const MODULES = [
-  'functions/core/errors.ts', 'functions/core/proxy.ts', 'functions/adapters/idempotency.ts',
+  'functions/core/errors.ts', 'functions/http/errors.ts',
   'functions/adapters/token-cipher.ts', 'functions/adapters/finch-data.ts', 'functions/adapters/config.ts',
 ];
 /** Never thrown as such: only its subclasses are. */
-const ABSTRACT = new Set(['TransientFault']);
+const ABSTRACT = new Set(['DomainError', 'TransientFault']);
 
 // In a fresh process: every exported Error subclass, constructed with one harmless argument.
 const READ_NAMES = `

@@ -1,7 +1,7 @@
 // The origin header check on its own (functions/http/origin-verify.ts); through the real handlers
 // in test/integration/origin-verify.test.ts.
 import { ConfigError } from '#adapters/config.js';
-import { ApiError } from '#core/errors.js';
+import { answerOf } from '#http/errors.js';
 import { ORIGIN_VERIFY_HEADER, originCheck } from '#http/origin-verify.js';
 
 const CURRENT = 'Qm9uZ2VkQ3VycmVudFZhbHVlT2ZUaGVPcmlnaW5IZWFkZXJGb3JUZXN0czAx';
@@ -11,7 +11,8 @@ function refusal(check: ReturnType<typeof originCheck>, headers: Record<string, 
   try {
     check!(headers);
   } catch (error) {
-    return error instanceof ApiError ? { status: error.status, code: error.code } : error;
+    const answer = answerOf(error);
+    return answer ? { status: answer.status, code: answer.code } : error;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { type ProxyDeps, type ProxyRequest, proxyFinchCall } from '#core/proxy.js';
+import { answerOf, statusOf } from '#http/errors.js';
 import { FakeCipher, fakeDeps } from '../support/fakes.js';
 import type { MemoryTable } from '../support/memory-stores.js';
 
@@ -46,7 +47,7 @@ function setup(writeRoutes: string[] = []) {
   const cipher = new CountingCipher();
   const { deps: core, store } = fakeDeps({ cipher, log });
   const finchData = new FakeFinchData();
-  const deps: ProxyDeps = { ...core, finchData, proxy: { writeRoutes: new Set(writeRoutes) } };
+  const deps: ProxyDeps = { ...core, finchData, proxy: { writeRoutes: new Set(writeRoutes) }, statusOf };
   seedConnection(store, 'acme', 'conn-acme', 'tok-acme');
   seedConnection(store, 'globex', 'conn-globex', 'tok-globex');
   return { deps, store, finchData, cipher, lines };
@@ -57,11 +58,12 @@ const request = (overrides: Partial<ProxyRequest> = {}): ProxyRequest => ({
   headers: {}, writeScope: false, ...overrides,
 });
 
+/** How the HTTP layer answers the error the call failed with. */
 async function refusal(promise: Promise<unknown>) {
   try {
     await promise;
   } catch (error) {
-    return error as { status: number; code: string };
+    return answerOf(error)!;
   }
   throw new Error('expected a refusal');
 }

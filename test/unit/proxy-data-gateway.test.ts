@@ -3,8 +3,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SdkFinchDataGateway } from '#adapters/finch-data.js';
-import { FinchDeadlineExceeded, FinchUnavailable } from '#core/errors.js';
-import { PathNotAllowed } from '#core/proxy.js';
+import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
+import { statusOf } from '#http/errors.js';
 
 interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: string }
 type Reply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
@@ -112,11 +112,11 @@ describe('what comes back', () => {
       .toMatchObject({ status: 502, body: null });
   });
 
-  test('a timeout is FinchUnavailable with 504', async () => {
+  test('a timeout is FinchTimeout, answered 504', async () => {
     const { gateway } = await setup(() => ({ status: 200, body: '{}', delayMs: 1500 }), 200);
     const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FinchUnavailable);
-    expect((error as FinchUnavailable).status).toBe(504);
+    expect(error).toBeInstanceOf(FinchTimeout);
+    expect(statusOf(error)).toBe(504);
   });
 
   test('a deadline sooner than the timeout cuts the call there: a slow answer due after it is a 504, not awaited', async () => {
@@ -124,7 +124,7 @@ describe('what comes back', () => {
     const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 200 }, 'tok')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchDeadlineExceeded);
-    expect((error as FinchUnavailable).status).toBe(504);
+    expect(statusOf(error)).toBe(504);
     expect(finch.seen).toHaveLength(1);
   });
 
@@ -133,7 +133,7 @@ describe('what comes back', () => {
     const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() - 1 }, 'tok')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchDeadlineExceeded);
-    expect((error as FinchUnavailable).status).toBe(504);
+    expect(statusOf(error)).toBe(504);
     expect(finch.seen).toHaveLength(0);
   });
 });

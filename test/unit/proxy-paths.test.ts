@@ -1,8 +1,8 @@
 // The proxy's allowlist: method and path template, each raw segment decoded exactly once, and only
 // a template's own query parameters forwarded. Pure functions: no Finch, no store.
 import fc from 'fast-check';
-import { InvalidRequest } from '#core/errors.js';
-import { PROXY_ROUTES, PathNotAllowed, WRITE_ROUTE_KEYS, parseProxyQuery, resolveProxyPath } from '#core/proxy.js';
+import { InvalidRequest, PathNotAllowed } from '#core/errors.js';
+import { PROXY_ROUTES, WRITE_ROUTE_KEYS, parseProxyQuery, resolveProxyPath } from '#core/proxy.js';
 
 const route = (method: string, template: string) => PROXY_ROUTES.find((r) => r.method === method && r.template === template)!;
 const ID = '0b9a3c62-5c3f-4a0e-9d7e-4f1e0c2b7a11';
@@ -167,8 +167,8 @@ describe('query parameters: only the template\'s own, validated', () => {
     let error: unknown;
     try { parseProxyQuery(directory, raw); } catch (caught) { error = caught; }
     expect(error).toBeInstanceOf(InvalidRequest);
-    expect((error as InvalidRequest).extra.details?.map((d) => d.path)).toContain(path);
-    expect(JSON.stringify((error as InvalidRequest).extra.details)).not.toContain('../x');
+    expect((error as InvalidRequest).details?.map((d) => d.path)).toContain(path);
+    expect(JSON.stringify((error as InvalidRequest).details)).not.toContain('../x');
   });
 
   test('dates must be dates', () => {

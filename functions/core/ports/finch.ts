@@ -44,8 +44,9 @@ export interface Introspection {
 }
 
 /**
- * Finch's API. Errors are typed: FinchUnavailable (502/504), FinchRateLimited (429),
- * FinchRejected (400, e.g. `invalid_code`), ConnectionExistsAtFinch.
+ * Finch's API. Its errors say what happened (functions/core/errors.ts): FinchUnavailable (and
+ * FinchTimeout, FinchResponseIncomplete), FinchRateLimited, FinchRejected (AuthorizationCodeRejected
+ * for a code), AccessTokenRejected, ConnectionExistsAtFinch.
  */
 export interface FinchGateway {
   /**
