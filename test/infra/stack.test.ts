@@ -369,7 +369,7 @@ describe('bundles', () => {
   });
 
   // The adapters still name the local AES key variable (it is how the local stack and the tests
-  // encrypt), but a deployed function refuses to start with it: see test/unit/config.test.ts
+  // encrypt), but a deployed function refuses to start with it: see test/unit/adapters/config.test.ts
   // ("in AWS Lambda, local keys and secrets are refused"), and it is never in a function's environment.
 
   test.each(NAMES)('%s loads on Node.js 22 with the deployed environment (a real cold start)', (name) => {

@@ -1,7 +1,7 @@
 // The deployed token cipher (KmsCipher: KMS Encrypt/Decrypt with the item's encryption context)
 // against moto's KMS, which checks the context as KMS does. A ciphertext that does not belong to
 // the item is TokenDecryptFailed (a 500, never retried); only an unreachable or failing KMS is a
-// TransientCipherError (tested with injected faults in test/unit/token-cipher.test.ts: under Jest, a
+// TransientCipherError (tested with injected faults in test/unit/adapters/token-cipher.test.ts: under Jest, a
 // refused connection reaches the SDK from another realm and loses its `code`). Also: key rotation, and the Idempotency-Key records sealed with purpose
 // `idempotency`. Skipped (one line) where moto_server is not installed; REQUIRE_MOTO=1 fails instead.
 import type { Context } from 'aws-lambda';

@@ -2,7 +2,7 @@ import { handleCallback } from '#core/callback.js';
 import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState } from '#core/ids.js';
 import { FinchTimeout, InvalidState, TransientCipherError, TransientSecretsError, TransientStoreError } from '#core/errors.js';
-import { fakeDeps } from '../support/fakes.js';
+import { fakeDeps } from '../../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
 

@@ -7,8 +7,8 @@ import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { type ProxyDeps, type ProxyRequest, proxyFinchCall } from '#core/proxy.js';
 import { answerOf, statusOf } from '#http/errors.js';
-import { FakeCipher, fakeDeps } from '../support/fakes.js';
-import type { MemoryTable } from '../support/memory-stores.js';
+import { FakeCipher, fakeDeps } from '../../support/fakes.js';
+import type { MemoryTable } from '../../support/memory-stores.js';
 
 class FakeFinchData implements FinchDataGateway {
   calls: Array<{ request: FinchDataRequest; accessToken: string }> = [];

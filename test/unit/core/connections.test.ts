@@ -6,8 +6,8 @@ import { AccessTokenRejected, FinchUnavailable } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import { statusOf } from '#http/errors.js';
-import { FakeFinch, fakeDeps } from '../support/fakes.js';
-import type { MemoryTable } from '../support/memory-stores.js';
+import { FakeFinch, fakeDeps } from '../../support/fakes.js';
+import type { MemoryTable } from '../../support/memory-stores.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'user-1' };
 

@@ -3,7 +3,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { answerCalls, countCalls, delta, median, percentile, total } from '../../bench/counting.js';
+import { answerCalls, countCalls, delta, median, percentile, total } from '../../../bench/counting.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
 

@@ -1,7 +1,7 @@
 // The recorder behind the IAM deploy-truth check (test/support/aws-calls.ts): a DynamoDB request
 // becomes the actions IAM authorizes, with the partition keys it names, from a document client's
 // input and from a plain client's marshalled one alike.
-import { dynamoCalls } from '../support/aws-calls.js';
+import { dynamoCalls } from '../../support/aws-calls.js';
 
 const TABLE = 'it-table';
 

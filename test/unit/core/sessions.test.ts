@@ -2,7 +2,7 @@ import { createConnectSession, createReauthSession } from '#core/sessions.js';
 import { hashState, STATE_PATTERN } from '#core/ids.js';
 import { ConnectionAlreadyExists, ConnectionNotFound, InvalidRequest } from '#core/errors.js';
 import { answerOf } from '#http/errors.js';
-import { fakeDeps } from '../support/fakes.js';
+import { fakeDeps } from '../../support/fakes.js';
 
 const acme = { customer_id: 'acme', admin: false, actor: 'acme' };
 

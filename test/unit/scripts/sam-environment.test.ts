@@ -3,7 +3,7 @@
 // small template shaped like a CDK one.
 import {
   type CfnTemplate, EnvVarsFileError, SAM_DEFAULT_CREDENTIALS, envVarsOverrides, findFunction, samEnvironment, templateDefaults, templateFunctions,
-} from '../../scripts/sam-environment.js';
+} from '../../../scripts/sam-environment.js';
 
 const lambda = (cdkPath: string, variables: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   Type: 'AWS::Lambda::Function',

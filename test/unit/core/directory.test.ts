@@ -8,8 +8,8 @@ import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { ProxyDeps } from '#core/proxy.js';
 import { answerOf, statusOf } from '#http/errors.js';
-import { fakeDeps } from '../support/fakes.js';
-import type { MemoryTable } from '../support/memory-stores.js';
+import { fakeDeps } from '../../support/fakes.js';
+import type { MemoryTable } from '../../support/memory-stores.js';
 
 const person = (connection_id: string, individual_id: string, fields: Partial<PersonRecord> = {}): PersonRecord => ({
   connection_id, individual_id, first_name: 'Ada', last_name: 'Lovelace', dob: '1990-12-10', emails: [], ...fields,

@@ -12,11 +12,11 @@ import { hashState } from '#core/ids.js';
 import { CALLBACK_ERROR_CODES, type SessionRecord } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
-import { ROUTES, type FunctionName, routeKey } from '../../lib/routes.js';
-import { FakeFinch } from '../support/fakes.js';
-import { MemoryTable, memoryStores } from '../support/memory-stores.js';
-import { type FuzzPools, requestsFor, toEvent } from '../support/fuzz-requests.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { ROUTES, type FunctionName, routeKey } from '../../../lib/routes.js';
+import { FakeFinch } from '../../support/fakes.js';
+import { MemoryTable, memoryStores } from '../../support/memory-stores.js';
+import { type FuzzPools, requestsFor, toEvent } from '../../support/fuzz-requests.js';
+import { createTestTable, type TestTable } from '../../support/dynamo.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const TOTAL = Number(process.env.FUZZ_REQUESTS ?? 10_500);
@@ -104,12 +104,12 @@ beforeAll(async () => {
   dataApp.finchData = finchData;
   // Imported after the stand-ins are in place: a handler may copy the deps at cold start.
   const imported = {
-    'create-session': await import('../../functions/create-session/handler.js'),
-    reauthenticate: await import('../../functions/reauthenticate/handler.js'),
-    callback: await import('../../functions/callback/handler.js'),
-    connections: await import('../../functions/connections/handler.js'),
-    webhook: await import('../../functions/webhook/handler.js'),
-    'finch-proxy': await import('../../functions/finch-proxy/handler.js'),
+    'create-session': await import('../../../functions/create-session/handler.js'),
+    reauthenticate: await import('../../../functions/reauthenticate/handler.js'),
+    callback: await import('../../../functions/callback/handler.js'),
+    connections: await import('../../../functions/connections/handler.js'),
+    webhook: await import('../../../functions/webhook/handler.js'),
+    'finch-proxy': await import('../../../functions/finch-proxy/handler.js'),
   };
   for (const [name, module] of Object.entries(imported)) handlers[name as FunctionName] = module.handler as unknown as Handler;
   template = await seededStore();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-const REPO_ROOT = new URL('../..', import.meta.url).pathname;
+const REPO_ROOT = new URL('../../..', import.meta.url).pathname;
 const MODULES = [
   'functions/core/errors.ts', 'functions/http/errors.ts',
   'functions/adapters/token-cipher.ts', 'functions/adapters/finch-data.ts', 'functions/adapters/config.ts',
