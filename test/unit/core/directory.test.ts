@@ -1,7 +1,8 @@
 // GET /directory's core: Finch's reconciliation guidance (name + date of birth, then email, never
 // the name alone) as a pure function, and the read-through over fakes (paging, skipped connections).
 import fc from 'fast-check';
-import { type PersonRecord, readDirectory as readDirectoryBy, reconcile } from '#core/directory.js';
+import { readDirectory as readDirectoryBy } from '#core/directory.js';
+import { type PersonRecord, reconcile } from '#core/people.js';
 import { FinchDeadlineExceeded, FinchTimeout } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
