@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../../local/processes.js';
+export { isAlive };
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -80,15 +82,6 @@ export function killStack(stack: StackProcess | undefined): void {
   if (stack.child.exitCode === null && stack.child.signalCode === null) stack.child.kill('SIGKILL');
   if (isAlive(stack.stack.dynamodbPid)) process.kill(stack.stack.dynamodbPid, 'SIGKILL');
   rmSync(stack.stateDir, { recursive: true, force: true });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // ---- HTTP, as an application and a browser would speak it --------------------------------
