@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FaultBook } from './faults.js';
 import type { EmulatedConnection, EmulatorStore, IssuedToken } from './store.js';
+import type { WebhookSender } from './webhooks.js';
 
 /** What a handler answers; the server writes it (and applies faults to it). */
 export interface Reply {
@@ -18,8 +19,8 @@ export interface EmulatorDeps {
   baseUrl(): string;
   clientId: string;
   clientSecret: string;
-  webhookSecret?: string;
-  webhookUrl?: string;
+  /** Webhook deliveries: the receiver, the secret, retries and the events Finch sends by itself. */
+  events: WebhookSender;
 }
 
 /** The holder of a valid access token, resolved before a bearer route's handler runs. */

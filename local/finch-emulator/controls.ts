@@ -3,20 +3,27 @@
 import { invalidRequest, notFound } from './errors.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { CONNECTION_STATUSES } from './store.js';
-import { expectBody, optionalEnum, optionalString } from './validate.js';
+import { expectBody, optionalBoolean, optionalEnum, optionalString } from './validate.js';
+import { sendStatusEvents } from './webhooks.js';
 
 export const readState = (_input: RequestInput, deps: EmulatorDeps): Reply =>
   json(200, deps.store.snapshot(deps.faults.pending()));
 
-/** `POST /_emulator/connections/{connection_id} {status, message?}`, like the sandbox control but by id. */
+/**
+ * `POST /_emulator/connections/{connection_id} {status, message?, notify?}`, like the sandbox
+ * control but by id and silent: `notify: true` sends account.updated (and a first sync) as the
+ * sandbox control does.
+ */
 export function setConnectionStatus(input: RequestInput, deps: EmulatorDeps): Reply {
-  const fields = expectBody(input.body, ['status', 'message']);
+  const fields = expectBody(input.body, ['status', 'message', 'notify']);
   const status = optionalEnum(fields, 'status', CONNECTION_STATUSES);
   if (!status) throw invalidRequest('status is required.');
   const connection = deps.store.connections.get(input.params.connection_id);
   if (!connection) throw notFound(`Connection ${input.params.connection_id} not found.`, 'connection_not_found');
+  const notify = optionalBoolean(fields, 'notify') ?? false;
   connection.status = status;
   connection.status_message = optionalString(fields, 'message');
+  if (notify) sendStatusEvents(connection, deps);
   const view = deps.store.snapshot([]).connections.find((item) => item.connection_id === connection.connection_id);
   return json(200, view);
 }
@@ -33,5 +40,6 @@ export function clearFaults(_input: RequestInput, deps: EmulatorDeps): Reply {
 export function resetEmulator(_input: RequestInput, deps: EmulatorDeps): Reply {
   deps.store.reset();
   deps.faults.clear();
+  deps.events.reset();
   return json(200, { reset: true });
 }

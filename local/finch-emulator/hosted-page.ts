@@ -1,5 +1,7 @@
 // The emulator's stand-in for Finch Connect: the page the employer's browser opens from
-// connect_url, and the form post that ends it with an authorization code (or an error).
+// connect_url, and the form post that ends it with an authorization code (or an error). The
+// employer signs in with a login (the credentials): `user@company`, the company being the
+// employer at the provider; it defaults to `admin@<customer_id>`.
 import { FinchApiError, invalidRequest, notFound } from './errors.js';
 import { newAuthorizationCode, newId } from './ids.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
@@ -17,6 +19,7 @@ export const PROVIDERS: ReadonlyArray<{ id: string; name: string }> = [
 ];
 
 const CODE_LIFETIME_MS = 10 * 60_000;
+const MAX_LOGIN_LENGTH = 255;
 
 const PAGE_HEADERS = {
   'Cache-Control': 'no-store',
@@ -41,6 +44,7 @@ export function showHostedPage(input: RequestInput, deps: EmulatorDeps): Reply {
   <input type="hidden" name="session_id" value="${escapeHtml(session.session_id)}">
   <input type="hidden" name="state" value="${escapeHtml(state)}">
   <label>Provider <select name="provider_id">${options}</select></label>
+  <label>Login <input name="login" value="${escapeHtml(defaultLogin(session, deps))}" autocomplete="off"></label>
   <label>Outcome <select name="outcome"><option value="success" selected>Authorize</option><option value="error">Cancel (access_denied)</option></select></label>
   <button type="submit" id="connect">Connect</button>
 </form>`;
@@ -52,7 +56,7 @@ export function showHostedPage(input: RequestInput, deps: EmulatorDeps): Reply {
  * mints a single-use code bound to the session, its redirect_uri and the connection.
  */
 export function authorize(input: RequestInput, deps: EmulatorDeps): Reply {
-  const fields = expectBody(input.body, ['session_id', 'state', 'provider_id', 'outcome']);
+  const fields = expectBody(input.body, ['session_id', 'state', 'provider_id', 'outcome', 'login']);
   const session_id = requiredString(fields, 'session_id');
   // The page posts an empty state when the client opened it without one.
   if (fields.state !== undefined && typeof fields.state !== 'string') throw invalidRequest('state must be a string.');
@@ -61,6 +65,9 @@ export function authorize(input: RequestInput, deps: EmulatorDeps): Reply {
   // Missing outcome is success: a client that posts only the form's inputs connects.
   const outcome = fields.outcome ?? 'success';
   if (outcome !== 'success' && outcome !== 'error') throw invalidRequest('outcome must be success or error.');
+  if (fields.login !== undefined && (typeof fields.login !== 'string' || fields.login.length > MAX_LOGIN_LENGTH)) {
+    throw invalidRequest(`login must be a string of at most ${MAX_LOGIN_LENGTH} characters.`);
+  }
 
   const now = deps.now();
   const session = deps.store.usableSession(session_id, now);
@@ -74,7 +81,9 @@ export function authorize(input: RequestInput, deps: EmulatorDeps): Reply {
     return finish(session, { error: 'access_denied', error_description: 'The employer cancelled Finch Connect.' }, state);
   }
 
-  const connection = session.kind === 'reauth' ? reauthTarget(session, deps) : connectionFor(session, provider_id, now, deps);
+  // An empty login (a client that cleared the field or never sent it) is the session's default.
+  const login = (fields.login as string | undefined) || defaultLogin(session, deps);
+  const connection = session.kind === 'reauth' ? reauthTarget(session, login, deps) : connectionFor(session, provider_id, login, now, deps);
   session.completed = true;
   const code = newAuthorizationCode();
   deps.store.codes.set(code, {
@@ -99,27 +108,37 @@ function finish(session: ConnectSession, result: Record<string, string>, state: 
   return { status: 302, headers: { ...PAGE_HEADERS, Location: target.href } };
 }
 
-function reauthTarget(session: ConnectSession, deps: EmulatorDeps): EmulatedConnection {
+/** The reauthentication link keeps its connection whatever credentials the employer uses. */
+function reauthTarget(session: ConnectSession, login: string, deps: EmulatorDeps): EmulatedConnection {
   const connection = deps.store.connections.get(session.connection_id ?? '');
   if (!connection || connection.disconnected) {
     throw new FinchApiError(400, 'bad_request', 'The connection of this reauthentication session was disconnected.', { finch_code: 'connection_disconnected' });
   }
+  if (!connection.logins.includes(login)) connection.logins.push(login);
   return connection;
 }
 
-/** One company on one provider is one connection: connecting it again reuses it. */
-function connectionFor(session: ConnectSession, provider_id: string, now: number, deps: EmulatorDeps): EmulatedConnection {
-  const existing = deps.store.liveConnection(session.customer_id, provider_id);
+/**
+ * The connection a login on a provider makes or finds ("Disconnect Tokens"): the same company,
+ * provider and credentials are the same connection; other credentials or another provider make
+ * a new one.
+ */
+function connectionFor(session: ConnectSession, provider_id: string, login: string, now: number, deps: EmulatorDeps): EmulatedConnection {
+  const company_id = deps.store.companyId(companyKeyOf(login, session), newId);
+  const existing = deps.store.liveConnectionFor(company_id, provider_id, login);
   if (existing) return existing;
   const assisted = session.manual || session.integration?.auth_method === 'assisted';
   const connection: EmulatedConnection = {
     connection_id: newId(),
     account_id: newId(),
-    company_id: companyIdFor(session.customer_id, deps),
+    company_id,
+    entity_id: newId(),
     customer_id: session.customer_id,
     customer_name: session.customer_name,
     customer_email: session.customer_email,
     provider_id,
+    connection_type: session.sandbox === 'finch' ? 'finch' : 'provider',
+    logins: [login],
     products: [...session.products],
     // Assisted connections wait for Finch's team; automated ones are connected at once.
     status: assisted ? 'pending' : 'connected',
@@ -130,17 +149,22 @@ function connectionFor(session: ConnectSession, provider_id: string, now: number
     last_successful_sync: null,
     tokens: [],
     disconnected: false,
+    initial_sync_sent: false,
   };
   deps.store.connections.set(connection.connection_id, connection);
   return connection;
 }
 
-/** Finch keeps one company id per employer: a customer's connections on other providers share it. */
-function companyIdFor(customer_id: string, deps: EmulatorDeps): string {
-  for (const connection of deps.store.connections.values()) {
-    if (connection.customer_id === customer_id) return connection.company_id;
-  }
-  return newId();
+/** The login the page offers: the reauthenticated connection's own, else `admin@<customer_id>`. */
+function defaultLogin(session: ConnectSession, deps: EmulatorDeps): string {
+  const connection = session.kind === 'reauth' ? deps.store.connections.get(session.connection_id ?? '') : undefined;
+  return connection?.logins[0] ?? `admin@${session.customer_id}`;
+}
+
+/** The employer a login belongs to: what follows its first `@` (a login without one is the customer's). */
+function companyKeyOf(login: string, session: ConnectSession): string {
+  const at = login.indexOf('@');
+  return at >= 0 && at < login.length - 1 ? login.slice(at + 1) : session.customer_id;
 }
 
 function providerChoices(session: ConnectSession): ReadonlyArray<{ id: string; name: string }> {

@@ -6,17 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { isLoopbackHost } from '../loopback-host.js';
 import { addFault, clearFaults, readState, resetEmulator, setConnectionStatus } from './controls.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
-import { company, directory, disconnect, individuals, introspect, updateSandboxAccount } from './data.js';
+import { disconnect, introspect, updateSandboxAccount } from './account.js';
+import { company, directory, individuals } from './data.js';
 import {
   FinchApiError, errorForStatus, invalidClient, invalidRequest, invalidToken, missingApiVersion, unauthorizedRequest,
 } from './errors.js';
-import { FaultBook, type FaultSpec } from './faults.js';
+import { FaultBook, answersError, faultAnswer, withFaultHeaders } from './faults.js';
 import { isObject } from './validate.js';
 import { authorize, showHostedPage } from './hosted-page.js';
 import { createReauthSession, createSession } from './sessions.js';
 import { EmulatorStore, type EmulatorState } from './store.js';
 import { exchangeCode } from './tokens.js';
-import { decodeWebhookSecret, sendWebhook } from './webhooks.js';
+import { WebhookSender, listWebhooks, sendWebhook, type WebhookDelivery, type WebhookSettings } from './webhooks.js';
 
 export type { EmulatorState } from './store.js';
 
@@ -29,6 +30,11 @@ export interface EmulatorOptions {
   /** Base64, like Finch's (the SDK decodes it). */
   webhookSecret?: string;
   webhookUrl?: string;
+  /** Deliveries of one event (default 5) and the wait before the first retry, doubled each time (default 1000 ms). */
+  webhookRetry?: { attempts?: number; baseDelayMs?: number };
+  /** Whether the emulator sends the events Finch sends by itself (default true) and how long after the change (default 1000 ms). */
+  autoEvents?: boolean;
+  eventDelayMs?: number;
   /** Milliseconds; default Date.now. Drives session, code and webhook timestamps. */
   now?: () => number;
 }
@@ -40,6 +46,10 @@ export interface RunningEmulator {
   close(): Promise<void>;
   state(): EmulatorState;
   reset(): void;
+  /** Changes the webhook receiver, secret, retries or automatic events of a running emulator. */
+  configureWebhooks(settings: WebhookSettings): void;
+  /** Every webhook delivery with its attempts, as `GET /_emulator/webhooks` lists them. */
+  webhooks(): WebhookDelivery[];
 }
 
 /** The version every Finch SDK sends; Finch has had no other. */
@@ -81,28 +91,33 @@ const ROUTES: Route[] = [
   { method: 'DELETE', template: '/_emulator/faults', access: 'control', handle: clearFaults },
   { method: 'POST', template: '/_emulator/reset', access: 'control', handle: resetEmulator },
   { method: 'POST', template: '/_emulator/webhooks', access: 'control', handle: sendWebhook },
+  { method: 'GET', template: '/_emulator/webhooks', access: 'control', handle: listWebhooks },
 ];
 
 const routeKey = (route: Route) => `${route.method} ${route.template}`;
 
 export async function startFinchEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   if (!options.clientId || !options.clientSecret) throw new Error('startFinchEmulator needs clientId and clientSecret.');
-  if (options.webhookSecret) decodeWebhookSecret(options.webhookSecret);
 
   const host = options.host ?? '127.0.0.1';
   const store = new EmulatorStore();
+  const now = options.now ?? Date.now;
+  // Checks the webhook secret's base64 before anything listens.
+  const events = new WebhookSender({
+    url: options.webhookUrl, secret: options.webhookSecret, attempts: options.webhookRetry?.attempts,
+    baseDelayMs: options.webhookRetry?.baseDelayMs, autoEvents: options.autoEvents, eventDelayMs: options.eventDelayMs,
+  }, store, now);
   const faults = new FaultBook(new Set(ROUTES.filter((route) => route.access !== 'control').map(routeKey)));
   const sleeper = new Sleeper();
   let baseUrl = '';
   const deps: EmulatorDeps = {
     store,
     faults,
-    now: options.now ?? Date.now,
+    now,
     baseUrl: () => baseUrl,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
-    webhookSecret: options.webhookSecret,
-    webhookUrl: options.webhookUrl,
+    events,
   };
 
   const server = createServer((req, res) => {
@@ -129,10 +144,14 @@ export async function startFinchEmulator(options: EmulatorOptions): Promise<Runn
     reset: () => {
       store.reset();
       faults.clear();
+      events.reset();
     },
+    configureWebhooks: (settings) => events.configure(settings),
+    webhooks: () => events.list(),
     close: () => new Promise<void>((resolve, reject) => {
       // Delayed (faulted) requests would hold the server open: wake them, then drop the sockets.
       sleeper.wakeAll();
+      events.stop();
       server.close((error) => (error ? reject(error) : resolve()));
       server.closeAllConnections();
     }),
@@ -182,8 +201,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
       // The client gave up while the request was "in flight": Finch never saw it, so do nothing.
       if (clientGone(req, res)) return;
     }
-    if (fault.status) {
-      answer(faultReply(fault));
+    if (answersError(fault)) {
+      answer(faultAnswer(fault, bodyOrNothing(req, rawBody), deps.store));
       return;
     }
   }
@@ -200,14 +219,14 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
   if (fault?.after_response) {
     // The work is done (a token issued, a code consumed); now the answer is late or lost.
     if (fault.delay_ms) await sleeper.sleep(fault.delay_ms);
-    if (fault.status) reply = faultReply(fault);
+    if (answersError(fault)) reply = faultAnswer(fault, bodyOrNothing(req, rawBody), deps.store);
   }
   if (fault?.omit_fields && reply.status < 300 && isObject(reply.json)) {
     const trimmed = { ...reply.json };
     for (const field of fault.omit_fields) delete trimmed[field];
     reply = { ...reply, json: trimmed };
   }
-  answer(reply);
+  answer(withFaultHeaders(reply, fault));
 }
 
 /**
@@ -312,9 +331,13 @@ function matchRoute(method: string, pathname: string):
   return { route: null, params: null, pathKnown };
 }
 
-function faultReply(fault: FaultSpec): Reply {
-  const error = errorForStatus(fault.status as number);
-  return { status: error.status, json: fault.body ?? error.body, headers: error.headers };
+/** The request body for a fault's answer, which may not need one: unparseable is nothing. */
+function bodyOrNothing(req: IncomingMessage, raw: Buffer): unknown {
+  try {
+    return parseBody(req, raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function errorReply(error: unknown): Reply {

@@ -1,4 +1,6 @@
-// Finch Connect sessions: POST /connect/sessions and POST /connect/sessions/reauthenticate.
+// Finch Connect sessions: POST /connect/sessions and POST /connect/sessions/reauthenticate, each
+// answering 201 as Finch's API reference ("Create a new connect session", "… for reauthentication") says.
+import type Finch from '@tryfinch/finch-api';
 import { connectionAlreadyExists, invalidRequest, notFound } from './errors.js';
 import { newId } from './ids.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
@@ -11,14 +13,16 @@ import {
 const MAX_MINUTES = 129_600; // 90 days, Finch's maximum and its default for new sessions
 const REAUTH_DEFAULT_MINUTES = 43_200; // 30 days, Finch's default for reauthentication
 const AUTH_METHODS: readonly AuthMethod[] = ['assisted', 'credential', 'oauth', 'api_token'];
+/** customer_id and customer_name: "Required string length: 1 - 255". */
+const MAX_NAME_LENGTH = 255;
 
 export function createSession(input: RequestInput, deps: EmulatorDeps): Reply {
   const fields = expectBody(input.body, [
     'customer_id', 'customer_name', 'products', 'customer_email', 'integration', 'manual',
     'minutes_to_expire', 'redirect_uri', 'sandbox',
   ]);
-  const customer_id = requiredString(fields, 'customer_id');
-  const customer_name = requiredString(fields, 'customer_name');
+  const customer_id = boundedString(fields, 'customer_id');
+  const customer_name = boundedString(fields, 'customer_name');
   const requested = {
     customer_name,
     customer_email: optionalEmail(fields, 'customer_email'),
@@ -48,7 +52,7 @@ export function createSession(input: RequestInput, deps: EmulatorDeps): Reply {
     completed: false,
   };
   deps.store.sessions.set(session.session_id, session);
-  return json(200, sessionAnswer(session, deps));
+  return json(201, sessionAnswer(session, deps));
 }
 
 export function createReauthSession(input: RequestInput, deps: EmulatorDeps): Reply {
@@ -60,7 +64,8 @@ export function createReauthSession(input: RequestInput, deps: EmulatorDeps): Re
 
   const connection = deps.store.connections.get(connection_id);
   // A disconnected connection is gone at Finch: its tokens are revoked and it cannot come back.
-  if (!connection || connection.disconnected) throw notFound(`Connection ${connection_id} not found.`, 'connection_not_found');
+  // Error Types' finch_code for a resource not found is item_not_found.
+  if (!connection || connection.disconnected) throw notFound(`Connection ${connection_id} not found.`);
 
   const session: ConnectSession = {
     session_id: newId(),
@@ -78,10 +83,20 @@ export function createReauthSession(input: RequestInput, deps: EmulatorDeps): Re
     completed: false,
   };
   deps.store.sessions.set(session.session_id, session);
-  return json(200, sessionAnswer(session, deps));
+  return json(201, sessionAnswer(session, deps));
 }
 
-function sessionAnswer(session: ConnectSession, deps: EmulatorDeps) {
+/** A required string of 1 to 255 characters, as Finch counts them (whitespace counts). */
+function boundedString(fields: Fields, key: string): string {
+  const value = fields[key];
+  if (value === undefined || value === null) throw invalidRequest(`${key} is required.`);
+  if (typeof value !== 'string' || value.length < 1 || value.length > MAX_NAME_LENGTH) {
+    throw invalidRequest(`${key} must be a string of 1 to ${MAX_NAME_LENGTH} characters.`);
+  }
+  return value;
+}
+
+function sessionAnswer(session: ConnectSession, deps: EmulatorDeps): Finch.Connect.SessionNewResponse & Finch.Connect.SessionReauthenticateResponse {
   return {
     session_id: session.session_id,
     connect_url: `${deps.baseUrl()}/connect?session=${encodeURIComponent(session.session_id)}`,

@@ -43,10 +43,16 @@ export interface EmulatedConnection {
   connection_id: string;
   account_id: string;
   company_id: string;
+  /** The entity of the company this connection reads (one a connection here): not the company's id. */
+  entity_id: string;
   customer_id: string;
   customer_name: string;
   customer_email: string | null;
   provider_id: string;
+  /** `finch` for a session with `sandbox: 'finch'` (Finch-generated data), else `provider`. */
+  connection_type: 'finch' | 'provider';
+  /** The credentials ("logins") the employer used on the hosted page; the first one made it. */
+  logins: string[];
   products: string[];
   status: ConnectionStatus;
   status_message: string | null;
@@ -56,6 +62,8 @@ export interface EmulatedConnection {
   last_successful_sync: number | null;
   tokens: IssuedToken[];
   disconnected: boolean;
+  /** Finch sends its initial-sync events once, the first time the connection is connected with a token. */
+  initial_sync_sent: boolean;
 }
 
 export interface AuthorizationCode {
@@ -85,6 +93,9 @@ export interface ConnectionView {
   provider_id: string;
   company_id: string;
   account_id: string;
+  entity_id: string;
+  connection_type: 'finch' | 'provider';
+  logins: string[];
   products: string[];
   status: ConnectionStatus;
   /** Every access token ever issued for the connection, oldest first (tests search for leaks). */
@@ -112,10 +123,13 @@ export class EmulatorStore {
   readonly calls = new Map<string, number>();
   readonly userAgents = new Set<string>();
   readonly webhooks: WebhookRecord[] = [];
+  /** A company id per company key (the part of a login after its first `@`). */
+  private readonly companies = new Map<string, string>();
 
   reset(): void {
     this.sessions.clear();
     this.connections.clear();
+    this.companies.clear();
     this.codes.clear();
     this.calls.clear();
     this.userAgents.clear();
@@ -153,12 +167,25 @@ export class EmulatorStore {
     return newest;
   }
 
-  /** A connection's identity is (customer_id, provider_id): one company on one provider. */
-  liveConnection(customer_id: string, provider_id: string): EmulatedConnection | undefined {
+  /** The employer a login belongs to: one id per company key, made on first use. */
+  companyId(companyKey: string, newId: () => string): string {
+    let id = this.companies.get(companyKey);
+    if (!id) {
+      id = newId();
+      this.companies.set(companyKey, id);
+    }
+    return id;
+  }
+
+  /**
+   * A connection's identity, as Finch's "Disconnect Tokens" page tells it: the same company on the
+   * same provider with the same credentials is the same connection (a new token); other
+   * credentials, or another provider, make another connection.
+   */
+  liveConnectionFor(company_id: string, provider_id: string, login: string): EmulatedConnection | undefined {
     for (const connection of this.connections.values()) {
-      if (connection.customer_id === customer_id && connection.provider_id === provider_id && !connection.disconnected) {
-        return connection;
-      }
+      if (connection.disconnected || connection.company_id !== company_id || connection.provider_id !== provider_id) continue;
+      if (connection.logins.includes(login)) return connection;
     }
     return undefined;
   }
@@ -183,6 +210,9 @@ export class EmulatorStore {
         provider_id: connection.provider_id,
         company_id: connection.company_id,
         account_id: connection.account_id,
+        entity_id: connection.entity_id,
+        connection_type: connection.connection_type,
+        logins: [...connection.logins],
         products: [...connection.products],
         status: connection.status,
         tokens: connection.tokens.map((token) => token.access_token),

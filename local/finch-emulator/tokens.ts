@@ -1,8 +1,11 @@
-// POST /auth/token: exchanges a single-use authorization code for a new access token.
+// POST /auth/token: exchanges a single-use authorization code for a new access token. A new
+// connection's first token starts Finch's initial sync, which ends in job.initial_data_sync_* events.
+import type Finch from '@tryfinch/finch-api';
 import { invalidGrant } from './errors.js';
 import { newAccessToken, newId } from './ids.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { expectBody, optionalString, requiredString } from './validate.js';
+import { sendInitialSyncEvents } from './webhooks.js';
 
 export function exchangeCode(input: RequestInput, deps: EmulatorDeps): Reply {
   // client_id and client_secret were checked by the server before this handler runs.
@@ -31,6 +34,7 @@ export function exchangeCode(input: RequestInput, deps: EmulatorDeps): Reply {
     connection.status_message = null;
   }
   if (connection.status === 'connected') connection.last_successful_sync = now;
+  sendInitialSyncEvents(connection, deps);
 
   return json(200, {
     access_token: token.access_token,
@@ -43,7 +47,7 @@ export function exchangeCode(input: RequestInput, deps: EmulatorDeps): Reply {
     provider_id: connection.provider_id,
     products: [...connection.products],
     client_type: 'sandbox',
-    connection_type: 'provider',
-    entity_ids: [],
-  });
+    connection_type: connection.connection_type,
+    entity_ids: [connection.entity_id],
+  } satisfies Finch.CreateAccessTokenResponse);
 }

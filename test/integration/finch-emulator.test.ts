@@ -41,8 +41,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/finch`;
 
+  // The events Finch sends by itself (after a connection, a sandbox status) are test/fidelity's:
+  // here the receiver gets only what a test sends.
   emu = await startFinchEmulator({
-    port: 0, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, webhookSecret: WEBHOOK_SECRET, webhookUrl: receiverUrl, now,
+    port: 0, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, webhookSecret: WEBHOOK_SECRET, webhookUrl: receiverUrl, now, autoEvents: false,
   });
   finch = new Finch({ clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL: emu.url, maxRetries: 0, accessToken: null, webhookSecret: null });
 });
@@ -139,7 +141,8 @@ const VERSION = { 'Finch-API-Version': '2020-09-17' };
 
 describe('POST /connect/sessions', () => {
   test('answers a session whose connect_url is the emulator hosted page', async () => {
-    const session = await newSession(newCustomer());
+    const customer = newCustomer();
+    const session = await newSession(customer);
     expect(session.session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(session.connect_url).toBe(`${emu.url}/connect?session=${session.session_id}`);
 
@@ -147,7 +150,7 @@ describe('POST /connect/sessions', () => {
     expect(page.status).toBe(200);
     expect(page.action).toBe('/connect/authorize');
     expect(page.html).toMatch(/<form method="post" action="\/connect\/authorize">/);
-    expect(page.inputs).toEqual({ session_id: session.session_id, state: 'abc' });
+    expect(page.inputs).toEqual({ session_id: session.session_id, state: 'abc', login: `admin@${customer}` });
     expect(page.providers).toEqual(['gusto', 'adp_run', 'bamboo_hr', 'justworks', 'paychex_flex', 'rippling']);
     expect(page.html).toMatch(/<button type="submit" id="connect">/);
   });
@@ -215,7 +218,7 @@ describe('POST /connect/sessions', () => {
     });
     expect(other.status).toBe(400);
     const accepted = await fetch(`${emu.url}/connect/sessions`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json', ...VERSION }, body });
-    expect(accepted.status).toBe(200);
+    expect(accepted.status).toBe(201);
   });
 });
 
@@ -320,8 +323,10 @@ describe('POST /auth/token', () => {
       products: [...PRODUCTS],
       client_type: 'sandbox',
       connection_type: 'provider',
-      entity_ids: [],
+      entity_ids: [expect.stringMatching(/^[0-9a-f-]{36}$/)],
     });
+    // The entity is not the company (a company may have several).
+    expect(grant.entity_ids[0]).not.toBe(grant.company_id);
     const stored = await connectionInState(grant.connection_id);
     expect(stored).toMatchObject({ customer_id, provider_id: 'gusto', status: 'connected', tokens: [grant.access_token], disconnected: false });
   });
@@ -469,8 +474,8 @@ describe('faults', () => {
     await expect(newSession(newCustomer())).resolves.toHaveProperty('session_id');
   });
 
-  test('times repeats a fault; 429 carries Retry-After; a body replaces the error body', async () => {
-    await control('POST', '/_emulator/faults', { method: 'POST', path: '/connect/sessions', status: 429, times: 2 });
+  test('times repeats a fault; a 429 sends Retry-After only when the fault says so; a body replaces the error body', async () => {
+    await control('POST', '/_emulator/faults', { method: 'POST', path: '/connect/sessions', status: 429, headers: { 'Retry-After': '1' }, times: 2 });
     await control('POST', '/_emulator/faults', { method: 'POST', path: '/connect/sessions', status: 503, body: { code: 503, name: 'server_error', message: 'maintenance' } });
     const first = await rejection(newSession(newCustomer()));
     expect(first).toBeInstanceOf(RateLimitError);
@@ -801,7 +806,7 @@ describe('webhooks', () => {
     expect(Math.abs(Number(headers['finch-timestamp']) - Date.now() / 1000)).toBeLessThan(5);
     expect(() => finch.webhooks.verifySignature(body, headers as Record<string, string>, WEBHOOK_SECRET)).not.toThrow();
     expect(JSON.parse(body)).toEqual({
-      account_id: grant.account_id, company_id: grant.company_id, connection_id, entity_id: grant.company_id,
+      account_id: grant.account_id, company_id: grant.company_id, connection_id, entity_id: grant.entity_ids[0],
       event_type: 'directory.updated', data: { individual_id: 'abc' },
     });
     const other = Buffer.from('another secret entirely, 32 byte').toString('base64');
