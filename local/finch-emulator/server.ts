@@ -7,7 +7,17 @@ import { isLoopbackHost } from '../loopback-host.js';
 import { addFault, clearFaults, readState, resetEmulator, setConnectionStatus } from './controls.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { disconnect, introspect, updateSandboxAccount } from './account.js';
-import { company, directory, individuals } from './data.js';
+import { company, directory, employments, individuals } from './data.js';
+import {
+  createBenefit, enrollIndividuals, enrolledIds, getBenefit, individualBenefits, listBenefits, listSupportedBenefits,
+  registerBenefit, unenrollIndividuals, updateBenefit,
+} from './benefits.js';
+import { configureDataset } from './dataset.js';
+import { getDocument, listDocuments } from './documents.js';
+import { listPayStatementItems } from './pay-statement-items.js';
+import { getPayGroup, listPayGroups, listPayments, payStatements } from './payroll.js';
+import { listProviders } from './providers.js';
+import { createRule, deleteRule, listRules, updateRule } from './rules.js';
 import {
   FinchApiError, errorForStatus, invalidClient, invalidRequest, invalidToken, missingApiVersion, unauthorizedRequest,
 } from './errors.js';
@@ -60,11 +70,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * - `basic`: Finch API with client credentials in a Basic Authorization header.
  * - `client`: `/auth/token`, credentials in the body (what the SDK sends) or Basic.
  * - `bearer`: Finch API with an access token.
+ * - `public`: Finch API without credentials (`GET /providers`): only the version header.
  * - `hosted`: the Connect page, as a browser reaches it: no credentials, no version header.
  * - `control`: /_emulator/*: no credentials, not counted, not faultable; a loopback Host and, on a
  *   POST, an application/json body (refuseControl).
  */
-type Access = 'basic' | 'client' | 'bearer' | 'hosted' | 'control';
+type Access = 'basic' | 'client' | 'bearer' | 'public' | 'hosted' | 'control';
 
 interface Route {
   method: string;
@@ -82,11 +93,36 @@ const ROUTES: Route[] = [
   { method: 'GET', template: '/employer/company', access: 'bearer', handle: company },
   { method: 'GET', template: '/employer/directory', access: 'bearer', handle: directory },
   { method: 'POST', template: '/employer/individual', access: 'bearer', handle: individuals },
+  { method: 'POST', template: '/employer/employment', access: 'bearer', handle: employments },
+  { method: 'GET', template: '/employer/payment', access: 'bearer', handle: listPayments },
+  { method: 'POST', template: '/employer/pay-statement', access: 'bearer', handle: payStatements },
+  { method: 'GET', template: '/employer/pay-statement-item', access: 'bearer', handle: listPayStatementItems },
+  { method: 'GET', template: '/employer/pay-statement-item/rule', access: 'bearer', handle: listRules },
+  { method: 'POST', template: '/employer/pay-statement-item/rule', access: 'bearer', handle: createRule },
+  { method: 'PUT', template: '/employer/pay-statement-item/rule/:rule_id', access: 'bearer', handle: updateRule },
+  { method: 'DELETE', template: '/employer/pay-statement-item/rule/:rule_id', access: 'bearer', handle: deleteRule },
+  { method: 'GET', template: '/employer/pay-groups', access: 'bearer', handle: listPayGroups },
+  { method: 'GET', template: '/employer/pay-groups/:pay_group_id', access: 'bearer', handle: getPayGroup },
+  // The literal benefit routes come before the ones with a benefit id, which would match them too.
+  { method: 'GET', template: '/employer/benefits', access: 'bearer', handle: listBenefits },
+  { method: 'POST', template: '/employer/benefits', access: 'bearer', handle: createBenefit },
+  { method: 'GET', template: '/employer/benefits/meta', access: 'bearer', handle: listSupportedBenefits },
+  { method: 'POST', template: '/employer/benefits/register', access: 'bearer', handle: registerBenefit },
+  { method: 'GET', template: '/employer/benefits/:benefit_id', access: 'bearer', handle: getBenefit },
+  { method: 'POST', template: '/employer/benefits/:benefit_id', access: 'bearer', handle: updateBenefit },
+  { method: 'GET', template: '/employer/benefits/:benefit_id/enrolled', access: 'bearer', handle: enrolledIds },
+  { method: 'GET', template: '/employer/benefits/:benefit_id/individuals', access: 'bearer', handle: individualBenefits },
+  { method: 'POST', template: '/employer/benefits/:benefit_id/individuals', access: 'bearer', handle: enrollIndividuals },
+  { method: 'DELETE', template: '/employer/benefits/:benefit_id/individuals', access: 'bearer', handle: unenrollIndividuals },
+  { method: 'GET', template: '/employer/documents', access: 'bearer', handle: listDocuments },
+  { method: 'GET', template: '/employer/documents/:document_id', access: 'bearer', handle: getDocument },
+  { method: 'GET', template: '/providers', access: 'public', handle: listProviders },
   { method: 'PUT', template: '/sandbox/connections/accounts', access: 'bearer', handle: updateSandboxAccount },
   { method: 'GET', template: '/connect', access: 'hosted', handle: showHostedPage },
   { method: 'POST', template: '/connect/authorize', access: 'hosted', handle: authorize },
   { method: 'GET', template: '/_emulator/state', access: 'control', handle: readState },
   { method: 'POST', template: '/_emulator/connections/:connection_id', access: 'control', handle: setConnectionStatus },
+  { method: 'POST', template: '/_emulator/connections/:connection_id/data', access: 'control', handle: configureDataset },
   { method: 'POST', template: '/_emulator/faults', access: 'control', handle: addFault },
   { method: 'DELETE', template: '/_emulator/faults', access: 'control', handle: clearFaults },
   { method: 'POST', template: '/_emulator/reset', access: 'control', handle: resetEmulator },
@@ -261,7 +297,7 @@ function checkAccess(access: Access, input: RequestInput, deps: EmulatorDeps): v
       ? { id: body.client_id, secret: body.client_secret }
       : basicCredentials(authorization);
     if (!credentials || !sameClient(credentials, deps)) throw invalidClient();
-  } else {
+  } else if (access === 'bearer') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) throw unauthorizedRequest();
     const holder = deps.store.tokenHolder(match[1]);

@@ -20,7 +20,14 @@ async function connect(customer: string, entity?: string): Promise<string> {
   expect(session.statusCode).toBe(201);
   const { code, state } = await authorizeAtFinch(session.json.connect_url);
   const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return new URL(res.headers.location).searchParams.get('connection_id')!;
+  const id = new URL(res.headers.location).searchParams.get('connection_id')!;
+  // Small companies (8 people, not the emulator's 250) keep every /directory call to one Finch page
+  // and the rows countable; test/integration/directory-paging.test.ts pages through 250.
+  const sized = await fetch(`${h.emulator.url}/_emulator/connections/${id}/data`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employee_size: 8 }),
+  });
+  expect(sized.status).toBe(200);
+  return id;
 }
 
 interface Individual { id: string; first_name: string; last_name: string; dob: string | null; emails: Array<{ data: string }> }

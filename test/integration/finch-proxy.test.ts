@@ -254,9 +254,9 @@ describe('writes (enabled here: POST /employer/benefits)', () => {
     expect(outgoing).toHaveLength(1);
     expect(outgoing[0].method).toBe('POST');
     expect(outgoing[0].url.pathname).toBe('/employer/benefits');
-    // The emulator implements no benefits endpoints: its 404 comes back as Finch's answer.
-    expect(allowed.statusCode).toBe(404);
-    expect(allowed.json).toMatchObject({ name: 'not_found_error' });
+    // acme's connection was not granted the benefits product: Finch's 403 comes back as its answer.
+    expect(allowed.statusCode).toBe(403);
+    expect(allowed.json).toMatchObject({ code: 403, name: 'insufficient_scope_error' });
   });
 });
 
