@@ -46,6 +46,11 @@ export interface ProxyRoute {
   /** Finch's batch reads use POST; writes change the employer's benefits and need scope and configuration. */
   access: 'read' | 'write';
   query: Record<string, ParamKind>;
+  /**
+   * The JSON body's shape: an object unless Finch takes an array (the SDK's `enrollMany` sends its
+   * `individuals` as the bare body: @tryfinch/finch-api resources/hris/benefits/individuals.js).
+   */
+  body?: 'array';
 }
 
 const ENTITY = { entity_ids: 'ids' } as const;
@@ -79,7 +84,7 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
   { method: 'POST', template: '/employer/benefits', access: 'write', query: { ...ENTITY } },
   { method: 'POST', template: '/employer/benefits/register', access: 'write', query: { ...ENTITY } },
   { method: 'POST', template: '/employer/benefits/{benefit_id}', access: 'write', query: { ...ENTITY } },
-  { method: 'POST', template: '/employer/benefits/{benefit_id}/individuals', access: 'write', query: { ...ENTITY } },
+  { method: 'POST', template: '/employer/benefits/{benefit_id}/individuals', access: 'write', query: { ...ENTITY }, body: 'array' },
   { method: 'DELETE', template: '/employer/benefits/{benefit_id}/individuals', access: 'write', query: { ...ENTITY } },
 ];
 
@@ -192,8 +197,8 @@ export interface ProxyRequest {
   rawPath: string;
   rawQuery: string;
   connectionId: string;
-  /** The parsed JSON body; undefined when none was sent. */
-  body: Record<string, unknown> | undefined;
+  /** The parsed JSON body (an object, or an array where the route takes one); undefined when none was sent. */
+  body: Record<string, unknown> | unknown[] | undefined;
   /** The caller's headers, names lowercased. */
   headers: Record<string, string | undefined>;
   /** Whether the caller's token carries the write scope. */
@@ -222,10 +227,15 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
     if (request.method === 'GET' && request.body !== undefined) {
       throw new InvalidRequest('A GET through the proxy takes no body.', [{ path: 'body', message: 'must be empty' }]);
     }
+    if (request.body !== undefined && Array.isArray(request.body) !== (route.body === 'array')) {
+      throw new InvalidRequest('The body does not have the shape Finch takes here.', [
+        { path: 'body', message: route.body === 'array' ? 'must be a JSON array' : 'must be a JSON object' },
+      ]);
+    }
     const stored = await usableConnection(deps, customerId, request.connectionId);
     const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: request.connectionId });
     response = await deps.finchData.forward({
-      method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? {},
+      method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? (route.body === 'array' ? [] : {}),
       headers: pickHeaders(request.headers),
     }, accessToken);
     await rejectUnauthorized(deps, customerId, request.connectionId, response);

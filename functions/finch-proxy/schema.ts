@@ -8,10 +8,16 @@ import { connectionId, customerId, pageLimit } from '#http/schemas.js';
  */
 export const ProxyQuery = z.looseObject({ customer_id: z.optional(customerId) });
 
-/** A Finch request body is a JSON object; `customer_id` is ours, and admins send it in the query here. */
-export const ProxyBody = z.record(z.string(), z.unknown()).check(
-  z.refine((body) => !Object.hasOwn(body, 'customer_id'), { message: 'name the customer with ?customer_id= on proxy routes', path: ['customer_id'] }),
-);
+/**
+ * A Finch request body: a JSON object (`customer_id` is ours, and admins send it in the query here),
+ * or an array for the routes that take one (the core checks which: functions/core/proxy.ts).
+ */
+export const ProxyBody = z.union([
+  z.record(z.string(), z.unknown()).check(
+    z.refine((body) => !Object.hasOwn(body, 'customer_id'), { message: 'name the customer with ?customer_id= on proxy routes', path: ['customer_id'] }),
+  ),
+  z.array(z.unknown()).check(z.maxLength(10_000)),
+]);
 
 export const ProxyHeaders = z.object({ 'finch-connection-id': connectionId });
 
