@@ -169,7 +169,8 @@ describe('GET/POST /finch/{path+} core', () => {
 
 describe('writes need configuration and the write scope', () => {
   const write = (writeScope: boolean) => request({
-    method: 'POST', rawPath: '/employer/benefits/b-1/individuals', body: { individuals: [] }, writeScope,
+    // enrollMany's body is the bare array of individuals, as the SDK sends it.
+    method: 'POST', rawPath: '/employer/benefits/b-1/individuals', body: [{ individual_id: 'i-1' }], writeScope,
   });
 
   test('not enabled by configuration: path_not_allowed, scope or not', async () => {
@@ -187,7 +188,7 @@ describe('writes need configuration and the write scope', () => {
   test('enabled and granted: forwarded with its body', async () => {
     const { deps, finchData } = setup(['POST /employer/benefits/{benefit_id}/individuals']);
     await proxyFinchCall(deps, 'acme', write(true));
-    expect(finchData.calls[0].request).toMatchObject({ method: 'POST', path: '/employer/benefits/b-1/individuals', body: { individuals: [] } });
+    expect(finchData.calls[0].request).toMatchObject({ method: 'POST', path: '/employer/benefits/b-1/individuals', body: [{ individual_id: 'i-1' }] });
   });
 
   test('batch reads over POST need no write scope', async () => {
