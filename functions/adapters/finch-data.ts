@@ -7,6 +7,7 @@ import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '
 import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
+import { retryAfterSeconds } from './finch-rate-limits.js';
 
 export interface FinchDataOptions {
   baseURL: string;
@@ -75,7 +76,11 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     } catch (error) {
       // The SDK throws for every non-2xx answer; those are Finch's answers, returned as data.
       if (error instanceof APIError && typeof error.status === 'number') {
-        return { status: error.status, body: error.error ?? null, headers: pickHeaders(error.headers) };
+        const headers = pickHeaders(error.headers);
+        // Finch documents no Retry-After for its 429s: the caller gets one anyway, Finch's (capped)
+        // or the finch_code's, as every 429 of this API has one (finch-rate-limits.ts).
+        if (error.status === 429) headers['retry-after'] = String(retryAfterSeconds(error.headers, (error.error as { finch_code?: unknown } | undefined)?.finch_code));
+        return { status: error.status, body: error.error ?? null, headers };
       }
       if (error instanceof APIConnectionTimeoutError) throw cut ? new FinchDeadlineExceeded() : new FinchTimeout();
       if (error instanceof APIConnectionError) throw new FinchUnavailable();

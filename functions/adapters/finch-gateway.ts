@@ -10,6 +10,7 @@ import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
+import { retryAfterSeconds, withoutLongRetries } from './finch-rate-limits.js';
 import type { FinchCredentialsSource } from './secrets.js';
 
 export interface FinchGatewayOptions {
@@ -140,8 +141,10 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
           webhookSecret: null,
           baseURL: this.options.baseURL,
           timeout: this.options.timeoutMs ?? 8000,
+          // One retry of a passing fault (a 5xx, a reset connection), never of a 429 or a 409, and
+          // never after a long Retry-After: a request does not sleep on Finch (finch-rate-limits.ts).
           maxRetries: 1,
-          fetch: abortAwareFetch,
+          fetch: withoutLongRetries(abortAwareFetch),
           defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
         }),
       };
@@ -172,7 +175,10 @@ function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error
   if (error instanceof FinchUnavailable) return error;
   if (!(error instanceof APIError)) return error instanceof Error ? error : new Error('unknown Finch error');
   const body = (error.error ?? {}) as FinchErrorBody;
-  if (error.status === 429) return new FinchRateLimited(retryAfter(error.headers));
+  if (error.status === 429) {
+    const finchCode = typeof body.finch_code === 'string' ? body.finch_code : null;
+    return new FinchRateLimited(retryAfterSeconds(error.headers, finchCode), finchCode);
+  }
   if (error.status === 401 && kind === 'bearer') return new AccessTokenRejected(body.finch_code ?? null);
   if (error.status === 400 && body.finch_code === 'connection_already_exists') {
     return new ConnectionExistsAtFinch(typeof body.context?.connection_id === 'string' ? body.context.connection_id : null);
@@ -182,12 +188,6 @@ function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error
     return new FinchRejected();
   }
   return new FinchUnavailable();
-}
-
-/** Finch documents no Retry-After for its 429s: the seconds it sent, if it sent any. */
-function retryAfter(headers: Headers | undefined): number | undefined {
-  const seconds = Number(headers?.get('retry-after'));
-  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
 }
 
 function toStatus(status: string | undefined): ConnectionStatus {

@@ -100,11 +100,13 @@ export class FinchResponseIncomplete extends FinchUnavailable {
   constructor() { super('Finch answered without a field this service needs.'); }
 }
 /**
- * Finch answered 429. Finch documents no Retry-After for it: `retryAfterSeconds` is the one it
- * sent, if it sent one.
+ * Finch answered 429. `retryAfterSeconds`: when to try again, Finch's Retry-After if it sent one
+ * (it documents none), else by its `finch_code` (the adapters decide: functions/adapters/finch-rate-limits.ts).
  */
 export class FinchRateLimited extends DomainError {
-  constructor(readonly retryAfterSeconds?: number) { super('Finch is rate limiting this application; retry later.'); }
+  constructor(readonly retryAfterSeconds: number, readonly finch_code: string | null) {
+    super('Finch is rate limiting this application; retry after the time Retry-After gives.');
+  }
 }
 /** Finch refused the request itself (400, 404, 422). */
 export class FinchRejected extends DomainError { constructor(message = 'Finch refused the request.') { super(message); } }

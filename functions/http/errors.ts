@@ -68,9 +68,6 @@ const CALLBACK_FAULTS = {
  */
 export const CALLBACK_ANSWERS: Record<CallbackErrorCode, CallbackAnswer> = { ...CALLBACK_REFUSALS, ...CALLBACK_FAULTS };
 
-/** Finch sent no Retry-After with its 429 (it documents none): how long we tell the caller to wait. */
-const FINCH_RETRY_AFTER_SECONDS = 60;
-
 type ErrorClass<E extends Error = Error> = abstract new (...args: never[]) => E;
 type Rule<E extends Error> = Answer | ((error: E) => Answer);
 const rule = <E extends Error>(type: ErrorClass<E>, answer: Rule<E>) => [type, answer] as [ErrorClass, Rule<Error>];
@@ -110,7 +107,7 @@ const ANSWERS = new Map<ErrorClass, Rule<Error>>([
   rule(FinchRejected, { status: 400, code: 'finch_rejected_request' }),
   rule(AuthorizationCodeRejected, { status: 400, code: 'invalid_code' }),
   rule(FinchRateLimited, (error) => ({
-    status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': String(error.retryAfterSeconds ?? FINCH_RETRY_AFTER_SECONDS) },
+    status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': String(error.retryAfterSeconds) }, body: { finch_code: error.finch_code },
   })),
   rule(FinchUnavailable, { status: 502, code: 'finch_unavailable', message: 'Finch could not be reached or answered with an error.' }),
   rule(FinchTimeout, { status: 504, code: 'finch_timeout', message: 'Finch did not answer in time.' }),

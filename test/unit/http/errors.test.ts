@@ -49,8 +49,10 @@ describe('the error table', () => {
     ['FinchRejected', new core.FinchRejected(), { status: 400, code: 'finch_rejected_request', message: 'Finch refused the request.' }],
     ['AuthorizationCodeRejected', new core.AuthorizationCodeRejected(),
       { status: 400, code: 'invalid_code', message: 'Finch refused the authorization code.' }],
-    ['FinchRateLimited (Retry-After sent)', new core.FinchRateLimited(3), { status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '3' } }],
-    ['FinchRateLimited (none sent)', new core.FinchRateLimited(), { status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '60' } }],
+    ['FinchRateLimited (an application limit)', new core.FinchRateLimited(60, 'finch_application_rl'), {
+      status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '60' }, body: { finch_code: 'finch_application_rl' },
+    }],
+    ['FinchRateLimited (no finch_code)', new core.FinchRateLimited(3, null), { status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '3' }, body: { finch_code: null } }],
     ['FinchUnavailable', new core.FinchUnavailable(),
       { status: 502, code: 'finch_unavailable', message: 'Finch could not be reached or answered with an error.' }],
     ['FinchResponseIncomplete', new core.FinchResponseIncomplete(),
