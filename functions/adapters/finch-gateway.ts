@@ -6,6 +6,7 @@ import {
   AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete,
   FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
+import { CONNECTION_ID_PATTERN } from '#core/ids.js';
 import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
@@ -25,7 +26,13 @@ export interface FinchGatewayOptions {
  */
 export const FINCH_USER_AGENT = `Finch/JS ${VERSION}`;
 
-type FinchErrorBody = { finch_code?: string; code?: number | string; name?: string; context?: { connection_id?: string } };
+type FinchErrorBody = { finch_code?: unknown; code?: unknown; name?: unknown; message?: unknown; context?: { connection_id?: unknown } };
+
+/** What a call is, for telling Finch's answers apart: `connect` is `POST /connect/sessions`. */
+type CallKind = 'basic' | 'connect' | 'exchange' | 'bearer';
+
+/** Words of a refusal that speak of a connection the customer id already has. */
+const ALREADY_CONNECTED = /already[\s_-]*(exists?|connected)|existing[\s_-]*connection|connection[\s_-]*exists/i;
 
 export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
   private client: { credentials: object; finch: Finch } | null = null;
@@ -40,7 +47,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
     return this.withClient(async (finch) => {
       const { session_id, connect_url } = await finch.connect.sessions.new(request as Parameters<Finch['connect']['sessions']['new']>[0]);
       return { session_id, connect_url };
-    });
+    }, 'connect');
   }
 
   async createReauthSession(request: ReauthSessionRequest): Promise<FinchSession> {
@@ -117,13 +124,13 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
    * refetched once (the secret may have been rotated) before giving up, except for the code
    * exchange, which is never sent twice.
    */
-  private async withClient<T>(call: (finch: Finch) => Promise<T>, kind: 'basic' | 'exchange' | 'bearer' = 'basic'): Promise<T> {
+  private async withClient<T>(call: (finch: Finch) => Promise<T>, kind: CallKind = 'basic'): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const finch = await this.finch(attempt > 0);
       try {
         return await call(finch);
       } catch (error) {
-        if (kind === 'basic' && error instanceof APIError && error.status === 401 && attempt === 0) continue;
+        if ((kind === 'basic' || kind === 'connect') && error instanceof APIError && error.status === 401 && attempt === 0) continue;
         throw translate(error, kind);
       }
     }
@@ -169,7 +176,7 @@ export const abortAwareFetch: typeof fetch = async (input, init) => {
   }
 };
 
-function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error {
+function translate(error: unknown, kind: CallKind): Error {
   if (error instanceof APIConnectionTimeoutError) return new FinchTimeout();
   if (error instanceof APIConnectionError) return new FinchUnavailable();
   if (error instanceof FinchUnavailable) return error;
@@ -179,15 +186,29 @@ function translate(error: unknown, kind: 'basic' | 'exchange' | 'bearer'): Error
     const finchCode = typeof body.finch_code === 'string' ? body.finch_code : null;
     return new FinchRateLimited(retryAfterSeconds(error.headers, finchCode), finchCode);
   }
-  if (error.status === 401 && kind === 'bearer') return new AccessTokenRejected(body.finch_code ?? null);
-  if (error.status === 400 && body.finch_code === 'connection_already_exists') {
-    return new ConnectionExistsAtFinch(typeof body.context?.connection_id === 'string' ? body.context.connection_id : null);
+  if (error.status === 401 && kind === 'bearer') return new AccessTokenRejected(typeof body.finch_code === 'string' ? body.finch_code : null);
+  if (kind === 'connect' && isAlreadyConnected(error.status, body)) {
+    const named = body.context?.connection_id;
+    return new ConnectionExistsAtFinch(typeof named === 'string' && CONNECTION_ID_PATTERN.test(named) ? named : null);
   }
   if (error.status === 400 && kind === 'exchange') return new AuthorizationCodeRejected();
   if (error.status === 400 || error.status === 404 || error.status === 422) {
     return new FinchRejected();
   }
   return new FinchUnavailable();
+}
+
+/**
+ * Finch refuses a Connect session for a customer id with a live connection (Manage Connections:
+ * reauthenticate it instead) but documents no body for the refusal. Recognised: any 409 from
+ * `POST /connect/sessions` (a conflict is what else it could mean), and a 400 whose finch_code, name
+ * or message speaks of an existing connection. Any other 400 (bad products, a bad field) stays a
+ * refusal of the request.
+ */
+function isAlreadyConnected(status: number | undefined, body: FinchErrorBody): boolean {
+  if (status === 409) return true;
+  if (status !== 400) return false;
+  return [body.finch_code, body.name, body.message].some((text) => typeof text === 'string' && ALREADY_CONNECTED.test(text));
 }
 
 function toStatus(status: string | undefined): ConnectionStatus {

@@ -41,10 +41,18 @@ export class IdempotencyInProgress extends DomainError {
 
 /** Another customer's connection is answered exactly like a missing one, so ids cannot be probed. */
 export class ConnectionNotFound extends DomainError { constructor() { super('No such connection.'); } }
+/**
+ * Finch refused a new Connect session: this Finch customer id already has a live connection. The
+ * message says what to do instead, whether or not the connection is named.
+ */
 export class ConnectionAlreadyExists extends DomainError {
   /** Only when the caller owns it: the connection to reauthenticate instead. */
   constructor(readonly connection_id?: string) {
-    super('This customer already has a connection for this company; reauthenticate it instead.');
+    super(connection_id
+      ? 'This customer already has a connection for this company; reauthenticate it (POST /connect/sessions/reauthenticate '
+        + 'with this connection_id) instead, or connect another company or provider under another entity.'
+      : 'Finch already has a connection for this customer and did not say which; reauthenticate the connection you have '
+        + '(GET /connections lists them; POST /connect/sessions/reauthenticate), or connect another company or provider under another entity.');
   }
 }
 export class ConnectionDisconnected extends DomainError { constructor() { super('The connection is disconnected.'); } }

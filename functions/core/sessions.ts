@@ -101,10 +101,15 @@ type SessionBase = Pick<SessionRecord, 'customer_id' | 'entity' | 'finch_custome
 /**
  * Finch refuses a new session for a Finch customer id that already has a live connection. If this
  * customer owns it, say so; if nobody owns it, its token was lost (e.g. an exchange that timed out
- * after Finch issued it), and a reauthentication session recovers it (invariant 6).
+ * after Finch issued it), and a reauthentication session recovers it (invariant 6). A refusal that
+ * names no connection can be neither checked nor adopted: 409 with what to do instead, never a
+ * session that could make a new connection.
  */
 async function adoptOrRefuse(deps: SessionDeps, caller: Caller, connectionId: string | null, base: SessionBase): Promise<StartedSession> {
-  if (!connectionId) throw new ConnectionAlreadyExists();
+  if (!connectionId) {
+    deps.log.warn('Finch refused a Connect session as already connected without naming the connection', { customer_id: caller.customer_id });
+    throw new ConnectionAlreadyExists();
+  }
   const owner = await deps.connections.getOwner(connectionId);
   if (owner === caller.customer_id) throw new ConnectionAlreadyExists(connectionId);
   // Owned by someone else cannot happen with derived Finch customer ids; never reveal the id then.
