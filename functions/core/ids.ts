@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+/**
+ * Finch's limit for a Connect session's `customer_id` and `customer_name`: "Required string length:
+ * 1 - 255" (https://developer.tryfinch.com/api-reference/connect/new-session).
+ */
+export const FINCH_NAME_MAX_LENGTH = 255;
+/** 1 to 255 characters, as Finch's customer_id (with an entity, `customer_id~entity` must fit too). */
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$/;
 export const ENTITY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** 256 bits in base64url without padding: exactly 43 characters. */
 export const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;

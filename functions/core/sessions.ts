@@ -4,7 +4,7 @@ import type { Caller, SessionDeps } from './deps.js';
 import {
   ConnectionAlreadyExists, ConnectionDisconnected, ConnectionExistsAtFinch, ConnectionNotFound, InvalidRequest,
 } from './errors.js';
-import { finchCustomerId, hashState, newState } from './ids.js';
+import { FINCH_NAME_MAX_LENGTH, finchCustomerId, hashState, newState } from './ids.js';
 import { type Flow, type SessionKind, type SessionRecord, isEnded } from './model.js';
 import type { ConnectSessionRequest, FinchSession } from './ports/finch.js';
 import { checkReturnTo } from './return-to.js';
@@ -47,13 +47,14 @@ export interface StartedSession {
  */
 export function checkConnectSessionInput(deps: SessionDeps, caller: Caller, input: CreateSessionInput): void {
   resolveOptions(deps, caller, input);
+  resolveFinchCustomerId(caller, input.entity ?? null);
   resolveCustomerName(caller, input.customer_name);
 }
 
 export async function createConnectSession(deps: SessionDeps, caller: Caller, input: CreateSessionInput): Promise<StartedSession> {
   const options = resolveOptions(deps, caller, input);
   const entity = input.entity ?? null;
-  const finch_customer_id = finchCustomerId(caller.customer_id, entity);
+  const finch_customer_id = resolveFinchCustomerId(caller, entity);
   const request: ConnectSessionRequest = {
     customer_id: finch_customer_id,
     customer_name: resolveCustomerName(caller, input.customer_name),
@@ -160,6 +161,17 @@ function resolveOptions(deps: SessionDeps, caller: Caller, input: SessionOptions
   };
 }
 
+/** `customer_id~entity` is Finch's customer_id, so it must fit Finch's limit as a whole. */
+function resolveFinchCustomerId(caller: Caller, entity: string | null): string {
+  const id = finchCustomerId(caller.customer_id, entity);
+  if (id.length > FINCH_NAME_MAX_LENGTH) {
+    throw new InvalidRequest('The customer id and the entity together are longer than Finch takes.', [
+      { path: 'entity', message: `customer_id~entity must be at most ${FINCH_NAME_MAX_LENGTH} characters (Finch's customer_id)` },
+    ]);
+  }
+  return id;
+}
+
 function resolveCustomerName(caller: Caller, bodyName: string | undefined): string {
   if (caller.customer_name !== undefined) {
     if (bodyName !== undefined && bodyName !== caller.customer_name) {
@@ -167,10 +179,18 @@ function resolveCustomerName(caller: Caller, bodyName: string | undefined): stri
         { path: 'customer_name', message: 'must match the token\'s customer_name claim or be omitted' },
       ]);
     }
-    return caller.customer_name;
+    // The caller cannot change its claim: a name longer than Finch takes is cut to fit, never
+    // inside a surrogate pair (the body's own customer_name is held to the limit instead).
+    return fitName(caller.customer_name);
   }
   // Finch requires a name; the customer id is the honest fallback.
   return bodyName ?? caller.customer_id;
+}
+
+function fitName(name: string): string {
+  if (name.length <= FINCH_NAME_MAX_LENGTH) return name;
+  const cut = name.slice(0, FINCH_NAME_MAX_LENGTH);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 async function recordSession(

@@ -1,11 +1,13 @@
 // POST /connect/sessions: the request body.
+import { FINCH_NAME_MAX_LENGTH } from '#core/ids.js';
 import * as z from '#core/zod.js';
 import { customerId, entity, flow, minutesToExpire, products, providerId, returnTo } from '#http/schemas.js';
 
 export const CreateSessionBody = z.strictObject({
   customer_id: z.optional(customerId),
   entity: z.optional(entity),
-  customer_name: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  // Finch's limit, so what is accepted here Finch accepts.
+  customer_name: z.optional(z.string().check(z.minLength(1), z.maxLength(FINCH_NAME_MAX_LENGTH))),
   customer_email: z.optional(z.email().check(z.maxLength(320))),
   products: z.optional(products),
   integration: z.optional(z.strictObject({

@@ -5,7 +5,7 @@ import { CONNECTION_ID_PATTERN, CUSTOMER_ID_PATTERN, ENTITY_PATTERN } from '#cor
 import { FINCH_PRODUCTS } from '#core/model.js';
 import * as z from '#core/zod.js';
 
-export const customerId = z.string().check(z.regex(CUSTOMER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ @ - starting with a letter or digit'));
+export const customerId = z.string().check(z.regex(CUSTOMER_ID_PATTERN, 'must be 1-255 characters of A-Z a-z 0-9 . _ @ - starting with a letter or digit'));
 export const connectionId = z.string().check(z.regex(CONNECTION_ID_PATTERN, 'must be a connection id'));
 export const entity = z.string().check(z.regex(ENTITY_PATTERN, 'must be 1-32 characters of a-z 0-9 _ - starting with a letter or digit'));
 export const providerId = z.string().check(z.regex(/^[a-z0-9_]{1,64}$/, 'must be a Finch provider id'));
