@@ -184,7 +184,7 @@ function lambdaContext(remainingTimeMs: number): Context {
 export const handedOut = { codes: [] as string[], states: [] as string[] };
 
 /** Walks the emulator's hosted page as an employer's browser would; returns where Finch sends it. */
-export async function authorizeAtFinch(connectUrl: string, options: { provider?: string; outcome?: 'success' | 'error' } = {}) {
+export async function authorizeAtFinch(connectUrl: string, options: { provider?: string; outcome?: 'success' | 'error'; login?: string } = {}) {
   const page = await fetch(connectUrl);
   const html = await page.text();
   if (page.status !== 200) throw new Error(`hosted page answered ${page.status}`);
@@ -194,6 +194,8 @@ export async function authorizeAtFinch(connectUrl: string, options: { provider?:
     state: input('state').replace(/&amp;/g, '&'),
     provider_id: options.provider ?? 'gusto',
     outcome: options.outcome ?? 'success',
+    // The employer's credentials (`user@company`); the page's default is the session's own.
+    ...(options.login !== undefined ? { login: options.login } : {}),
   });
   const res = await fetch(new URL('/connect/authorize', connectUrl), {
     method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
