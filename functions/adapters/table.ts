@@ -5,6 +5,7 @@
 //   ownership   pk CONNECTION#<connection_id> sk OWNER          (one owner per connection_id)
 //   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
 //   webhook     pk WEBHOOK#<finch-event-id>   sk EVENT          (dedupe record, ttl)
+//               pk WEBHOOK#<finch-event-id>   sk FIRST_SEEN     (an event about a connection nobody owns yet: its first delivery, ttl)
 //   audit       pk AUDIT#<customer_id>#<connection_id or ->  sk <at>#<random>  (append-only)
 //   idempotency pk IDEMPOTENCY                sk <Powertools' hash of the caller and key>  (ttl)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
@@ -18,6 +19,7 @@ export const keys = {
   owner: (connectionId: string) => ({ pk: `CONNECTION#${connectionId}`, sk: 'OWNER' }),
   session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
   webhookEvent: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'EVENT' }),
+  webhookFirstSeen: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'FIRST_SEEN' }),
   auditPartition: (customerId: string, connectionId: string | null) => `AUDIT#${customerId}#${connectionId ?? '-'}`,
   listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
   listSort: (connectedAt: string, connectionId: string) => `${connectedAt}#${connectionId}`,

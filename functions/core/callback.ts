@@ -184,6 +184,7 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
     connected_at: now,
     updated_at: now,
     last_synced_at: null,
+    initial_sync_completed_at: { org: null, payroll: null },
     token_version: 1,
   };
   const connected = (reauthenticated: boolean): CallbackResult => ({

@@ -41,6 +41,12 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
 
 /** The status Finch reports for a token; a token Finch no longer accepts needs reauthentication. */
 export async function readStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate> {
+  return await introspectStatus(deps, accessToken)
+    ?? { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
+}
+
+/** The status Finch reports for a token (`/introspect`), or null when Finch refuses the token (401). */
+export async function introspectStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate | null> {
   try {
     const introspection = await deps.finch.introspect(accessToken);
     return {
@@ -51,7 +57,7 @@ export async function readStatus(deps: CoreDeps, accessToken: string): Promise<S
     };
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
-    return { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
+    return null;
   }
 }
 

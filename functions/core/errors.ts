@@ -131,6 +131,13 @@ export class ConnectionExistsAtFinch extends DomainError {
 export class WebhookSignatureInvalid extends DomainError {
   constructor() { super('The webhook signature is missing, stale or invalid.'); }
 }
+/**
+ * A signed event that cannot be applied yet (its connection is not stored here yet, or its token
+ * changed while Finch was asked about it) and is not recorded: Finch delivers it again after a non-2xx.
+ */
+export class WebhookDeferred extends DomainError {
+  constructor(readonly retryAfterSeconds: number) { super('This event cannot be applied yet; deliver it again later.'); }
+}
 
 // ---- Faults of the backing services --------------------------------------------------------
 
@@ -157,6 +164,6 @@ nameErrors({
   ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected, RefreshRateLimited, InvalidState, CallbackFailed,
   PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized,
   FinchUnavailable, FinchTimeout, FinchDeadlineExceeded, FinchResponseIncomplete, FinchRateLimited, FinchRejected,
-  AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid,
+  AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid, WebhookDeferred,
   TransientFault, TransientStoreError, TransientCipherError, TransientSecretsError,
 });

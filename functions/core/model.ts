@@ -38,8 +38,18 @@ export interface Connection {
   connected_at: string;
   updated_at: string;
   last_synced_at: string | null;
+  /**
+   * When Finch's first sync of the connection's organization and payroll data succeeded (its
+   * `job.initial_data_sync_org.succeeded` and `…_payroll.succeeded` webhooks); null until then.
+   */
+  initial_sync_completed_at: InitialSyncs;
   token_version: number;
 }
+
+/** Finch's two initial syncs: organization data (company, directory, …) and payroll data (payments, pay statements). */
+export const INITIAL_SYNCS = ['org', 'payroll'] as const;
+export type InitialSync = (typeof INITIAL_SYNCS)[number];
+export type InitialSyncs = Record<InitialSync, string | null>;
 
 /** The encrypted token as stored; `token_issued_at` orders reauths (invariant 4, docs/ARCHITECTURE.md). */
 export interface StoredToken {

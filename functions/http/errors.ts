@@ -7,7 +7,7 @@ import {
   AuthorizationCodeRejected, CallbackFailed, ConnectionAlreadyExists, ConnectionDisconnected, ConnectionNotFound,
   ConnectionUnauthorized, FinchRateLimited, FinchRejected, FinchTimeout, FinchUnavailable, Forbidden, IdempotencyInProgress,
   IdempotencyKeyReused, InvalidRequest, InvalidState, PathNotAllowed, ReauthRequired, RefreshRateLimited, Unauthorized,
-  WebhookSignatureInvalid, WriteScopeRequired, nameErrors,
+  WebhookDeferred, WebhookSignatureInvalid, WriteScopeRequired, nameErrors,
 } from '#core/errors.js';
 import type { CallbackErrorCode } from '#core/model.js';
 
@@ -98,6 +98,11 @@ const ANSWERS = new Map<ErrorClass, Rule<Error>>([
   rule(InvalidState, { status: 400, code: 'invalid_state' }),
   rule(CallbackFailed, (error) => ({ code: error.reason, ...CALLBACK_ANSWERS[error.reason] })),
   rule(WebhookSignatureInvalid, { status: 401, code: 'invalid_signature' }),
+  // Finch delivers an event again after a non-2xx: "later" is its schedule's, the header a hint.
+  rule(WebhookDeferred, (error) => ({
+    status: 503, code: 'webhook_deferred', message: 'This event cannot be applied yet; deliver it again later.',
+    headers: { 'Retry-After': String(error.retryAfterSeconds) },
+  })),
   // The Finch proxy
   rule(PathNotAllowed, { status: 400, code: 'path_not_allowed' }),
   rule(WriteScopeRequired, { status: 403, code: 'write_scope_required' }),

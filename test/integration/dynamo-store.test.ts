@@ -29,7 +29,7 @@ const NOW = 1_800_000_000; // epoch seconds
 const DAY = 24 * 60 * 60;
 const CONNECTION_FIELDS = [
   'authentication_methods', 'company_name', 'connected_at', 'connection_id', 'customer_id', 'entity',
-  'finch_customer_id', 'last_synced_at', 'products', 'provider_id', 'status', 'status_message',
+  'finch_customer_id', 'initial_sync_completed_at', 'last_synced_at', 'products', 'provider_id', 'status', 'status_message',
   'token_version', 'updated_at',
 ];
 
@@ -80,10 +80,14 @@ function newConnection(overrides: Partial<Connection> = {}): Connection {
     connected_at: '2027-01-15T08:05:00.000Z',
     updated_at: '2027-01-15T08:05:00.000Z',
     last_synced_at: null,
+    initial_sync_completed_at: { org: null, payroll: null },
     token_version: 1,
     ...overrides,
   };
 }
+
+/** A connection's fields as its item holds them: each initial sync is an attribute of its own, absent until Finch reports it. */
+const asItem = ({ initial_sync_completed_at: _syncs, ...fields }: Connection) => fields;
 
 const input = (connection: Connection, issuedAt = 1_000, ciphertext = `ct-${issuedAt}`): NewConnection =>
   ({ connection, token: { ciphertext, token_issued_at: issuedAt } });
@@ -253,7 +257,7 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
       ...keys.connection('acme', connection.connection_id),
       gsi1pk: 'CUSTOMER#acme',
       gsi1sk: `${connection.connected_at}#${connection.connection_id}`,
-      ...connection,
+      ...asItem(connection),
       token_ciphertext: 'ciphertext-1',
       token_issued_at: 1234,
     });
@@ -482,12 +486,12 @@ describe('recordStatus', () => {
       status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp',
     }, now, audited(connection.connection_id, now))).toBe(true);
-    const expected = {
+    const expected: Connection = {
       ...connection, status: 'reauth', status_message: 'Credentials expired', authentication_methods: ['credential'],
       products: ['company'], company_name: 'Acme Corp', updated_at: now.toISOString(),
     };
     expect(await connectionStore.getConnection('acme', connection.connection_id)).toMatchObject(expected);
-    expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ ...expected, token_ciphertext: 'ct-1000', token_issued_at: 1000 });
+    expect(await rawConnection('acme', connection.connection_id)).toMatchObject({ ...asItem(expected), token_ciphertext: 'ct-1000', token_issued_at: 1000 });
     expect(await auditTrail(connection.connection_id)).toEqual([audited(connection.connection_id, now)]);
 
     // Fields left out stay as they are.

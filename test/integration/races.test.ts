@@ -330,6 +330,6 @@ function newConnection(customer: string, connectionId: string, now: Date): Conne
   return {
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
     company_name: null, products: ['company'], status: 'connected', status_message: null, authentication_methods: [],
-    connected_at: now.toISOString(), updated_at: now.toISOString(), last_synced_at: null, token_version: 1,
+    connected_at: now.toISOString(), updated_at: now.toISOString(), last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };
 }

@@ -19,6 +19,8 @@ export class MemoryTable {
   audits: AuditEntry[] = [];
   refreshes = new Map<string, { window: number; count: number }>();
   events = new Map<string, WebhookEventRecord & { applied: boolean }>();
+  /** The first delivery of events about a connection nobody owns, by event id. */
+  firstSeen = new Map<string, string>();
   /** The status a disconnect in progress will restore if Finch cannot be reached. */
   beforeDisconnect = new Map<string, Connection['status']>();
   calls = 0;
@@ -201,10 +203,29 @@ export class MemoryWebhookInbox implements WebhookInbox {
     this.table.calls++;
     if (this.table.events.has(event.event_id)) return 'duplicate' as const;
     const stored = change && this.table.connections.get(this.table.key(change.customer_id, change.connection_id));
-    const applies = !!stored && stored.status !== 'disconnected' && stored.status !== 'disconnecting';
-    if (applies) Object.assign(stored, change!.set, { updated_at: event.received_at });
+    let applies = false;
+    if (stored && change?.kind === 'disconnect') {
+      // The adapter's tombstone write: from any status but disconnected, only while the token is the one Finch refused.
+      if (stored.status !== 'disconnected' && stored.token?.token_issued_at !== change.token_issued_at) return 'token_changed' as const;
+      applies = stored.status !== 'disconnected';
+      if (applies) Object.assign(stored, { status: 'disconnected', token: null, updated_at: change.tombstone.disconnected_at }, change.tombstone);
+    } else if (stored && change?.kind === 'update') {
+      applies = stored.status !== 'disconnected' && stored.status !== 'disconnecting';
+      if (applies) {
+        Object.assign(stored, change.set, { updated_at: event.received_at });
+        const sync = change.initial_sync;
+        if (sync) stored.initial_sync_completed_at = { ...stored.initial_sync_completed_at, [sync.sync]: stored.initial_sync_completed_at[sync.sync] ?? sync.at };
+      }
+    }
     if (applies && audit) this.table.audits.push(clone(audit));
     this.table.events.set(event.event_id, { ...event, applied: applies });
     return applies ? 'applied' as const : 'not_applied' as const;
+  }
+
+  async firstSeen(event: WebhookEventRecord) {
+    this.table.calls++;
+    const first = this.table.firstSeen.get(event.event_id) ?? event.received_at;
+    this.table.firstSeen.set(event.event_id, first);
+    return first;
   }
 }

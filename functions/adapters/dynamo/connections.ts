@@ -163,22 +163,9 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async finishDisconnect(customerId: string, connectionId: string, tombstone: Tombstone, audit: AuditEntry): Promise<boolean> {
     try {
-      await guard(() => this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: {
-        TableName: this.tableName,
-        Key: keys.connection(customerId, connectionId),
-        // The ciphertext goes; the item stays as a tombstone, and so does the ownership item, so
-        // the connection id can never pass to another customer.
-        UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
-          + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
-        // Not only from `disconnecting`: a concurrent DELETE that Finch failed may have restored the
-        // status meanwhile, and Finch's answer to this one is what counts (ports/connection-store.ts).
-        ConditionExpression: 'attribute_exists(pk) AND #status <> :disconnected',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':disconnected': 'disconnected', ':null': null,
-          ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,
-        },
-      } }, auditPut(this.tableName, audit)] })));
+      await guard(() => this.doc.send(new TransactWriteCommand({ TransactItems: [
+        { Update: tombstoneUpdate(this.tableName, customerId, connectionId, tombstone) }, auditPut(this.tableName, audit),
+      ] })));
       return true;
     } catch (error) {
       if (conditionFailedAt(error, 0)) return false;
@@ -202,4 +189,29 @@ export class DynamoConnectionStore implements ConnectionStore {
       ...whileLive({ values }),
     };
   }
+}
+
+/**
+ * The one write that finishes a disconnect, for our DELETE (finishDisconnect) and for Finch's
+ * word that the connection is gone (a webhook, functions/adapters/dynamo/webhook-inbox.ts): the
+ * ciphertext goes; the item stays as a tombstone, and so does the ownership item, so the
+ * connection id can never pass to another customer. It applies from any status but
+ * `disconnected`: a concurrent DELETE that Finch failed may have restored the status meanwhile, and
+ * Finch's answer to this one is what counts (ports/connection-store.ts). `tokenIssuedAt`: only while
+ * the stored token is that one (a webhook must not throw away a token stored after it looked).
+ */
+export function tombstoneUpdate(tableName: string, customerId: string, connectionId: string, tombstone: Tombstone, tokenIssuedAt?: number) {
+  return {
+    TableName: tableName,
+    Key: keys.connection(customerId, connectionId),
+    UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
+      + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
+    ConditionExpression: `attribute_exists(pk) AND #status <> :disconnected${tokenIssuedAt === undefined ? '' : ' AND token_issued_at = :issued'}`,
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':disconnected': 'disconnected', ':null': null,
+      ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,
+      ...(tokenIssuedAt === undefined ? {} : { ':issued': tokenIssuedAt }),
+    },
+  };
 }

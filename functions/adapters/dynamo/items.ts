@@ -2,7 +2,7 @@
 // token's ciphertext is read only into a StoredConnection, never into the API's Connection.
 import { randomBytes } from 'node:crypto';
 import type {
-  CallbackResult, Connection, ConnectionStatus, ExchangeStash, Flow, SessionRecord, StoredToken,
+  CallbackResult, Connection, ConnectionStatus, ExchangeStash, Flow, InitialSync, SessionRecord, StoredToken,
 } from '#core/model.js';
 import type { AuditAction, AuditEntry, AuditRecord } from '#core/ports/audit.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
@@ -32,9 +32,19 @@ export function toConnection(item: Item): Connection {
     connected_at: item.connected_at as string,
     updated_at: item.updated_at as string,
     last_synced_at: (item.last_synced_at as string | null | undefined) ?? null,
+    initial_sync_completed_at: {
+      org: (item[initialSyncAttribute('org')] as string | undefined) ?? null,
+      payroll: (item[initialSyncAttribute('payroll')] as string | undefined) ?? null,
+    },
     token_version: Number(item.token_version),
   };
 }
+
+/**
+ * Each initial sync is an attribute of its own on the connection item, absent until Finch reports
+ * it (not a map: an item written before the map existed could not be updated inside it).
+ */
+export const initialSyncAttribute = (sync: InitialSync) => `initial_sync_${sync}_completed_at`;
 
 export function toStored(item: Item): StoredConnection {
   const token: StoredToken | null = typeof item.token_ciphertext === 'string'
@@ -44,11 +54,15 @@ export function toStored(item: Item): StoredConnection {
 }
 
 export function connectionItem(connection: Connection, token: StoredToken): Item {
+  const { initial_sync_completed_at: _flattened, ...fields } = toConnection(connection as unknown as Item);
+  const syncs = connection.initial_sync_completed_at;
   return compact({
     ...keys.connection(connection.customer_id, connection.connection_id),
     [LIST_INDEX.partitionKey]: keys.listPartition(connection.customer_id),
     [LIST_INDEX.sortKey]: keys.listSort(connection.connected_at, connection.connection_id),
-    ...toConnection(connection as unknown as Item),
+    ...fields,
+    // Only the syncs Finch reported: the webhook's if_not_exists keeps the first report.
+    ...Object.fromEntries(Object.entries(syncs).filter(([, at]) => at !== null).map(([sync, at]) => [initialSyncAttribute(sync as InitialSync), at])),
     token_ciphertext: token.ciphertext,
     token_issued_at: token.token_issued_at,
   });

@@ -16,7 +16,7 @@ function seed(store: MemoryTable, connectionId: string) {
     connection_id: connectionId, customer_id: 'acme', entity: null, finch_customer_id: 'acme', provider_id: 'gusto',
     company_name: null, products: ['company'], status: 'connected', status_message: null,
     authentication_methods: [], connected_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
-    last_synced_at: null, token_version: 1,
+    last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };
   store.connections.set(`acme/${connectionId}`, { ...connection, token: { ciphertext: `enc(acme/${connectionId}):tok-1`, token_issued_at: 1 } });
   store.owners.set(connectionId, 'acme');

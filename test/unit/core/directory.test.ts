@@ -173,7 +173,7 @@ function seed(store: MemoryTable, customer: string, connectionId: string, overri
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
     company_name: null, products: ['directory', 'individual'], status: 'connected', status_message: null,
     authentication_methods: [], connected_at: `2026-01-01T00:00:0${store.connections.size}.000Z`, updated_at: '2026-01-01T00:00:00.000Z',
-    last_synced_at: null, token_version: 1,
+    last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };
   store.connections.set(`${customer}/${connectionId}`, {
     ...connection, token: { ciphertext: `enc(${customer}/${connectionId}):tok-${connectionId}`, token_issued_at: 1 }, ...overrides,

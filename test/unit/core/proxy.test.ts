@@ -33,7 +33,7 @@ function seedConnection(store: MemoryTable, customer: string, connectionId: stri
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
     company_name: null, products: ['company', 'directory', 'individual'], status: 'connected', status_message: null,
     authentication_methods: ['credential'], connected_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
-    last_synced_at: null, token_version: 1,
+    last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };
   store.connections.set(`${customer}/${connectionId}`, {
     ...connection, token: { ciphertext: `enc(${customer}/${connectionId}):${token}`, token_issued_at: 1 }, ...overrides,

@@ -42,6 +42,9 @@ describe('the error table', () => {
     ['InvalidState', new core.InvalidState(), { status: 400, code: 'invalid_state' }],
     ['WebhookSignatureInvalid', new core.WebhookSignatureInvalid(),
       { status: 401, code: 'invalid_signature', message: 'The webhook signature is missing, stale or invalid.' }],
+    ['WebhookDeferred', new core.WebhookDeferred(60), {
+      status: 503, code: 'webhook_deferred', message: 'This event cannot be applied yet; deliver it again later.', headers: { 'Retry-After': '60' },
+    }],
     ['PathNotAllowed', new core.PathNotAllowed(), { status: 400, code: 'path_not_allowed' }],
     ['WriteScopeRequired', new core.WriteScopeRequired(), { status: 403, code: 'write_scope_required' }],
     ['ReauthRequired', new core.ReauthRequired('conn-1'), { status: 409, code: 'reauth_required', body: { connection_id: 'conn-1' } }],
