@@ -19,7 +19,8 @@ const finchCalls = () => Object.values(h.emulator.state().calls).reduce((a, b) =
 const concrete = (path: string) => path.replace('{connection_id}', 'c1').replace('{path+}', 'employer/company');
 
 function signedDelivery(originVerify?: string) {
-  const raw = JSON.stringify({ event_type: 'account.updated', connection_id: 'nobody-owns-this' });
+  // Naming no connection: served at once (one about a connection nobody owns yet would be deferred, 503).
+  const raw = JSON.stringify({ event_type: 'account.updated' });
   const eventId = `msg_origin_${randomBytes(6).toString('hex')}`;
   const timestamp = Math.floor(Date.now() / 1000);
   return h.invoke('POST /webhooks/finch', {
