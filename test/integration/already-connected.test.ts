@@ -4,31 +4,19 @@
 // id the backend answers 409 with it (ours) or adopts it (nobody's); without one, 409 with guidance.
 // Never a 5xx, never a retry of the refusal, never a session for a new connection.
 import { keys } from '#adapters/table.js';
-import { RETURN_ORIGIN, authorizeAtFinch, getItem, scanTable, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, authorizeAtFinch, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile, scanTable } from '../support/harness.js';
 import { DOCS } from '../fidelity/support.js';
 
-let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+const h = harnessForFile({ clearFaults: true });
 
 const claims = (customer_id: string) => ({ customer_id });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
-let customers = 0;
-const customer = (name: string) => `${name}-${++customers}`;
-
-async function fault(spec: Record<string, unknown>) {
-  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  expect(res.status).toBeLessThan(300);
-}
+const customer = customerIds();
 
 /** A connection stored here for a new customer. */
 async function connected(name: string) {
   const id = customer(name);
-  const session = await h.invoke('POST /connect/sessions', { claims: claims(id), body: { return_to: `${RETURN_ORIGIN}/` } });
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return { customer: id, connection_id: new URL(res.headers.location).searchParams.get('connection_id')! };
+  return { customer: id, connection_id: await connectCustomer(h, claims(id)) };
 }
 
 /** A connection Finch has for a new customer that nobody here owns (the callback never came back). */
@@ -42,7 +30,7 @@ async function lost(name: string) {
 
 /** The refusal's shape: status 400 or 409, its finch_code (null: none), whether context names the connection. */
 type Shape = { status: 400 | 409; finch_code: string | null; context: boolean };
-const refuse = (shape: Shape) => fault({ method: 'POST', path: '/connect/sessions', error: 'connection_already_exists', ...shape, times: 3 });
+const refuse = (shape: Shape) => emulatorFault(h, { method: 'POST', path: '/connect/sessions', error: 'connection_already_exists', ...shape, times: 3 });
 
 const SHAPES: Array<[string, Shape]> = [
   ['400 connection_already_exists with context (the default)', { status: 400, finch_code: 'connection_already_exists', context: true }],
@@ -114,14 +102,14 @@ describe(`"already connected" without a connection id (${DOCS.manageConnections}
 
 describe(`a 400 about something else stays a refusal of the request (${DOCS.errorTypes})`, () => {
   test('400 bad_request/invalid_request → 400 finch_rejected_request, not "already connected"', async () => {
-    await fault({ method: 'POST', path: '/connect/sessions', error: 'bad_request', finch_code: 'invalid_request' });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', error: 'bad_request', finch_code: 'invalid_request' });
     const res = await h.invoke('POST /connect/sessions', { claims: claims(customer('bad-products')), body: {} });
     expect(res.statusCode).toBe(400);
     expect(res.json.error.code).toBe('finch_rejected_request');
   });
 
   test('400 whose message is about the products → 400 finch_rejected_request', async () => {
-    await fault({
+    await emulatorFault(h, {
       method: 'POST', path: '/connect/sessions', status: 400,
       body: { code: 400, name: 'bad_request', message: 'products[0] must be one of the Finch products.', finch_code: 'invalid_request' },
     });

@@ -2,19 +2,14 @@
 // the requests its code really makes. DynamoDB Local checks no IAM, so this is what keeps the two in
 // step: every path of POST /connect/sessions runs here, and each DynamoDB request it sends (each
 // item of a transaction on its own, as IAM authorizes them) must fit a grant.
-import type { Container } from '#adapters/container.js';
 import { IDEMPOTENCY_PARTITION } from '#adapters/table.js';
 import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
 import { storeClient } from '../support/dynamo-faults.js';
-import { CLIENT_SECRET, RETURN_ORIGIN, authorizeAtFinch, startHarness, type Harness } from '../support/harness.js';
+import { CLIENT_SECRET, RETURN_ORIGIN, authorizeAtFinch, emulatorFault, startHarness, type Harness } from '../support/harness.js';
 import { stringLike } from '../support/iam.js';
 
 let h: Harness;
-let app: Container;
-beforeAll(async () => {
-  h = await startHarness();
-  ({ app } = await import('#http/app.js'));
-});
+beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h?.close(); });
 
 type Input = Record<string, any>;
@@ -41,7 +36,7 @@ async function recorded(run: () => Promise<void>): Promise<ItemRequest[]> {
   const seen: ItemRequest[] = [];
   const name = `grants-recorder-${Math.random().toString(36).slice(2)}`;
   // Powertools sends its record writes through the same client as the store (the shared container).
-  const client = storeClient(app.deps);
+  const client = storeClient(h.app.deps);
   client.middlewareStack.add((next, context) => async (args) => {
     seen.push(...itemRequests((context as { commandName?: string }).commandName ?? '', args.input as Input));
     return next(args);
@@ -75,10 +70,7 @@ test('every DynamoDB request of every create-session path fits its grants, and t
   await step(201, () => createSession('grants-co', { flow: 'embedded' }, { 'idempotency-key': 'grants-1' }));
   await step(422, () => createSession('grants-co', { flow: 'embedded', minutes_to_expire: 5 }, { 'idempotency-key': 'grants-1' }));
   // Finch fails: the key's record is deleted so a retry can run.
-  await fetch(`${h.emulator.url}/_emulator/faults`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'POST', path: '/connect/sessions', status: 500, times: 2 }),
-  });
+  await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 500, times: 2 });
   await step(502, () => createSession('grants-co', { flow: 'embedded' }, { 'idempotency-key': 'grants-2' }));
 
   // A connection Finch has and nobody here owns (its exchange answer was lost) is adopted...

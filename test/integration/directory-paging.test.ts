@@ -1,7 +1,7 @@
 // A 250-person company (the emulator's default size) read through the real handlers: the proxy
 // pages Finch's directory with limit and offset, and GET /directory walks Finch's pages (of 100)
 // and its own cursor, reaching a second and third page on both sides.
-import { RETURN_ORIGIN, authorizeAtFinch, startHarness, type Harness } from '../support/harness.js';
+import { connectCustomer, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
@@ -11,16 +11,8 @@ const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer
 const tokenOf = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens.at(-1)!;
 const finchCalls = (route: string) => h.emulator.state().calls[route] ?? 0;
 
-async function connect(customer: string, entity?: string): Promise<string> {
-  const session = await h.invoke('POST /connect/sessions', {
-    claims: claims(customer),
-    body: { return_to: `${RETURN_ORIGIN}/`, products: ['company', 'directory', 'individual'], ...(entity ? { entity } : {}) },
-  });
-  expect(session.statusCode).toBe(201);
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return new URL(res.headers.location).searchParams.get('connection_id')!;
-}
+const connect = (customer: string, entity?: string) =>
+  connectCustomer(h, claims(customer), { products: ['company', 'directory', 'individual'], ...(entity ? { entity } : {}) });
 
 /** What Finch itself lists for a connection: its people's ids and emails, read with its token. */
 async function peopleAtFinch(connectionId: string): Promise<Array<{ id: string; email: string }>> {

@@ -3,7 +3,7 @@
 // under different individual ids.
 import { keys } from '#adapters/table.js';
 import { DIRECTORY_RESERVE_MS } from '#core/directory.js';
-import { RETURN_ORIGIN, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
+import { clearEmulatorFaults, connectCustomer, emulatorFault, getItem, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
@@ -13,14 +13,7 @@ const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer
 const tokenOf = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens.at(-1)!;
 
 async function connect(customer: string, entity?: string): Promise<string> {
-  const session = await h.invoke('POST /connect/sessions', {
-    claims: claims(customer),
-    body: { return_to: `${RETURN_ORIGIN}/`, products: ['company', 'directory', 'individual'], ...(entity ? { entity } : {}) },
-  });
-  expect(session.statusCode).toBe(201);
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  const id = new URL(res.headers.location).searchParams.get('connection_id')!;
+  const id = await connectCustomer(h, claims(customer), { products: ['company', 'directory', 'individual'], ...(entity ? { entity } : {}) });
   // Small companies (8 people, not the emulator's 250) keep every /directory call to one Finch page
   // and the rows countable; test/integration/directory-paging.test.ts pages through 250.
   const sized = await fetch(`${h.emulator.url}/_emulator/connections/${id}/data`, {
@@ -141,7 +134,7 @@ describe('GET /directory', () => {
 });
 
 describe('GET /directory within the function\'s time', () => {
-  afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+  afterEach(() => clearEmulatorFaults(h));
 
   test('Finch slow enough to outlast the budget → 200 with the people gathered, the unfinished connections skipped as deadline_exceeded, no Finch call after the deadline', async () => {
     // Nine connections, read four at a time; each directory read takes 2 s at Finch. With 3 s left
@@ -150,11 +143,7 @@ describe('GET /directory within the function\'s time', () => {
     const ids: string[] = [];
     for (let i = 0; i < 9; i++) ids.push(await connect('slow-co', `e${i}`));
     const owner = new Map(ids.map((id) => [tokenOf(id), id]));
-    const res = await fetch(`${h.emulator.url}/_emulator/faults`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'GET', path: '/employer/directory', delay_ms: 2000, times: 9 }),
-    });
-    expect(res.status).toBeLessThan(300);
+    await emulatorFault(h, { method: 'GET', path: '/employer/directory', delay_ms: 2000, times: 9 });
 
     // Every Finch data call the handler starts, with the connection whose token it carries.
     const started: Array<{ at: number; connection_id: string | undefined }> = [];

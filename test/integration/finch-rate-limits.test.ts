@@ -2,27 +2,18 @@
 // product) or to our IP address (with a 60-minute penalty), and Finch documents no Retry-After
 // (DOCS.rateLimits): so no request waits on Finch or asks again, the caller is told when to retry
 // (Finch's header when it sent one, capped, else by finch_code), and the code exchange stays one call.
-import { RETURN_ORIGIN, authorizeAtFinch, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, authorizeAtFinch, connectCustomer, customerIds, emulatorFault, harnessForFile } from '../support/harness.js';
 import { DOCS } from '../fidelity/support.js';
 
-let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+const h = harnessForFile({ clearFaults: true });
 
 const claims = (customer_id: string) => ({ customer_id });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
-let customers = 0;
-const customer = (name: string) => `${name}-${++customers}`;
-
-async function fault(spec: Record<string, unknown>) {
-  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  expect(res.status).toBeLessThan(300);
-}
+const customer = customerIds();
 
 /** A 429 of Finch's table with this finch_code, sent as often as an SDK retry would ask for it. */
 const rateLimited = (method: string, path: string, finch_code: string, headers?: Record<string, string>) =>
-  fault({ method, path, error: 'rate_limit_exceeded_error', finch_code, times: 3, ...(headers ? { headers } : {}) });
+  emulatorFault(h, { method, path, error: 'rate_limit_exceeded_error', finch_code, times: 3, ...(headers ? { headers } : {}) });
 
 /** The handler's answer, or a failure if it takes longer than a request should (the SDK sleeping on Retry-After). */
 async function within<T>(ms: number, answer: Promise<T>): Promise<T> {
@@ -37,10 +28,7 @@ async function within<T>(ms: number, answer: Promise<T>): Promise<T> {
 
 async function connect(name: string) {
   const id = customer(name);
-  const session = await h.invoke('POST /connect/sessions', { claims: claims(id), body: { return_to: `${RETURN_ORIGIN}/` } });
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return { customer: id, connection_id: new URL(res.headers.location).searchParams.get('connection_id')! };
+  return { customer: id, connection_id: await connectCustomer(h, claims(id)) };
 }
 
 describe(`POST /connect/sessions: Finch's 429 (${DOCS.rateLimits})`, () => {
@@ -83,7 +71,7 @@ describe(`POST /connect/sessions: Finch's 429 (${DOCS.rateLimits})`, () => {
   });
 
   test('a 5xx whose Retry-After asks for an hour is not waited for: 502 at once', async () => {
-    await fault({ method: 'POST', path: '/connect/sessions', status: 503, headers: { 'Retry-After': '3600' }, times: 3 });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 503, headers: { 'Retry-After': '3600' }, times: 3 });
     const res = await within(5000, h.invoke('POST /connect/sessions', { claims: claims(customer('down')), body: {} }));
     expect(res.statusCode).toBe(502);
     expect(res.json.error.code).toBe('finch_unavailable');

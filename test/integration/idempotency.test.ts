@@ -1,16 +1,11 @@
 // Idempotency-Key on POST /connect/sessions: keyed by the caller (customer, admin or customer token,
 // subject, client) and the key, the same body answers the first response, another body is 422, and
 // the stored response is encrypted.
-import type { Container } from '#adapters/container.js';
 import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
-import { scanTable, startHarness, type Harness } from '../support/harness.js';
+import { emulatorFault, scanTable, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let app: Container;
-beforeAll(async () => {
-  h = await startHarness();
-  ({ app } = await import('#http/app.js'));
-});
+beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h?.close(); });
 
 const sessions = () => h.emulator.state().calls['POST /connect/sessions'] ?? 0;
@@ -29,7 +24,7 @@ test('the same customer, key and body answer the first response without a second
 
 test('a throttled Idempotency-Key record is 503 service_unavailable; the retry with the same key creates the session once', async () => {
   // Powertools writes its record through the store's DynamoDB client: the injector sees it first.
-  const inject = injectFaults(storeClient(app.deps));
+  const inject = injectFaults(storeClient(h.app.deps));
   try {
     inject.add({ step: 'any-write', error: faults.throttling });
     const before = sessions();
@@ -105,7 +100,7 @@ describe('the key is scoped to who calls, not only to the customer', () => {
   });
 
   test('options are checked before the key is recorded: a request over the ceiling is 400 even when the record cannot be written', async () => {
-    const inject = injectFaults(storeClient(app.deps));
+    const inject = injectFaults(storeClient(h.app.deps));
     try {
       inject.add({ step: 'any-write', error: faults.throttling, times: Infinity });
       const before = sessions();
@@ -130,10 +125,7 @@ test('the stored response is encrypted: the live state is not in the table', asy
 });
 
 test('a failed request is not remembered: a retry after the failure runs again', async () => {
-  await fetch(`${h.emulator.url}/_emulator/faults`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'POST', path: '/connect/sessions', status: 500, times: 2 }),
-  });
+  await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 500, times: 2 });
   const failed = await create('idem-retry-co', 'key-4');
   expect(failed.statusCode).toBe(502);
   expect(failed.json.error.code).toBe('finch_unavailable');

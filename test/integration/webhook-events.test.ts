@@ -2,18 +2,16 @@
 // handler with events signed and delivered by the emulator (retries included): every type of the
 // SDK's WebhookEvent union, the initial syncs recorded on the connection, a disconnect made at
 // Finch finished here, and an event that comes before the callback stored its connection.
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type Finch from '@tryfinch/finch-api';
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '#adapters/table.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
-import { RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, clearEmulatorFaults, customerIds, getItem, startHarness, type Harness } from '../support/harness.js';
+import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 import { type Covers, DOCS } from '../fidelity/support.js';
 
 let h: Harness;
-let receiver: Server;
-let receiverUrl: string;
+let receiver: WebhookReceiver;
 /** The handler's answers, by Finch-Event-Id, in the order the attempts came. */
 const answers = new Map<string, Array<{ status: number; json: any; headers: Record<string, string> }>>();
 
@@ -21,37 +19,24 @@ const RETRY_DELAY_MS = 300;
 
 beforeAll(async () => {
   h = await startHarness();
-  // Finch's deliveries, handed to the webhook handler as API Gateway would: raw body and headers intact.
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
-      h.invoke('POST /webhooks/finch', { rawBody: Buffer.concat(chunks).toString('utf8'), headers }).then((answer) => {
-        const id = headers['finch-event-id'];
-        answers.set(id, [...(answers.get(id) ?? []), { status: answer.statusCode, json: answer.json, headers: answer.headers }]);
-        res.writeHead(answer.statusCode).end(answer.body);
-      }, () => res.writeHead(599).end());
-    });
+  receiver = await startWebhookReceiver(h, (answer, headers) => {
+    const id = headers['finch-event-id'];
+    answers.set(id, [...(answers.get(id) ?? []), { status: answer.statusCode, json: answer.json, headers: answer.headers }]);
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/finch`;
   // Finch's own events (initial syncs, account.updated) only where a test sends them itself.
-  h.emulator.configureWebhooks({ url: receiverUrl, secret: WEBHOOK_SECRET, autoEvents: false, attempts: 4, baseDelayMs: RETRY_DELAY_MS });
+  h.emulator.configureWebhooks({ url: receiver.url, secret: WEBHOOK_SECRET, autoEvents: false, attempts: 4, baseDelayMs: RETRY_DELAY_MS });
 });
 
 afterAll(async () => {
   await h?.close();
-  receiver?.closeAllConnections();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+afterEach(() => clearEmulatorFaults(h));
 
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
-let customers = 0;
-const newCustomer = (name: string) => `${name}-${++customers}`;
+const newCustomer = customerIds();
 
 async function control(path: string, body: unknown) {
   const res = await fetch(`${h.emulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

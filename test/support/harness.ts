@@ -4,7 +4,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Container } from '#adapters/container.js';
 import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
+import type { FaultSpec } from '#local/finch-emulator/faults.js';
 import { ROUTES, type FunctionName } from '../../lib/routes.js';
 import { invokeAs, recordCallsOf } from './aws-calls.js';
 import { createTestTable, type TestTable } from './dynamo.js';
@@ -43,6 +45,8 @@ export interface Invoked {
 
 export interface Harness {
   emulator: RunningEmulator;
+  /** The container create-session, callback, connections and webhook build at import (#http/app.js). */
+  app: Container;
   table: TestTable;
   /** Everything a handler answered or logged, for the no-secret checks. */
   transcript: Array<{ routeKey: string; text: string }>;
@@ -93,7 +97,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     'finch-proxy': (await import('../../functions/finch-proxy/handler.js')).handler as Handler,
   };
   // Each function's AWS calls, recorded for the deploy-truth IAM check (test/support/aws-calls.ts).
-  recordCallsOf((await import('#http/app.js')).app);
+  const { app } = await import('#http/app.js');
+  recordCallsOf(app);
   recordCallsOf((await import('#http/session-app.js')).sessionApp, 'reauthenticate');
   recordCallsOf((await import('#http/data-app.js')).dataApp, 'finch-proxy');
   const transcript: Harness['transcript'] = [];
@@ -114,11 +119,42 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
 
   return {
     emulator,
+    app,
     table,
     transcript,
     invoke,
     close: async () => { await emulator.close(); table.client.destroy(); },
   };
+}
+
+/**
+ * The harness of one test file: started before its tests (with `env`, as startHarness takes it),
+ * closed after them and, with `clearFaults`, the emulator's faults cleared after each test. What it
+ * answers is the running harness from the file's first beforeAll on; used before, it throws.
+ */
+export function harnessForFile(options: { env?: Record<string, string>; clearFaults?: boolean } = {}): Harness {
+  let running: Harness | undefined;
+  beforeAll(async () => { running = await startHarness(options.env); });
+  afterAll(async () => { await running?.close(); });
+  if (options.clearFaults) afterEach(async () => { if (running) await clearEmulatorFaults(running); });
+  const current = () => {
+    if (!running) throw new Error('the harness is not running yet: use it in a test or hook');
+    return running;
+  };
+  return {
+    get emulator() { return current().emulator; },
+    get app() { return current().app; },
+    get table() { return current().table; },
+    get transcript() { return current().transcript; },
+    invoke: (routeKey, invokeOptions) => current().invoke(routeKey, invokeOptions),
+    close: () => current().close(),
+  };
+}
+
+/** Customer ids unique within a test file: `name-1`, `name-2`, … */
+export function customerIds(): (name: string) => string {
+  let count = 0;
+  return (name) => `${name}-${++count}`;
 }
 
 export function capturedLogs(): string {
@@ -216,4 +252,34 @@ export async function scanTable(harness: Harness) {
 
 export async function getItem(harness: Harness, key: { pk: string; sk: string }) {
   return (await harness.table.doc.send(new GetCommand({ TableName: harness.table.tableName, Key: key }))).Item;
+}
+
+/** Arms one of the emulator's faults (`POST /_emulator/faults`, local/finch-emulator/controls.ts); fails the test if it is refused. */
+export async function emulatorFault(harness: Harness, spec: FaultSpec) {
+  const res = await fetch(`${harness.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  expect(res.status).toBeLessThan(300);
+}
+
+/** Removes every fault still armed at the emulator (an afterEach, so none outlives its test). */
+export async function clearEmulatorFaults(harness: Harness) {
+  await fetch(`${harness.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+}
+
+/**
+ * A connection made and stored as an application makes one: POST /connect/sessions with these
+ * claims (`return_to` the allowed origin unless `body` says otherwise), the employer's login on
+ * Finch's hosted page (`options`), then the callback. Answers the connection id the callback
+ * redirected with.
+ */
+export async function connectCustomer(
+  harness: Harness,
+  claims: Record<string, unknown>,
+  body: Record<string, unknown> = {},
+  options: { provider?: string; login?: string } = {},
+): Promise<string> {
+  const session = await harness.invoke('POST /connect/sessions', { claims, body: { return_to: `${RETURN_ORIGIN}/`, ...body } });
+  expect(session.statusCode).toBe(201);
+  const { code, state } = await authorizeAtFinch(session.json.connect_url, options);
+  const res = await harness.invoke('GET /connect/callback', { query: { code: code!, state } });
+  return new URL(res.headers.location).searchParams.get('connection_id')!;
 }
