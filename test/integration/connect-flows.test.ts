@@ -3,7 +3,7 @@ import { LocalAesCipher, AccessTokenCipher } from '#adapters/token-cipher.js';
 import { keys } from '#adapters/table.js';
 import { hashState } from '#core/ids.js';
 import {
-  CLIENT_SECRET, RETURN_ORIGIN, TOKEN_KEY, authorizeAtFinch, handedOut, capturedLogs, getItem, scanTable, startHarness, type Harness,
+  CLIENT_SECRET, RETURN_ORIGIN, TOKEN_KEY, authorizeAtFinch, handedOut, capturedLogs, emulatorFault, getItem, scanTable, startHarness, type Harness,
 } from '../support/harness.js';
 
 let h: Harness;
@@ -194,10 +194,7 @@ describe('refused states (invariant 2): nothing reaches Finch', () => {
 
 describe('right customer, fail closed (invariant 3)', () => {
   test('a token response without customer_id is confirmed by /introspect', async () => {
-    await fetch(`${h.emulator.url}/_emulator/faults`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 1 }),
-    });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 1 });
     const before = h.emulator.state().calls['GET /introspect'] ?? 0;
     const { location } = await redirectConnect('verify-co');
     expect(location!.searchParams.get('status')).toBe('connected');
@@ -206,10 +203,7 @@ describe('right customer, fail closed (invariant 3)', () => {
 
   test('when introspect cannot confirm the customer, nothing is stored', async () => {
     for (const [path, method] of [['/auth/token', 'POST'], ['/introspect', 'GET']]) {
-      await fetch(`${h.emulator.url}/_emulator/faults`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ method, path, omit_fields: ['customer_id'], times: 1 }),
-      });
+      await emulatorFault(h, { method, path, omit_fields: ['customer_id'], times: 1 });
     }
     const { location } = await redirectConnect('unverified-co');
     expect(location!.searchParams.get('error')).toBe('customer_unverified');

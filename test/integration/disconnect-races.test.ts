@@ -3,31 +3,18 @@
 // after any 204 the item is `disconnected` and Finch disconnected the connection; a 502 from an
 // unreachable Finch, when no other DELETE got through, leaves the connection usable.
 import { keys } from '#adapters/table.js';
-import { RETURN_ORIGIN, authorizeAtFinch, getItem, startHarness, type Harness, type Invoked } from '../support/harness.js';
+import { connectCustomer, emulatorFault, getItem, harnessForFile, type Invoked } from '../support/harness.js';
 
-let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+const h = harnessForFile({ clearFaults: true });
 
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const finchSaysDisconnected = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!.disconnected;
 
-async function connect(customer: string): Promise<string> {
-  const session = await h.invoke('POST /connect/sessions', { claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/` } });
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return new URL(res.headers.location).searchParams.get('connection_id')!;
-}
+const connect = (customer: string) => connectCustomer(h, claims(customer));
 
 async function disconnectFaults(...specs: Array<{ status?: number; delay_ms: number }>) {
-  for (const spec of specs) {
-    const res = await fetch(`${h.emulator.url}/_emulator/faults`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'POST', path: '/disconnect', ...spec }),
-    });
-    expect(res.status).toBeLessThan(300);
-  }
+  for (const spec of specs) await emulatorFault(h, { method: 'POST', path: '/disconnect', ...spec });
 }
 
 /** DELETE #1 now, DELETE #2 60 ms later (so #1 reaches Finch first and takes the first fault). */

@@ -5,16 +5,14 @@
 // own client over DynamoDB Local (before a request is sent, or after DynamoDB applied it and the
 // answer was lost); Finch faults come from the emulator's fault control.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Container } from '#adapters/container.js';
 import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, LocalAesCipher } from '#adapters/token-cipher.js';
 import { hashState } from '#core/ids.js';
 import { type FaultInjector, type FaultRule, faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
 import { type TokenFate, scanAll, tableViolations, tokenFates } from '../support/invariants.js';
-import { RETURN_ORIGIN, TOKEN_KEY, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, TOKEN_KEY, authorizeAtFinch, clearEmulatorFaults, emulatorFault, getItem, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let app: Container;
 let inject: FaultInjector;
 const cipher = new AccessTokenCipher(new LocalAesCipher([['k1', TOKEN_KEY]]));
 const PREFIX = 'fault-';
@@ -23,8 +21,7 @@ const figures = { scenarios: 0, dynamoFaults: 0, finchFaults: 0, tokensLost: 0 }
 beforeAll(async () => {
   // The shortest budgets the configuration allows keep the persistent faults quick.
   h = await startHarness({ FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' });
-  ({ app } = await import('#http/app.js'));
-  inject = injectFaults(storeClient(app.deps));
+  inject = injectFaults(storeClient(h.app.deps));
 });
 afterAll(async () => {
   inject?.remove();
@@ -32,7 +29,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   inject.clear();
-  await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+  await clearEmulatorFaults(h);
 });
 
 const claims = (customer_id: string) => ({ customer_id });
@@ -40,11 +37,6 @@ const exchanges = () => h.emulator.state().calls['POST /auth/token'] ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface FinchFault { method: string; path: string; status?: number; delay_ms?: number; after_response?: boolean; omit_fields?: string[]; times?: number }
-
-async function finchFault(spec: FinchFault) {
-  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  expect(res.status).toBeLessThan(300);
-}
 
 async function callback(query: Record<string, string>) {
   const res = await h.invoke('GET /connect/callback', { query });
@@ -195,7 +187,7 @@ describe('no token loss: a fault at every step of the callback (invariant 6)', (
       const sent = scenario.wrongCode ? { ...query, code: `${query.code}-forged` } : query;
 
       for (const rule of scenario.dynamo ?? []) inject.add(rule);
-      for (const fault of scenario.finch ?? []) await finchFault(fault);
+      for (const fault of scenario.finch ?? []) await emulatorFault(h, fault);
       const dynamoBefore = inject.injected;
       const before = exchanges();
       const first = await callback(sent);
@@ -345,7 +337,7 @@ describe('fail closed on an incomplete token response (invariant 3)', () => {
   test('a token response without connection_id stores nothing and the callback fails', async () => {
     const customer = `${PREFIX}no-connection-id`;
     const { query } = await authorized(customer);
-    await finchFault({ ...tokenCall, omit_fields: ['connection_id'] });
+    await emulatorFault(h, { ...tokenCall, omit_fields: ['connection_id'] });
     try {
       const { params } = await callback(query);
       expect(params).toMatchObject({ status: 'error' });

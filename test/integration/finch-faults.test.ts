@@ -2,20 +2,12 @@
 // lost to a timeout after Finch issued it is recovered through the adopt path.
 import { keys } from '#adapters/table.js';
 import { hashState } from '#core/ids.js';
-import { RETURN_ORIGIN, authorizeAtFinch, getItem, scanTable, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, authorizeAtFinch, emulatorFault, getItem, harnessForFile, scanTable } from '../support/harness.js';
 
-let h: Harness;
-beforeAll(async () => { h = await startHarness({ FINCH_TIMEOUT_MS: '400' }); });
-afterAll(async () => { await h?.close(); });
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+const h = harnessForFile({ env: { FINCH_TIMEOUT_MS: '400' }, clearFaults: true });
 
 const claims = (customer_id: string) => ({ customer_id });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
-
-async function fault(spec: Record<string, unknown>) {
-  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  expect(res.status).toBeLessThan(300);
-}
 
 async function sessionAndCode(customer: string) {
   const session = await h.invoke('POST /connect/sessions', { claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/` } });
@@ -27,7 +19,7 @@ async function sessionAndCode(customer: string) {
 describe('Finch errors on session creation', () => {
   test('5xx → 502 finch_unavailable and no session stored', async () => {
     const before = (await scanTable(h)).length;
-    await fault({ method: 'POST', path: '/connect/sessions', status: 500, times: 2 });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 500, times: 2 });
     const res = await h.invoke('POST /connect/sessions', { claims: claims('down-co'), body: {} });
     expect(res.statusCode).toBe(502);
     expect(res.json.error.code).toBe('finch_unavailable');
@@ -35,7 +27,7 @@ describe('Finch errors on session creation', () => {
   });
 
   test('429 → 429 with Retry-After', async () => {
-    await fault({ method: 'POST', path: '/connect/sessions', status: 429, times: 2 });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 429, times: 2 });
     const res = await h.invoke('POST /connect/sessions', { claims: claims('busy-co'), body: {} });
     expect(res.statusCode).toBe(429);
     expect(res.json.error.code).toBe('finch_rate_limited');
@@ -43,7 +35,7 @@ describe('Finch errors on session creation', () => {
   });
 
   test('no answer in time → 504 finch_timeout', async () => {
-    await fault({ method: 'POST', path: '/connect/sessions', delay_ms: 1500, times: 2 });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', delay_ms: 1500, times: 2 });
     const res = await h.invoke('POST /connect/sessions', { claims: claims('slow-co'), body: {} });
     expect(res.statusCode).toBe(504);
     expect(res.json.error.code).toBe('finch_timeout');
@@ -53,7 +45,7 @@ describe('Finch errors on session creation', () => {
 describe('the code exchange', () => {
   test('a 5xx is never retried: one /auth/token call, the session fails, nothing stored', async () => {
     const { session, query } = await sessionAndCode('exchange-down-co');
-    await fault({ method: 'POST', path: '/auth/token', status: 503, times: 5 });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', status: 503, times: 5 });
     const before = calls('POST /auth/token');
     const res = await h.invoke('GET /connect/callback', { query });
     expect(new URL(res.headers.location).searchParams.get('error')).toBe('finch_unavailable');
@@ -69,7 +61,7 @@ describe('the code exchange', () => {
 
   test('a timeout after Finch issued the token loses nothing for good: the adopt path recovers the connection', async () => {
     const { query } = await sessionAndCode('timeout-co');
-    await fault({ method: 'POST', path: '/auth/token', after_response: true, delay_ms: 1500 });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', after_response: true, delay_ms: 1500 });
     const before = calls('POST /auth/token');
     const res = await h.invoke('GET /connect/callback', { query });
     expect(new URL(res.headers.location).searchParams.get('error')).toBe('finch_unavailable');

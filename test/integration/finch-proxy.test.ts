@@ -3,7 +3,7 @@
 // the caller's Authorization" are checked on what actually left, not only on the emulator's counts.
 import { jest } from '@jest/globals';
 import { keys } from '#adapters/table.js';
-import { RETURN_ORIGIN, authorizeAtFinch, capturedLogs, getItem, startHarness, type Harness } from '../support/harness.js';
+import { capturedLogs, connectCustomer, getItem, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 const outgoing: Array<{ url: URL; method: string; headers: Headers }> = [];
@@ -29,15 +29,8 @@ const claims = (customer_id: string, extra: Record<string, unknown> = {}) => ({ 
 const finchCalls = () => Object.entries(h.emulator.state().calls).filter(([key]) => / \/(employer|payroll)\//.test(key)).reduce((sum, [, n]) => sum + n, 0);
 const tokenOf = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!.tokens.at(-1)!;
 
-async function connect(customer: string, body: Record<string, unknown> = {}): Promise<string> {
-  const session = await h.invoke('POST /connect/sessions', {
-    claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/`, products: ['company', 'directory', 'individual'], ...body },
-  });
-  expect(session.statusCode).toBe(201);
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return new URL(res.headers.location).searchParams.get('connection_id')!;
-}
+const connect = (customer: string, body: Record<string, unknown> = {}) =>
+  connectCustomer(h, claims(customer), { products: ['company', 'directory', 'individual'], ...body });
 
 async function direct(path: string, token: string, init: RequestInit = {}) {
   const res = await realFetch(`${h.emulator.url}${path}`, {

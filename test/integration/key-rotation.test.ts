@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Container } from '#adapters/container.js';
 import { rotateTokenKeys } from '#adapters/key-rotation.js';
 import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, LocalAesCipher, TokenDecryptFailed, accessTokenContext, type EncryptionContext } from '#adapters/token-cipher.js';
@@ -20,7 +19,6 @@ import { type Item, isConnectionItem, isSessionItem, scanAll, tableViolations } 
 import { RETURN_ORIGIN, TOKEN_KEY, authorizeAtFinch, getItem, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let app: Container;
 const K2 = randomBytes(32);
 const k1Only = new LocalAesCipher([['k1', TOKEN_KEY]]);
 const k1k2 = new LocalAesCipher([['k1', TOKEN_KEY], ['k2', K2]]);
@@ -29,10 +27,7 @@ const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer
 /** The token each connection should hold: Finch's newest for it. */
 const finchToken = (connectionId: string) => h.emulator.state().connections.find((c) => c.connection_id === connectionId)!.tokens.at(-1)!;
 
-beforeAll(async () => {
-  h = await startHarness({ STORE_BUDGET_MS: '500' });
-  ({ app } = await import('#http/app.js'));
-});
+beforeAll(async () => { h = await startHarness({ STORE_BUDGET_MS: '500' }); });
 afterAll(async () => { await h?.close(); });
 
 async function authorized(customer: string, reauthOf?: string) {
@@ -71,7 +66,7 @@ describe('rotating the local token key (npm run rotate-keys)', () => {
     const gone = await connect('rot-gone');
     expect((await h.invoke(`DELETE /connections/${gone}`, { claims: claims('rot-gone') })).statusCode).toBe(204);
     // A token stashed on its claimed session (the final store failed): rotated too.
-    const injector = injectFaults(storeClient(app.deps));
+    const injector = injectFaults(storeClient(h.app.deps));
     injector.add({ step: 'transaction', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     const stashed = await h.invoke('GET /connect/callback', { query: await authorized('rot-stash') });
     injector.remove();

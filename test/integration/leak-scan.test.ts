@@ -8,29 +8,23 @@
 // and every table item in plaintext: zero hits. A raw state may appear only in the answer of the
 // request that created its session (the caller needs it), by contract.
 import { keys } from '#adapters/table.js';
-import type { Container } from '#adapters/container.js';
 import { hashState } from '#core/ids.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
 import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
 import { scanAll } from '../support/invariants.js';
 import {
-  CALLBACK_URL, CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, handedOut, startHarness, type Harness,
+  CALLBACK_URL, CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, emulatorFault, handedOut, startHarness, type Harness,
 } from '../support/harness.js';
 
 let h: Harness;
-let app: Container;
 /** Every raw state a create-session answer handed out, and the codes this test got by itself. */
 const states: string[] = [];
 const codes: string[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ POWERTOOLS_LOG_LEVEL: 'DEBUG', FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' });
-  ({ app } = await import('#http/app.js'));
-});
+beforeAll(async () => { h = await startHarness({ POWERTOOLS_LOG_LEVEL: 'DEBUG', FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' }); });
 afterAll(async () => { await h?.close(); });
 
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
-const fault = (spec: Record<string, unknown>) => fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
 
 async function session(customer: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   const res = await h.invoke('POST /connect/sessions', { claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/done`, ...body }, headers });
@@ -106,13 +100,13 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
     expect((await callback({ code: `${refusedBack.code}x`, state: refusedBack.state })).error).toBe('invalid_code');
     const down = await session('leak-down');
     const downBack = await authorizeAtFinch(down.json.connect_url);
-    await fault({ method: 'POST', path: '/auth/token', status: 503 });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', status: 503 });
     expect((await callback({ code: downBack.code!, state: downBack.state })).error).toBe('finch_unavailable');
 
     // A token lost to a timeout after Finch issued it, then adopted.
     const lost = await session('leak-lost');
     const lostBack = await authorizeAtFinch(lost.json.connect_url);
-    await fault({ method: 'POST', path: '/auth/token', delay_ms: 1200, after_response: true });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', delay_ms: 1200, after_response: true });
     expect((await callback({ code: lostBack.code!, state: lostBack.state })).error).toBe('finch_unavailable');
     const adopt = await session('leak-lost');
     expect(adopt.json.adopts_connection_id).toEqual(expect.any(String));
@@ -122,14 +116,14 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
     // A customer Finch does not confirm.
     const unverified = await session('leak-unverified');
     const unverifiedBack = await authorizeAtFinch(unverified.json.connect_url);
-    await fault({ method: 'POST', path: '/auth/token', omit_fields: ['customer_id'] });
-    await fault({ method: 'GET', path: '/introspect', status: 500, times: 2 });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', omit_fields: ['customer_id'] });
+    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 500, times: 2 });
     expect((await callback({ code: unverifiedBack.code!, state: unverifiedBack.state })).error).toBe('customer_unverified');
 
     // A store fault after the exchange, finished by repeating the callback (the token rests stashed meanwhile).
     const stashed = await session('leak-stash');
     const stashedBack = await authorizeAtFinch(stashed.json.connect_url);
-    const injector = injectFaults(storeClient(app.deps));
+    const injector = injectFaults(storeClient(h.app.deps));
     injector.add({ step: 'transaction', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     expect((await callback({ code: stashedBack.code!, state: stashedBack.state })).error).toBe('store_unavailable');
     injector.remove();

@@ -2,32 +2,20 @@
 import { keys } from '#adapters/table.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
 import {
-  CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, getItem, scanTable, startHarness, type Harness,
+  CLIENT_SECRET, WEBHOOK_SECRET, capturedLogs, connectCustomer, emulatorFault, getItem, harnessForFile, scanTable,
 } from '../support/harness.js';
 
-let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
-afterEach(async () => { await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' }); });
+const h = harnessForFile({ clearFaults: true });
 
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;
 const emulatorConnection = (id: string) => h.emulator.state().connections.find((c) => c.connection_id === id)!;
 
-async function connect(customer: string): Promise<string> {
-  const session = await h.invoke('POST /connect/sessions', { claims: claims(customer), body: { return_to: `${RETURN_ORIGIN}/` } });
-  const { code, state } = await authorizeAtFinch(session.json.connect_url);
-  const res = await h.invoke('GET /connect/callback', { query: { code: code!, state } });
-  return new URL(res.headers.location).searchParams.get('connection_id')!;
-}
+const connect = (customer: string) => connectCustomer(h, claims(customer));
 
 async function setFinchStatus(id: string, status: string) {
   const res = await fetch(`${h.emulator.url}/_emulator/connections/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
   expect(res.status).toBeLessThan(300);
-}
-
-async function fault(spec: Record<string, unknown>) {
-  await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
 }
 
 let eventCounter = 0;
@@ -106,7 +94,7 @@ describe('POST /webhooks/finch', () => {
     const id = await connect('retry-hook-co');
     await setFinchStatus(id, 'error_permissions');
     const event = webhook({ event_type: 'account.updated', connection_id: id });
-    await fault({ method: 'GET', path: '/introspect', status: 500, times: 2 });
+    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 500, times: 2 });
     const failed = await event.send();
     expect(failed.statusCode).toBe(502);
     expect(await getItem(h, keys.webhookEvent(event.eventId))).toBeUndefined();
@@ -183,7 +171,7 @@ describe('DELETE /connections/{id}', () => {
 
   test('Finch down → 502, the connection stays usable, and a retry completes', async () => {
     const id = await connect('flaky-bye-co');
-    await fault({ method: 'POST', path: '/disconnect', status: 503, times: 1 });
+    await emulatorFault(h, { method: 'POST', path: '/disconnect', status: 503, times: 1 });
     const failed = await h.invoke(`DELETE /connections/${id}`, { claims: claims('flaky-bye-co') });
     expect(failed.statusCode).toBe(502);
     const item = await getItem(h, keys.connection('flaky-bye-co', id));

@@ -14,7 +14,7 @@ import type { CreateOutcome } from '#core/ports/session-store.js';
 import { retryTransient } from '#core/retry.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
 import { type Sample, historyViolations, isConnectionItem, isOwnerItem, isSessionItem, scanAll, tableViolations } from '../support/invariants.js';
-import { RETURN_ORIGIN, TOKEN_KEY, WEBHOOK_SECRET, authorizeAtFinch, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, TOKEN_KEY, WEBHOOK_SECRET, authorizeAtFinch, emulatorFault, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 const cipher = new AccessTokenCipher(new LocalAesCipher([['k1', TOKEN_KEY]]));
@@ -26,11 +26,6 @@ afterAll(async () => { await h?.close(); });
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 const exchanges = () => h.emulator.state().calls['POST /auth/token'] ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function finchFault(spec: Record<string, unknown>) {
-  const res = await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  expect(res.status).toBeLessThan(300);
-}
 
 async function race<T>(operations: Array<() => Promise<T>>): Promise<T[]> {
   figures.races++;
@@ -222,8 +217,8 @@ describe('reauthentication against disconnection (invariants 1, 4 and the tombst
     const first = await authorized(customer, id);
     const second = await authorized(customer, id);
     // Both exchanges lack customer_id, so each callback asks /introspect; the first one's is slow.
-    await finchFault({ method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 2 });
-    await finchFault({ method: 'GET', path: '/introspect', delay_ms: 1500 });
+    await emulatorFault(h, { method: 'POST', path: '/auth/token', omit_fields: ['customer_id'], times: 2 });
+    await emulatorFault(h, { method: 'GET', path: '/introspect', delay_ms: 1500 });
     const results = await race([
       () => h.invoke('GET /connect/callback', { query: first }),
       async () => { await sleep(300); return h.invoke('GET /connect/callback', { query: second }); },

@@ -4,17 +4,14 @@
 // faults; every line the handlers write is captured. POWERTOOLS_LOGGER_LOG_EVENT is on, as an
 // operator might set it while debugging: the whole event (codes, states, bearer tokens) must still
 // never be logged.
-import type { Container } from '#adapters/container.js';
 import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
-import { RETURN_ORIGIN, authorizeAtFinch, capturedLogs, startHarness, type Harness } from '../support/harness.js';
+import { RETURN_ORIGIN, authorizeAtFinch, capturedLogs, clearEmulatorFaults, emulatorFault, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let app: Container;
 let logger: typeof import('#http/stack.js')['logger'];
 
 beforeAll(async () => {
   h = await startHarness({ POWERTOOLS_LOGGER_LOG_EVENT: 'true' });
-  ({ app } = await import('#http/app.js'));
   ({ logger } = await import('#http/stack.js'));
 });
 afterAll(async () => {
@@ -68,12 +65,9 @@ async function expectErrorLine(lines: LogLine[], message: string, requestId: str
 
 describe('every log line of a request carries request_id and route, the error line included', () => {
   test('Finch failing (502 finch_unavailable): the error line has them, and the next request does not inherit them', async () => {
-    await fetch(`${h.emulator.url}/_emulator/faults`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'POST', path: '/connect/sessions', status: 500, times: 100 }),
-    });
+    await emulatorFault(h, { method: 'POST', path: '/connect/sessions', status: 500, times: 100 });
     const { result, lines } = await linesOf(() => createSession('logs-finch-down'));
-    await fetch(`${h.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+    await clearEmulatorFaults(h);
     expect(result.statusCode).toBe(502);
     const requestId = result.json.error.request_id as string;
     await expectErrorLine(lines, 'request failed', requestId, 'POST /connect/sessions');
@@ -81,7 +75,7 @@ describe('every log line of a request carries request_id and route, the error li
   });
 
   test('the store unavailable through the retries (503): the error line has them', async () => {
-    const injector = injectFaults(storeClient(app.deps));
+    const injector = injectFaults(storeClient(h.app.deps));
     injector.add({ step: 'any-write', error: faults.throttling, times: Number.POSITIVE_INFINITY });
     let outcome: Awaited<ReturnType<typeof linesOf<Awaited<ReturnType<typeof createSession>>>>>;
     try {
@@ -96,7 +90,7 @@ describe('every log line of a request carries request_id and route, the error li
   });
 
   test('an unhandled error (500): the error line has them', async () => {
-    const injector = injectFaults(storeClient(app.deps));
+    const injector = injectFaults(storeClient(h.app.deps));
     injector.add({ step: 'any-write', error: () => new TypeError('something the code did not expect'), times: Number.POSITIVE_INFINITY });
     let outcome: Awaited<ReturnType<typeof linesOf<Awaited<ReturnType<typeof createSession>>>>>;
     try {
