@@ -3,15 +3,16 @@
 // client credentials (Secrets Manager in AWS) and the token cipher (KMS in AWS) come in through
 // the builder's caller, so the data proxy bundles no Secrets Manager client and reauthenticate no
 // KMS client. Those two clients are made at their first call (a function whose first request needs
-// one makes it during init with makeNow: Lambda's init phase runs with more CPU).
+// one makes it during init with makeNow: Lambda's init phase runs with more CPU). Each container
+// validates only the variables of the parts it builds (config.ts).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { BaseDeps, CoreDeps, Log, SessionDeps } from '#core/deps.js';
+import type { BaseDeps, CoreDeps, CoreSettings, Log, SessionDeps } from '#core/deps.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, type Part, loadConfig } from './config.js';
 import { dynamoStores } from './dynamo/index.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
@@ -27,8 +28,17 @@ export interface AwsClients {
   secretsManager?: () => SecretsManagerClient;
 }
 
-interface Base<D> {
-  config: Config;
+// Every container has the table, the caller's claims (functions/http/wiring.ts) and Finch.
+/** create-session, callback, connections, webhook. */
+const APP_PARTS = ['store', 'caller', 'finch', 'credentials', 'cipher', 'settings'] as const;
+/** reauthenticate: no token cipher. */
+const SESSION_PARTS = ['store', 'caller', 'finch', 'credentials', 'settings'] as const;
+/** The data proxy: no client credentials, no session settings. */
+const DATA_PARTS = ['store', 'caller', 'finch', 'cipher', 'proxy'] as const;
+
+interface Base<D, P extends Part> {
+  /** The variables of this container's parts, validated at cold start. */
+  config: Config<P>;
   deps: D;
   clients: AwsClients;
 }
@@ -39,13 +49,13 @@ interface WithCipher {
 }
 
 /** create-session, callback, connections, webhook: Finch with the client credentials, and the token cipher. */
-export type Container = Base<CoreDeps> & WithCipher;
+export type Container = Base<CoreDeps, (typeof APP_PARTS)[number]> & WithCipher;
 
 /** reauthenticate: Finch with the client credentials, and no cipher (a session never touches a token). */
-export type SessionContainer = Base<SessionDeps>;
+export type SessionContainer = Base<SessionDeps, (typeof SESSION_PARTS)[number]>;
 
 /** The data proxy: the token cipher and Finch's data API with a connection's token, and no client credentials at all. */
-export type DataContainer = Base<BaseDeps> & WithCipher & { finchData: FinchDataGateway };
+export type DataContainer = Base<BaseDeps, (typeof DATA_PARTS)[number]> & WithCipher & { finchData: FinchDataGateway };
 
 /** How a function gets Finch's client credentials (functions/adapters/secrets.ts finchCredentials). */
 export type CredentialsFactory = typeof finchCredentials;
@@ -56,19 +66,40 @@ export type CipherFactory = typeof configuredCipher;
 type Env = Record<string, string | undefined>;
 
 export function buildContainer(env: Env, log: Log, credentials: CredentialsFactory, cipher: CipherFactory): Container {
-  return withCipher(buildSessionContainer(env, log, credentials), cipher);
+  const config = loadConfig(env, APP_PARTS);
+  const base = baseParts(config, log);
+  const finch = finchParts(config, credentials);
+  const tokens = cipherParts(config, cipher);
+  return {
+    config,
+    deps: { ...base.deps, ...finch.deps, cipher: tokens.cipher, settings: coreSettings(config) },
+    clients: { ...base.clients, secretsManager: finch.client, kms: tokens.client },
+    contextCipher: tokens.contextCipher,
+  };
 }
 
 export function buildSessionContainer(env: Env, log: Log, credentials: CredentialsFactory): SessionContainer {
-  const base = buildBase(env, log);
-  const { source, client } = credentials(base.config);
-  const finch = new SdkFinchGateway(source, { baseURL: base.config.FINCH_API_BASE_URL, timeoutMs: base.config.FINCH_TIMEOUT_MS });
-  return { ...base, clients: { ...base.clients, secretsManager: client }, deps: { ...base.deps, finch, webhooks: finch } };
+  const config = loadConfig(env, SESSION_PARTS);
+  const base = baseParts(config, log);
+  const finch = finchParts(config, credentials);
+  return {
+    config,
+    deps: { ...base.deps, ...finch.deps, settings: coreSettings(config) },
+    clients: { ...base.clients, secretsManager: finch.client },
+  };
 }
 
 export function buildDataContainer(env: Env, log: Log, cipher: CipherFactory): DataContainer {
-  const base = withCipher(buildBase(env, log), cipher);
-  return { ...base, finchData: new SdkFinchDataGateway({ baseURL: base.config.FINCH_API_BASE_URL, timeoutMs: base.config.FINCH_TIMEOUT_MS }) };
+  const config = loadConfig(env, DATA_PARTS);
+  const base = baseParts(config, log);
+  const tokens = cipherParts(config, cipher);
+  return {
+    config,
+    deps: { ...base.deps, cipher: tokens.cipher },
+    clients: { ...base.clients, kms: tokens.client },
+    contextCipher: tokens.contextCipher,
+    finchData: new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS }),
+  };
 }
 
 /**
@@ -79,32 +110,33 @@ export function makeNow(...clients: Array<(() => unknown) | undefined>): void {
   for (const make of clients) make?.();
 }
 
-function withCipher<D extends Omit<BaseDeps, 'cipher'>>(container: Base<D>, cipher: CipherFactory): Base<D & Pick<BaseDeps, 'cipher'>> & WithCipher {
-  const { cipher: contextCipher, client } = cipher(container.config);
-  return {
-    ...container,
-    clients: { ...container.clients, kms: client },
-    deps: { ...container.deps, cipher: new AccessTokenCipher(contextCipher) },
-    contextCipher,
-  };
-}
-
-function buildBase(env: Env, log: Log): Base<Omit<BaseDeps, 'cipher'>> {
-  const config = loadConfig(env);
+/** The stores on the table, time and the logger. */
+function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'cipher'>; clients: { dynamo: DynamoDBClient } } {
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const deps: Omit<BaseDeps, 'cipher'> = {
-    ...dynamoStores(doc, config.TABLE_NAME),
-    clock: { now: () => new Date() },
-    settings: {
-      callbackUrl: config.CALLBACK_URL,
-      allowedReturnOrigins: parseOrigins(config.ALLOWED_RETURN_ORIGINS),
-      defaultProducts: config.DEFAULT_PRODUCTS,
-      allowedProducts: new Set(config.ALLOWED_PRODUCTS),
-      defaultSandbox: config.FINCH_SANDBOX,
-      storeBudgetMs: config.STORE_BUDGET_MS,
-    },
-    log,
+  return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log }, clients: { dynamo } };
+}
+
+/** Finch with the client credentials. */
+function finchParts(config: Config<'finch' | 'credentials'>, credentials: CredentialsFactory) {
+  const { source, client } = credentials(config);
+  const finch = new SdkFinchGateway(source, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
+  return { deps: { finch, webhooks: finch }, client };
+}
+
+/** The token cipher, and the cipher under it. */
+function cipherParts(config: Config<'cipher'>, cipher: CipherFactory) {
+  const { cipher: contextCipher, client } = cipher(config);
+  return { cipher: new AccessTokenCipher(contextCipher), contextCipher, client };
+}
+
+function coreSettings(config: Config<'settings'>): CoreSettings {
+  return {
+    callbackUrl: config.CALLBACK_URL,
+    allowedReturnOrigins: parseOrigins(config.ALLOWED_RETURN_ORIGINS),
+    defaultProducts: config.DEFAULT_PRODUCTS,
+    allowedProducts: new Set(config.ALLOWED_PRODUCTS),
+    defaultSandbox: config.FINCH_SANDBOX,
+    storeBudgetMs: config.STORE_BUDGET_MS,
   };
-  return { config, deps, clients: { dynamo } };
 }

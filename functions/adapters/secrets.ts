@@ -69,7 +69,7 @@ export class StaticCredentials implements FinchCredentialsSource {
  * Finch's credentials as configured: Secrets Manager when FINCH_SECRET_ARN is set (always in AWS),
  * its client made at the first fetch (`client`, the same one); else the environment.
  */
-export function finchCredentials(config: Config): { source: FinchCredentialsSource; client?: () => SecretsManagerClient } {
+export function finchCredentials(config: Config<'credentials'>): { source: FinchCredentialsSource; client?: () => SecretsManagerClient } {
   if (config.FINCH_SECRET_ARN) {
     const client = once(() => new SecretsManagerClient({}));
     return { source: new SecretsManagerCredentials(client, config.FINCH_SECRET_ARN), client };

@@ -145,7 +145,7 @@ function aad(context: EncryptionContext): Buffer {
  * first encrypt or decrypt (`client`, the same one); else AES-256-GCM with LOCAL_TOKEN_KEYS. The
  * functions that read or write tokens pass it to their container; the others never bundle KMS.
  */
-export function configuredCipher(config: Config): { cipher: ContextCipher; client?: () => KMSClient } {
+export function configuredCipher(config: Config<'cipher'>): { cipher: ContextCipher; client?: () => KMSClient } {
   if (config.KMS_KEY_ARN) {
     const client = once(() => new KMSClient({}));
     return { cipher: new KmsCipher(client, config.KMS_KEY_ARN), client };

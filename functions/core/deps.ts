@@ -26,7 +26,7 @@ export interface Log {
   error(message: string, attributes?: Record<string, unknown>): void;
 }
 
-/** What every function has: the stores (one table), the token cipher, time, settings and a logger. */
+/** What every function has: the stores (one table), the token cipher, time and a logger. */
 export interface BaseDeps {
   /** Connect sessions, and the callback's claim, stash and final transactions. */
   sessions: SessionStore;
@@ -36,14 +36,14 @@ export interface BaseDeps {
   inbox: WebhookInbox;
   cipher: TokenCipher;
   clock: Clock;
-  settings: CoreSettings;
   log: Log;
 }
 
-/** Plus Finch with the client credentials: every function but the data proxy. */
+/** Plus Finch with the client credentials and the settings: every function but the data proxy. */
 export interface CoreDeps extends BaseDeps {
   finch: FinchGateway;
   webhooks: WebhookVerifier;
+  settings: CoreSettings;
 }
 
 /**

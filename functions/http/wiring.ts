@@ -12,7 +12,7 @@ export const log: Log = {
   error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
 };
 
-export const callerSettingsOf = (config: Config): CallerSettings => ({
+export const callerSettingsOf = (config: Config<'caller'>): CallerSettings => ({
   customerIdClaim: config.CUSTOMER_ID_CLAIM,
   customerNameClaim: config.CUSTOMER_NAME_CLAIM,
   adminScope: config.ADMIN_SCOPE,

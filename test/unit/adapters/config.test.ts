@@ -27,6 +27,25 @@ describe('configuration, validated at cold start', () => {
     expect(() => loadConfig({ ...withoutKms, LOCAL_TOKEN_KEYS: undefined })).toThrow(/required in AWS Lambda/);
   });
 
+  test('a container validates the variables of the parts it builds and no others, and in Lambda still refuses local-only ones', () => {
+    // The data proxy's parts: no client credentials, no session settings.
+    const proxyParts = ['store', 'caller', 'finch', 'cipher', 'proxy'] as const;
+    const lambda = { TABLE_NAME: 'connections', AWS_LAMBDA_FUNCTION_NAME: 'finch-proxy', KMS_KEY_ARN: 'arn:aws:kms:k' };
+    const config = loadConfig({ ...lambda, CALLBACK_URL: 'not a url', DEFAULT_PRODUCTS: 'payroll' }, proxyParts);
+    expect(config).toMatchObject({ TABLE_NAME: 'connections', KMS_KEY_ARN: 'arn:aws:kms:k', FINCH_PROXY_WRITE_PATHS: [] });
+    expect(config).not.toHaveProperty('CALLBACK_URL');
+    expect(() => loadConfig({ ...lambda, FINCH_PROXY_WRITE_SCOPE: 'two words' }, proxyParts)).toThrow(/FINCH_PROXY_WRITE_SCOPE/);
+    expect(() => loadConfig({ ...lambda, FINCH_CLIENT_SECRET: 'x' }, proxyParts)).toThrow(/FINCH_CLIENT_SECRET must not be set in AWS Lambda/);
+    const { KMS_KEY_ARN: _k, ...withoutKms } = lambda;
+    expect(() => loadConfig(withoutKms, proxyParts)).toThrow(/KMS_KEY_ARN is required in AWS Lambda/);
+    // reauthenticate's parts: no token cipher, so no key is required.
+    const sessionParts = ['store', 'caller', 'finch', 'credentials', 'settings'] as const;
+    expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_NAME: 'reauthenticate', FINCH_SECRET_ARN: 'arn:aws:secretsmanager:s' }, sessionParts))
+      .not.toHaveProperty('KMS_KEY_ARN');
+    expect(() => loadConfig({ ...base, AWS_LAMBDA_FUNCTION_NAME: 'reauthenticate', FINCH_SECRET_ARN: 'arn:aws:secretsmanager:s', LOCAL_TOKEN_KEYS: 'k1=AAAA' }, sessionParts))
+      .toThrow(/LOCAL_TOKEN_KEYS must not be set in AWS Lambda/);
+  });
+
   test('ADMIN_CLIENT_IDS is a comma-separated list of client ids that reaches the caller settings; empty means any client', () => {
     const env = { ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' };
     expect(loadConfig({ ...env, ADMIN_CLIENT_IDS: ' svc-billing, 4f1c2a9e7b ,' }).ADMIN_CLIENT_IDS).toEqual(['svc-billing', '4f1c2a9e7b']);
