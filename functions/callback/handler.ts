@@ -15,7 +15,7 @@ import { EmbeddedCallbackBody, RedirectCallbackQuery } from './schema.js';
 makeNow(app.clients.secretsManager, app.clients.kms);
 
 const redirectCallback = httpRoute({ auth: 'none' }, async ({ event }) => {
-  const query = RedirectCallbackQuery.safeParse(event.queryStringParameters ?? {});
+  const query = RedirectCallbackQuery().safeParse(event.queryStringParameters ?? {});
   if (!query.success || !query.data.state) return errorPage('invalid_state');
   try {
     const { session, result } = await handleCallback(app.deps, {

@@ -10,7 +10,7 @@ const list = httpRoute({ auth: 'jwt', query: ListQuery }, async ({ query, caller
 });
 
 const get = httpRoute({ auth: 'jwt', query: GetQuery }, async ({ event, query, caller }) => {
-  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  const { connection_id } = validate(ConnectionPath(), event.pathParameters ?? {}, 'path');
   const connection = query.refresh === 'true'
     ? await refreshConnection(app.deps, caller, connection_id)
     : await getConnection(app.deps, caller.customer_id, connection_id);
@@ -18,13 +18,13 @@ const get = httpRoute({ auth: 'jwt', query: GetQuery }, async ({ event, query, c
 });
 
 const disconnect = httpRoute({ auth: 'jwt', query: CustomerQuery }, async ({ event, caller }) => {
-  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  const { connection_id } = validate(ConnectionPath(), event.pathParameters ?? {}, 'path');
   await disconnectConnection(app.deps, caller, connection_id);
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 });
 
 const audit = httpRoute({ auth: 'jwt', query: AuditQuery }, async ({ event, query, caller }) => {
-  const { connection_id } = validate(ConnectionPath, event.pathParameters ?? {}, 'path');
+  const { connection_id } = validate(ConnectionPath(), event.pathParameters ?? {}, 'path');
   const { limit = 50, cursor } = query;
   return json(200, await listAuditTrail(app.deps, caller.customer_id, connection_id, { limit, cursor }));
 });

@@ -4,19 +4,19 @@ import * as z from '#core/zod.js';
 import { customerId, entity, flow, minutesToExpire, products, providerId, returnTo } from '#http/schemas.js';
 
 export const CreateSessionBody = z.strictObject({
-  customer_id: z.optional(customerId),
-  entity: z.optional(entity),
+  customer_id: z.optional(customerId()),
+  entity: z.optional(entity()),
   // Finch's limit, so what is accepted here Finch accepts.
   customer_name: z.optional(z.string().check(z.minLength(1), z.maxLength(FINCH_NAME_MAX_LENGTH))),
   customer_email: z.optional(z.email().check(z.maxLength(320))),
-  products: z.optional(products),
+  products: z.optional(products()),
   integration: z.optional(z.strictObject({
-    provider: providerId,
+    provider: providerId(),
     auth_method: z.optional(z.enum(['assisted', 'credential', 'oauth', 'api_token'])),
   })),
   sandbox: z.optional(z.enum(['finch', 'provider'])),
   manual: z.optional(z.boolean()),
-  minutes_to_expire: z.optional(minutesToExpire),
-  flow: z._default(flow, 'redirect'),
-  return_to: z.optional(returnTo),
+  minutes_to_expire: z.optional(minutesToExpire()),
+  flow: z._default(flow(), 'redirect'),
+  return_to: z.optional(returnTo()),
 });

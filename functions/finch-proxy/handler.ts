@@ -23,7 +23,7 @@ const deps: ProxyDeps = {
 };
 
 const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, async ({ event, body, caller, rawBody }) => {
-  const headers = ProxyHeaders.safeParse(event.headers ?? {});
+  const headers = ProxyHeaders().safeParse(event.headers ?? {});
   if (!headers.success) {
     throw new InvalidRequest('The Finch-Connection-Id header must name one of your connections.',
       [{ path: 'headers.finch-connection-id', message: 'must be a connection id' }]);

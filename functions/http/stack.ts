@@ -50,11 +50,16 @@ export interface PublicRequest<B, Q> extends RequestBase<B, Q> {
 }
 
 type Schema<T> = z.ZodMiniType<T>;
+/**
+ * A schema, or what makes it (`once(() => …)`) at its route's first request: for the routes of a
+ * function with several, since its first request takes one of them.
+ */
+type RouteSchema<T> = Schema<T> | (() => Schema<T>);
 type Handle<R> = (request: R) => Promise<HttpResult>;
 
 interface RouteShape<B, Q> {
-  body?: Schema<B>;
-  query?: Schema<Q>;
+  body?: RouteSchema<B>;
+  query?: RouteSchema<Q>;
   /** Content types the body may have (default JSON). */
   contentTypes?: string[];
 }
@@ -134,13 +139,15 @@ function middyRoute<B, Q>(
       // First: a request that skipped CloudFront (and its WAF) gets nothing read or parsed.
       checkOrigin?.(event.headers);
       const rawBody = readBody(event);
-      const body = options.body ? validate(options.body, parseBody(event, rawBody, options.contentTypes), 'body') : undefined as B;
-      const query = options.query ? validate(options.query, event.queryStringParameters ?? {}, 'query') : undefined as Q;
+      const body = options.body ? validate(schemaOf(options.body), parseBody(event, rawBody, options.contentTypes), 'body') : undefined as B;
+      const query = options.query ? validate(schemaOf(options.query), event.queryStringParameters ?? {}, 'query') : undefined as Q;
       const requested = (body as { customer_id?: string } | undefined)?.customer_id
         ?? (query as { customer_id?: string } | undefined)?.customer_id;
       return handle({ event, body, query, requestId, rawBody, context }, requested);
     });
 }
+
+const schemaOf = <T>(schema: RouteSchema<T>): Schema<T> => (typeof schema === 'function' ? schema() : schema);
 
 function requestIdOf(event: HttpEvent, context: Context | undefined): string {
   return event?.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';

@@ -3,10 +3,10 @@ import * as z from '#core/zod.js';
 import { connectionId, customerId, flow, minutesToExpire, products, returnTo } from '#http/schemas.js';
 
 export const ReauthenticateBody = z.strictObject({
-  connection_id: connectionId,
-  customer_id: z.optional(customerId),
-  products: z.optional(products),
-  minutes_to_expire: z.optional(minutesToExpire),
-  flow: z._default(flow, 'redirect'),
-  return_to: z.optional(returnTo),
+  connection_id: connectionId(),
+  customer_id: z.optional(customerId()),
+  products: z.optional(products()),
+  minutes_to_expire: z.optional(minutesToExpire()),
+  flow: z._default(flow(), 'redirect'),
+  return_to: z.optional(returnTo()),
 });
