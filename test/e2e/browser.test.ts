@@ -101,7 +101,9 @@ suite('demo page in a browser', () => {
 
   test('Company reads Finch data through the proxy, without the page holding a token', async () => {
     await row().first().locator('button.company').click();
-    await page.waitForFunction("document.querySelector('#notice')?.textContent?.includes('through the proxy')");
+    // A locator waits in Playwright's own script: a string predicate would be eval'd in the page,
+    // which the demo page's CSP (script-src 'self') refuses whenever the answer takes a poll.
+    await page.locator('#notice', { hasText: 'through the proxy' }).waitFor({ timeout: 30_000 });
     await expect(page.locator('#notice').getAttribute('data-kind')).resolves.toBe('ok');
   }, 60_000);
 
