@@ -63,6 +63,25 @@ async function importOnce(target: ImportTarget, extraFlags: string[] = []): Prom
   return JSON.parse(stdout) as ProbeOutput;
 }
 
+/** V8 without background threads and with a fixed GC schedule: the same import does the same work. */
+export const DETERMINISTIC_FLAGS = ['--single-threaded', '--predictable'];
+
+/**
+ * Instructions one fresh import executes, counted by valgrind (cachegrind, no cache simulation)
+ * with V8 made deterministic: repeatable to ~0.01%, whatever else runs on the machine, so a change
+ * of 1% shows. Not wall time (the goal): compile, page faults and GC threads weigh differently in
+ * it. Includes Node's start-up; subtract an empty module's count for the import's own.
+ */
+export async function countImportInstructions(target: ImportTarget): Promise<number> {
+  const { stderr } = await run('valgrind', [
+    '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
+    process.execPath, ...NODE_FLAGS, ...DETERMINISTIC_FLAGS, PROBE, pathToFileURL(target.file).href,
+  ], { env: probeEnv(target.name), cwd: dirname(target.file), timeout: 600_000, maxBuffer: 1 << 24 });
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+  if (!refs) throw new Error(`valgrind printed no instruction count for ${target.name}:\n${stderr.slice(-2000)}`);
+  return Number(refs[1].replace(/,/g, ''));
+}
+
 /**
  * `runs` rounds; in each, every target once, the order rotated from round to round. One unmeasured
  * round first fills the page cache. Sequential on purpose: two at once would share two cores.
