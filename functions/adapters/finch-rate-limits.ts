@@ -16,11 +16,8 @@ const MAX_IN_REQUEST_WAIT_MS = 2000;
 
 /** How long the caller should wait after Finch's 429: its Retry-After (seconds or a date) capped, else by finch_code. */
 export function retryAfterSeconds(headers: Headers | undefined, finchCode: unknown, now = Date.now()): number {
-  const sent = headers?.get('retry-after')?.trim();
-  if (sent) {
-    const seconds = /^\d+(\.\d+)?$/.test(sent) ? Number(sent) : (Date.parse(sent) - now) / 1000;
-    if (Number.isFinite(seconds) && seconds > 0) return Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds));
-  }
+  const seconds = sentRetryAfter(headers, now);
+  if (seconds !== undefined && Number.isFinite(seconds) && seconds > 0) return Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds));
   return (typeof finchCode === 'string' ? BY_FINCH_CODE[finchCode] : undefined) ?? DEFAULT_RETRY_AFTER_SECONDS;
 }
 
@@ -45,8 +42,14 @@ function mustNotRetry(response: Response): boolean {
   if (response.status < 500 && response.status !== 408) return false;
   const ms = Number(response.headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > MAX_IN_REQUEST_WAIT_MS) return true;
-  const after = response.headers.get('retry-after')?.trim();
-  if (!after) return false;
-  const seconds = /^\d+(\.\d+)?$/.test(after) ? Number(after) : (Date.parse(after) - Date.now()) / 1000;
+  const seconds = sentRetryAfter(response.headers);
+  if (seconds === undefined) return false;
   return !Number.isFinite(seconds) || seconds * 1000 > MAX_IN_REQUEST_WAIT_MS;
+}
+
+/** A Retry-After header in seconds (delta-seconds or an HTTP date; NaN when neither), undefined without one. */
+function sentRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const sent = headers?.get('retry-after')?.trim();
+  if (!sent) return undefined;
+  return /^\d+(\.\d+)?$/.test(sent) ? Number(sent) : (Date.parse(sent) - now) / 1000;
 }
