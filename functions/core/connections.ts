@@ -39,10 +39,12 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
   return { ...withoutToken(stored), ...defined, updated_at: now.toISOString() };
 }
 
+/** What a token Finch no longer accepts means for its connection: it needs reauthentication. */
+export const TOKEN_REFUSED: StatusUpdate = { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
+
 /** The status Finch reports for a token; a token Finch no longer accepts needs reauthentication. */
 export async function readStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate> {
-  return await introspectStatus(deps, accessToken)
-    ?? { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
+  return await introspectStatus(deps, accessToken) ?? TOKEN_REFUSED;
 }
 
 /** The status Finch reports for a token (`/introspect`), or null when Finch refuses the token (401). */

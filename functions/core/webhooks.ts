@@ -6,7 +6,7 @@ import type { CoreDeps } from './deps.js';
 import { InvalidRequest, WebhookDeferred } from './errors.js';
 import type { AuditEntry } from './ports/audit.js';
 import type { ApplyOutcome, ConnectionChange, WebhookEventRecord } from './ports/webhook-inbox.js';
-import { introspectStatus, readStatus } from './connections.js';
+import { TOKEN_REFUSED, introspectStatus } from './connections.js';
 import type { InitialSync } from './model.js';
 import * as z from './zod.js';
 
@@ -116,12 +116,8 @@ async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: strin
   // the connection is gone may finish it first.
   if (stored.status === 'disconnecting' && !saysDisconnected) return null;
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, base);
-  if (!saysDisconnected) {
-    const { status, status_message, authentication_methods } = await readStatus(deps, accessToken);
-    return { kind: 'update', ...base, set: { status, status_message, authentication_methods } };
-  }
   const found = await introspectStatus(deps, accessToken);
-  if (found === null) {
+  if (found === null && saysDisconnected) {
     // Finch says disconnected and refuses the token: disconnected at Finch (its dashboard, the
     // employer, another client). Finished as our DELETE finishes one, while the token is still that one.
     return {
@@ -129,9 +125,11 @@ async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: strin
       tombstone: { disconnected_by: 'finch', disconnected_at: event.received_at, revocation_confirmed: true },
     };
   }
-  // Finch still answers for the token: its status now, not the event's.
+  // Finch still answers for the token (its status now, not the event's), or refuses it without
+  // saying the connection is gone (it needs reauthentication). Not while our DELETE is under way.
   if (stored.status === 'disconnecting') return null;
-  return { kind: 'update', ...base, set: { status: found.status, status_message: found.status_message, authentication_methods: found.authentication_methods } };
+  const { status, status_message, authentication_methods } = found ?? TOKEN_REFUSED;
+  return { kind: 'update', ...base, set: { status, status_message, authentication_methods } };
 }
 
 function auditOf(change: ConnectionChange, event: WebhookEventRecord): AuditEntry {
