@@ -11,7 +11,7 @@ import { LIST_INDEX, keys } from '../table.js';
 import { whileLive } from './conditions.js';
 import { auditCursor, connectionsCursor } from './cursors.js';
 import { conditionFailedAt, conditionFailedItem, guard, isConditionFailure } from './errors.js';
-import { type Item, auditPut, toAuditRecord, toConnection, toStored } from './items.js';
+import { type Item, auditPut, setFields, toAuditRecord, toConnection, toStored } from './items.js';
 
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -175,18 +175,15 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   /** One SET for a status change; a disconnect in progress or done wins over any status news. */
   private statusUpdate(customerId: string, connectionId: string, update: StatusUpdate, now: Date) {
-    const sets = ['#status = :status', 'status_message = :status_message', 'updated_at = :updated_at'];
-    const values: Item = { ':status': update.status, ':status_message': update.status_message, ':updated_at': now.toISOString() };
-    for (const field of ['authentication_methods', 'products', 'company_name'] as const) {
-      if (update[field] === undefined) continue;
-      sets.push(`${field} = :${field}`);
-      values[`:${field}`] = update[field];
-    }
+    const { sets, names, values } = setFields({
+      status: update.status, status_message: update.status_message, updated_at: now.toISOString(),
+      authentication_methods: update.authentication_methods, products: update.products, company_name: update.company_name,
+    });
     return {
       TableName: this.tableName,
       Key: keys.connection(customerId, connectionId),
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ...whileLive({ values }),
+      ...whileLive({ names, values }),
     };
   }
 }

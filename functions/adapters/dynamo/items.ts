@@ -103,6 +103,23 @@ export function sessionItem(session: SessionRecord): Item {
   });
 }
 
+/**
+ * `SET #a = :a, …` for the fields that are defined (null is a value, undefined is no change), each
+ * name aliased so a reserved word (`status`) fits: the parts of an update of a connection item.
+ */
+export function setFields(fields: Record<string, unknown>): { sets: string[]; names: Record<string, string>; values: Item } {
+  const sets: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Item = {};
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    names[`#${field}`] = field;
+    values[`:${field}`] = value;
+    sets.push(`#${field} = :${field}`);
+  }
+  return { sets, names, values };
+}
+
 /** An append-only audit entry as one more item of the transaction that makes the change. */
 export function auditPut(tableName: string, entry: AuditEntry) {
   return { Put: {

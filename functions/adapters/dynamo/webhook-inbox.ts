@@ -10,7 +10,7 @@ import { keys } from '../table.js';
 import { whileLive } from './conditions.js';
 import { tombstoneUpdate } from './connections.js';
 import { cancellationReasons, conditionFailedItem, guard, isConditionFailure } from './errors.js';
-import { type Item, auditPut, initialSyncAttribute, webhookEventItem } from './items.js';
+import { auditPut, initialSyncAttribute, setFields, webhookEventItem } from './items.js';
 
 /** A first sighting outlives the window in which it defers its event (core/webhooks.ts), with room to spare. */
 const FIRST_SEEN_TTL_SECONDS = 2 * 24 * 60 * 60;
@@ -78,15 +78,7 @@ export class DynamoWebhookInbox implements WebhookInbox {
 
   /** News for a live connection: one SET, conditional on it not being (or becoming) disconnected. */
   private liveUpdate(change: ConnectionUpdate, at: string) {
-    const names: Record<string, string> = {};
-    const values: Item = { ':updated_at': at };
-    const sets = ['updated_at = :updated_at'];
-    for (const [field, value] of Object.entries(change.set)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
+    const { sets, names, values } = setFields({ updated_at: at, ...change.set });
     if (change.initial_sync) {
       // Finch reports each initial sync once; a second report (a new event id) keeps the first time.
       names['#initial_sync'] = initialSyncAttribute(change.initial_sync.sync);
