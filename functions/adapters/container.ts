@@ -67,26 +67,19 @@ type Env = Record<string, string | undefined>;
 
 export function buildContainer(env: Env, log: Log, credentials: CredentialsFactory, cipher: CipherFactory): Container {
   const config = loadConfig(env, APP_PARTS);
-  const base = baseParts(config, log);
-  const finch = finchParts(config, credentials);
+  const sessions = sessionParts(config, log, credentials);
   const tokens = cipherParts(config, cipher);
   return {
     config,
-    deps: { ...base.deps, ...finch.deps, cipher: tokens.cipher, settings: coreSettings(config) },
-    clients: { ...base.clients, secretsManager: finch.client, kms: tokens.client },
+    deps: { ...sessions.deps, cipher: tokens.cipher },
+    clients: { ...sessions.clients, kms: tokens.client },
     contextCipher: tokens.contextCipher,
   };
 }
 
 export function buildSessionContainer(env: Env, log: Log, credentials: CredentialsFactory): SessionContainer {
   const config = loadConfig(env, SESSION_PARTS);
-  const base = baseParts(config, log);
-  const finch = finchParts(config, credentials);
-  return {
-    config,
-    deps: { ...base.deps, ...finch.deps, settings: coreSettings(config) },
-    clients: { ...base.clients, secretsManager: finch.client },
-  };
+  return { config, ...sessionParts(config, log, credentials) };
 }
 
 export function buildDataContainer(env: Env, log: Log, cipher: CipherFactory): DataContainer {
@@ -115,6 +108,16 @@ function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'c
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log }, clients: { dynamo } };
+}
+
+/** What every container that starts Connect sessions has: the stores, Finch with the client credentials, the core's settings. */
+function sessionParts(config: Config<'store' | 'finch' | 'credentials' | 'settings'>, log: Log, credentials: CredentialsFactory) {
+  const base = baseParts(config, log);
+  const finch = finchParts(config, credentials);
+  return {
+    deps: { ...base.deps, ...finch.deps, settings: coreSettings(config) },
+    clients: { ...base.clients, secretsManager: finch.client },
+  };
 }
 
 /** Finch with the client credentials. */
