@@ -476,7 +476,10 @@ describe('reading connections: token-free except for getConnection\'s token', ()
 
 describe('recordStatus', () => {
   const audited = (connectionId: string, at: Date): AuditEntry => ({ action: 'refreshed', actor: 'test', customer_id: 'acme', connection_id: connectionId, at: at.toISOString(), details: { status: 'reauth' } });
-  const auditTrail = async (connectionId: string) => (await connectionStore.listAudit('acme', connectionId, { limit: 10 })).entries;
+  const auditTrail = async (connectionId: string) => (await connectionStore.listAudit('acme', connectionId, { limit: 10 })).entries.map(({ id, ...entry }) => {
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    return entry;
+  });
 
   test('stores the status news with its audit entry, token untouched', async () => {
     const connection = newConnection();

@@ -2,9 +2,10 @@
 // (functions/adapters/dynamo/): MemorySessionStore, MemoryConnectionStore and MemoryWebhookInbox
 // share one MemoryTable, as the adapters share one table. They keep the adapters' conditions, so
 // core tests mean something. `calls` counts the requests the core makes.
+import { randomUUID } from 'node:crypto';
 import type { BaseDeps } from '#core/deps.js';
 import type { CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from '#core/model.js';
-import type { AuditEntry } from '#core/ports/audit.js';
+import type { AuditEntry, AuditRecord } from '#core/ports/audit.js';
 import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
 import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
 import type { ConnectionChange, WebhookEventRecord, WebhookInbox } from '#core/ports/webhook-inbox.js';
@@ -16,7 +17,7 @@ export class MemoryTable {
   sessions = new Map<string, SessionRecord>();
   connections = new Map<string, StoredConnection>();
   owners = new Map<string, string>();
-  audits: AuditEntry[] = [];
+  audits: AuditRecord[] = [];
   refreshes = new Map<string, { window: number; count: number }>();
   events = new Map<string, WebhookEventRecord & { applied: boolean }>();
   /** The first delivery of events about a connection nobody owns, by event id. */
@@ -40,7 +41,7 @@ export class MemorySessionStore implements SessionStore {
     this.table.calls++;
     if (this.table.sessions.has(session.state_hash)) throw new Error('session exists');
     this.table.sessions.set(session.state_hash, clone(session));
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
   }
 
   async claimSession(stateHash: string, flow: Flow, nowSeconds: number, customerId?: string, claimId?: string): Promise<ClaimOutcome> {
@@ -66,7 +67,7 @@ export class MemorySessionStore implements SessionStore {
     const session = this.table.sessions.get(stateHash);
     if (session?.status !== 'claimed') throw new Error('not claimed');
     session.stash = clone(stash);
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
   }
 
   async finishSession(stateHash: string, from: 'pending' | 'claimed', result: CallbackResult) {
@@ -87,7 +88,7 @@ export class MemorySessionStore implements SessionStore {
     this.table.owners.set(connection.connection_id, connection.customer_id);
     this.table.connections.set(this.table.key(connection.customer_id, connection.connection_id), { ...clone(connection), token: clone(input.token) });
     await this.finishSession(stateHash, 'claimed', result);
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     return { ok: true };
   }
 
@@ -105,7 +106,7 @@ export class MemorySessionStore implements SessionStore {
       updated_at: connection.updated_at, products: connection.products, provider_id: connection.provider_id,
     });
     await this.finishSession(stateHash, 'claimed', result);
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     return { ok: true };
   }
 }
@@ -141,7 +142,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     const stored = this.table.connections.get(this.table.key(customerId, connectionId));
     if (!stored || stored.status === 'disconnected' || stored.status === 'disconnecting') return false;
     Object.assign(stored, Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)), { updated_at: now.toISOString() });
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     return true;
   }
 
@@ -191,7 +192,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     if (!stored || stored.status === 'disconnected') return false;
     Object.assign(stored, { status: 'disconnected', token: null, updated_at: tombstone.disconnected_at }, tombstone);
     this.table.beforeDisconnect.delete(key);
-    this.table.audits.push(clone(audit));
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     return true;
   }
 }
@@ -217,7 +218,7 @@ export class MemoryWebhookInbox implements WebhookInbox {
         if (sync) stored.initial_sync_completed_at = { ...stored.initial_sync_completed_at, [sync.sync]: stored.initial_sync_completed_at[sync.sync] ?? sync.at };
       }
     }
-    if (applies && audit) this.table.audits.push(clone(audit));
+    if (applies && audit) this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     this.table.events.set(event.event_id, { ...event, applied: applies });
     return applies ? 'applied' as const : 'not_applied' as const;
   }

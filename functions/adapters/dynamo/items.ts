@@ -1,6 +1,6 @@
 // Item mapping: the domain's records to the table's items and back (layout in ../table.ts). The
 // token's ciphertext is read only into a StoredConnection, never into the API's Connection.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type {
   CallbackResult, Connection, ConnectionStatus, ExchangeStash, Flow, InitialSync, SessionRecord, StoredToken,
 } from '#core/model.js';
@@ -127,6 +127,8 @@ export function auditPut(tableName: string, entry: AuditEntry) {
     Item: compact({
       pk: keys.auditPartition(entry.customer_id, entry.connection_id),
       sk: `${entry.at}#${randomBytes(6).toString('hex')}`,
+      // The entry's own id: the dedupe key of the event the stream makes of it.
+      id: randomUUID(),
       ...entry,
     }),
     ConditionExpression: 'attribute_not_exists(pk)',
@@ -135,11 +137,14 @@ export function auditPut(tableName: string, entry: AuditEntry) {
 
 export function toAuditRecord(item: Item): AuditRecord {
   return {
+    // Entries written before ids existed are named by their sort key, unique in their partition.
+    id: (item.id as string | undefined) ?? `${item.pk as string}/${item.sk as string}`,
     action: item.action as AuditAction,
     actor: item.actor as string,
     customer_id: item.customer_id as string,
     connection_id: (item.connection_id as string | null | undefined) ?? null,
     at: item.at as string,
+    ...(item.subject ? { subject: item.subject as AuditRecord['subject'] } : {}),
     details: (item.details as AuditRecord['details']) ?? {},
   };
 }
