@@ -1,6 +1,8 @@
 /* global document, fetch, location, sessionStorage, history, URLSearchParams, confirm */
 // The demo connections page: plain JS against the API, as an application's frontend would use it.
 // Every value from the API is set with textContent, never as HTML.
+import { followCustomer, markRows } from './activity.js';
+
 const $ = (selector) => document.querySelector(selector);
 const STORAGE_KEY = 'finch-connections-demo';
 
@@ -148,6 +150,7 @@ async function loadConnections() {
     cursor = page.next_cursor;
   } while (cursor);
   renderConnections(all);
+  markRows();
 }
 
 // ---- actions ------------------------------------------------------------------------------
@@ -160,6 +163,7 @@ async function pickCustomer(id, name) {
   $('#current-customer').textContent = name ? `${name} (${id})` : id;
   $('#connections-section').hidden = false;
   await loadConnections();
+  followCustomer(id, { reloadConnections: loadConnections, reconnect: reauthenticate, guarded });
 }
 
 async function startConnect(entity) {
