@@ -7,7 +7,7 @@ import {
   FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
 import { CONNECTION_ID_PATTERN } from '#core/ids.js';
-import { CONNECTION_STATUSES, type ConnectionStatus } from '#core/model.js';
+import { CONNECTION_STATUSES, CONNECTION_TYPES, type ConnectionStatus, type ConnectionType } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
@@ -71,6 +71,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
         customer_id: grant.customer_id ?? null,
         provider_id: grant.provider_id,
         products: grant.products ?? [],
+        ...grantIdentity(grant),
       };
     }, 'exchange');
   }
@@ -86,6 +87,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
         status: toStatus(found.connection_status?.status),
         status_message: found.connection_status?.message ?? null,
         authentication_methods: (found.authentication_methods ?? []).map((method) => method.type),
+        ...introspectedIdentity(found),
       };
     }, 'bearer');
   }
@@ -213,4 +215,38 @@ function isAlreadyConnected(status: number | undefined, body: FinchErrorBody): b
 
 function toStatus(status: string | undefined): ConnectionStatus {
   return (CONNECTION_STATUSES as readonly string[]).includes(status ?? '') ? status as ConnectionStatus : 'pending';
+}
+
+/**
+ * The token response's identity fields (SDK CreateAccessTokenResponse: `company_id?`, `entity_ids`,
+ * `connection_type: 'provider' | 'finch'`). Read defensively: they only describe the connection,
+ * so an absent or odd-typed field becomes null/[] and never fails the exchange that holds the token.
+ */
+function grantIdentity(grant: unknown): Pick<TokenGrant, 'company_id' | 'entity_ids' | 'connection_type'> {
+  const fields = grant as { company_id?: unknown; entity_ids?: unknown; connection_type?: unknown };
+  return {
+    company_id: finchId(fields.company_id),
+    entity_ids: Array.isArray(fields.entity_ids) ? [...new Set(fields.entity_ids.filter((id) => finchId(id) !== null) as string[])].slice(0, MAX_ENTITIES) : [],
+    connection_type: (CONNECTION_TYPES as readonly unknown[]).includes(fields.connection_type) ? fields.connection_type as ConnectionType : null,
+  };
+}
+
+/** `/introspect`'s identity fields (SDK Introspection: `company_id?`, `manual?`, `connection_status.last_successful_sync?`), read as grantIdentity reads its. */
+function introspectedIdentity(found: unknown): Pick<Introspection, 'company_id' | 'manual' | 'last_successful_sync'> {
+  const fields = found as { company_id?: unknown; manual?: unknown; connection_status?: { last_successful_sync?: unknown } | null };
+  const synced = fields.connection_status?.last_successful_sync;
+  return {
+    company_id: finchId(fields.company_id),
+    manual: typeof fields.manual === 'boolean' ? fields.manual : null,
+    last_successful_sync: typeof synced === 'string' && synced.length <= 64 && !Number.isNaN(Date.parse(synced)) ? new Date(synced).toISOString() : null,
+  };
+}
+
+/** Finch's ids are UUIDs; anything else (or a runaway string) is not stored. */
+const FINCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Finch's multi-entity connections cover a handful of entities; a runaway list is cut, never stored whole. */
+const MAX_ENTITIES = 100;
+
+function finchId(value: unknown): string | null {
+  return typeof value === 'string' && FINCH_ID.test(value) ? value : null;
 }

@@ -80,6 +80,9 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
     connection_id: grant.connection_id,
     provider_id: grant.provider_id,
     products: grant.products,
+    company_id: grant.company_id,
+    entity_ids: grant.entity_ids,
+    connection_type: grant.connection_type,
     token: { ciphertext, token_issued_at: grant.issued_at },
   };
   try {
@@ -177,6 +180,13 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
     finch_customer_id: session.finch_customer_id,
     provider_id: stash.provider_id,
     company_name: null,
+    // A stash written before these were kept reads as "Finch did not say".
+    company_id: stash.company_id ?? null,
+    entity_ids: stash.entity_ids ?? [],
+    connection_type: stash.connection_type ?? null,
+    // /introspect's: the callback makes no second Finch call for them; a refresh or webhook fills them.
+    manual: null,
+    last_successful_sync: null,
     products: stash.products,
     status: 'connected',
     status_message: null,

@@ -20,6 +20,9 @@ export const ENDED_STATUSES: readonly ConnectionStatus[] = ['disconnecting', 'di
 export const isEnded = (status: ConnectionStatus) => ENDED_STATUSES.includes(status);
 
 export type Flow = 'redirect' | 'embedded';
+/** The SDK's CreateAccessTokenResponse `connection_type`. */
+export const CONNECTION_TYPES = ['provider', 'finch'] as const;
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 /** connect: a new connection; reauth: a connection we own; adopt: a connection at Finch nobody here owns. */
 export type SessionKind = 'connect' | 'reauth' | 'adopt';
 
@@ -31,6 +34,20 @@ export interface Connection {
   finch_customer_id: string;
   provider_id: string;
   company_name: string | null;
+  /**
+   * Finch's company (its token response's `company_id`, refreshed from `/introspect`): two
+   * connections of one customer with the same company_id are one employer connected twice (another
+   * provider, another login). Null when Finch did not say.
+   */
+  company_id: string | null;
+  /** The entities the token may read (token response `entity_ids`); several in Finch's multi-entity mode. */
+  entity_ids: string[];
+  /** `provider` (a payroll provider) or `finch` (Finch-generated data), from the token response; null when it did not say. */
+  connection_type: ConnectionType | null;
+  /** `/introspect`'s `manual`: an Assisted Connect connection. Null until Finch said. */
+  manual: boolean | null;
+  /** `/introspect`'s `connection_status.last_successful_sync`: Finch's last successful sync. Null until Finch said. */
+  last_successful_sync: string | null;
   products: string[];
   status: ConnectionStatus;
   status_message: string | null;
@@ -78,6 +95,10 @@ export interface ExchangeStash {
   connection_id: string;
   provider_id: string;
   products: string[];
+  /** The grant's identity fields; absent on a stash written before they were kept (read as null/[]). */
+  company_id?: string | null;
+  entity_ids?: string[];
+  connection_type?: ConnectionType | null;
   token: StoredToken;
 }
 

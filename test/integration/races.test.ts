@@ -324,7 +324,7 @@ function claimedSession(customer: string, stateHash: string, now: Date): Session
 function newConnection(customer: string, connectionId: string, now: Date): Connection {
   return {
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
-    company_name: null, products: ['company'], status: 'connected', status_message: null, authentication_methods: [],
+    company_name: null, company_id: null, entity_ids: [], connection_type: null, manual: null, last_successful_sync: null, products: ['company'], status: 'connected', status_message: null, authentication_methods: [],
     connected_at: now.toISOString(), updated_at: now.toISOString(), last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };
 }

@@ -36,7 +36,10 @@ export class FakeFinch implements FinchGateway {
 
   /** Registers a code that exchanges for the given grant. */
   issue(code: string, grant: Partial<TokenGrant> & { connection_id: string; customer_id: string | null }) {
-    this.grants.set(code, { access_token: `tok_${randomUUID()}`, provider_id: 'gusto', products: ['company'], ...grant });
+    this.grants.set(code, {
+      access_token: `tok_${randomUUID()}`, provider_id: 'gusto', products: ['company'],
+      company_id: null, entity_ids: [], connection_type: null, ...grant,
+    });
   }
 
   async exchangeCode(code: string): Promise<TokenGrant> {
@@ -65,7 +68,8 @@ export class FakeFinch implements FinchGateway {
     this.calls.push('GET /introspect');
     return {
       connection_id: 'c', customer_id: null, provider_id: 'gusto', products: ['company'], status: 'connected',
-      status_message: null, authentication_methods: ['credential'], ...this.introspection,
+      status_message: null, authentication_methods: ['credential'], company_id: null, manual: null, last_successful_sync: null,
+      ...this.introspection,
     };
   }
 }

@@ -25,6 +25,12 @@ export function toConnection(item: Item): Connection {
     finch_customer_id: item.finch_customer_id as string,
     provider_id: item.provider_id as string,
     company_name: (item.company_name as string | null | undefined) ?? null,
+    // Items written before the identity fields existed read as "Finch did not say".
+    company_id: (item.company_id as string | null | undefined) ?? null,
+    entity_ids: [...((item.entity_ids as Iterable<string> | undefined) ?? [])],
+    connection_type: (item.connection_type as Connection['connection_type'] | undefined) ?? null,
+    manual: (item.manual as boolean | null | undefined) ?? null,
+    last_successful_sync: (item.last_successful_sync as string | null | undefined) ?? null,
     products: [...((item.products as Iterable<string> | undefined) ?? [])],
     status: item.status as ConnectionStatus,
     status_message: (item.status_message as string | null | undefined) ?? null,

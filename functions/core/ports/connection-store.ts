@@ -14,6 +14,7 @@ export interface ListQuery {
   status?: ConnectionStatus;
   provider_id?: string;
   entity?: string;
+  company_id?: string;
 }
 
 export interface StatusUpdate {
@@ -22,6 +23,10 @@ export interface StatusUpdate {
   authentication_methods?: string[];
   products?: string[];
   company_name?: string | null;
+  /** From `/introspect`: written when Finch said (undefined is no change). */
+  company_id?: string;
+  manual?: boolean | null;
+  last_successful_sync?: string | null;
 }
 
 export interface Tombstone {

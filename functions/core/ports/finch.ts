@@ -1,7 +1,7 @@
 // Finch with this application's client credentials: Connect sessions, the code exchange, a
 // connection's status, disconnecting, and verifying Finch's webhooks. Implemented by
 // functions/adapters/finch-gateway.ts over the official SDK.
-import type { ConnectionStatus } from '../model.js';
+import type { ConnectionStatus, ConnectionType } from '../model.js';
 
 export interface ConnectSessionRequest {
   customer_id: string;
@@ -31,6 +31,10 @@ export interface TokenGrant {
   customer_id: string | null;
   provider_id: string;
   products: string[];
+  /** Optional in Finch's answer (SDK CreateAccessTokenResponse): null/[] when absent or not what the SDK types say. */
+  company_id: string | null;
+  entity_ids: string[];
+  connection_type: ConnectionType | null;
 }
 
 export interface Introspection {
@@ -41,6 +45,10 @@ export interface Introspection {
   status: ConnectionStatus;
   status_message: string | null;
   authentication_methods: string[];
+  /** Optional in Finch's answer (SDK Introspection): null when absent or not what the SDK types say. */
+  company_id: string | null;
+  manual: boolean | null;
+  last_successful_sync: string | null;
 }
 
 /**

@@ -16,7 +16,8 @@ export interface ConnectionUpdate {
   kind: 'update';
   customer_id: string;
   connection_id: string;
-  set: Partial<Pick<Connection, 'status' | 'status_message' | 'authentication_methods' | 'last_synced_at'>>;
+  set: Partial<Pick<Connection,
+    'status' | 'status_message' | 'authentication_methods' | 'last_synced_at' | 'company_id' | 'manual' | 'last_successful_sync'>>;
   initial_sync?: { sync: InitialSync; at: string };
 }
 

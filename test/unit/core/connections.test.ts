@@ -14,7 +14,7 @@ const acme = { customer_id: 'acme', admin: false, actor: 'user-1' };
 function seed(store: MemoryTable, connectionId: string) {
   const connection: Connection = {
     connection_id: connectionId, customer_id: 'acme', entity: null, finch_customer_id: 'acme', provider_id: 'gusto',
-    company_name: null, products: ['company'], status: 'connected', status_message: null,
+    company_name: null, company_id: null, entity_ids: [], connection_type: null, manual: null, last_successful_sync: null, products: ['company'], status: 'connected', status_message: null,
     authentication_methods: [], connected_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
     last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };

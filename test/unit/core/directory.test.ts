@@ -171,7 +171,7 @@ class FakeFinchData implements FinchDataGateway {
 function seed(store: MemoryTable, customer: string, connectionId: string, overrides: Partial<StoredConnection> = {}) {
   const connection: Connection = {
     connection_id: connectionId, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto',
-    company_name: null, products: ['directory', 'individual'], status: 'connected', status_message: null,
+    company_name: null, company_id: null, entity_ids: [], connection_type: null, manual: null, last_successful_sync: null, products: ['directory', 'individual'], status: 'connected', status_message: null,
     authentication_methods: [], connected_at: `2026-01-01T00:00:0${store.connections.size}.000Z`, updated_at: '2026-01-01T00:00:00.000Z',
     last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
   };

@@ -128,6 +128,7 @@ async function seededStore(): Promise<MemoryTable> {
     seeded.owners.set(id, customer);
     seeded.connections.set(`${customer}/${id}`, {
       connection_id: id, customer_id: customer, entity: null, finch_customer_id: customer, provider_id: 'gusto', company_name: 'Acme Payroll LLC',
+      company_id: null, entity_ids: [], connection_type: null, manual: null, last_successful_sync: null,
       products: ['company', 'directory'], status, status_message: null, authentication_methods: ['credential'],
       connected_at: now.toISOString(), updated_at: now.toISOString(), last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
       token: token ? { ciphertext: await app.deps.cipher.encrypt(token, { customer_id: customer, connection_id: id }), token_issued_at: 1 } : null,

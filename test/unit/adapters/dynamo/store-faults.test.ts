@@ -27,7 +27,7 @@ afterAll(() => ddb.restore());
 const $metadata = {};
 const connection: Connection = {
   connection_id: 'conn-1', customer_id: 'acme', entity: null, finch_customer_id: 'acme', provider_id: 'gusto',
-  company_name: null, products: ['company'], status: 'connected', status_message: null, authentication_methods: [],
+  company_name: null, company_id: null, entity_ids: [], connection_type: null, manual: null, last_successful_sync: null, products: ['company'], status: 'connected', status_message: null, authentication_methods: [],
   connected_at: '2027-01-01T00:00:00.000Z', updated_at: '2027-01-01T00:00:00.000Z', last_synced_at: null, initial_sync_completed_at: { org: null, payroll: null }, token_version: 1,
 };
 const input: NewConnection = { connection, token: { ciphertext: 'ct', token_issued_at: 2000 } };
