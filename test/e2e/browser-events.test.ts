@@ -1,0 +1,99 @@
+// The demo page's activity feed in a real browser, against `npm start`'s local event bus: connecting
+// shows connection.connected, then the enrichment consumer's connection.company_updated brings the
+// employer's name into the list without a click; Finch refusing the connection on a proxied call
+// (connection.reauth_required) puts a Reconnect prompt on the page, which reauthenticates it.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, type Browser, browserSuite, launchBrowser } from './browser-support.js';
+import { type StackProcess, http, killStack, startStackProcess } from './stack-process.js';
+
+const CUSTOMER = { id: 'events-co', name: 'Events Co' };
+
+browserSuite('browser-events.test.ts')('demo page: the activity feed of the local event bus', () => {
+  let stack: StackProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    stack = await startStackProcess();
+    browser = await launchBrowser();
+    page = browser.page;
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    killStack(stack);
+  }, 90_000);
+
+  const row = () => page.locator('#connections tbody tr').first();
+  const feedTypes = () => page.locator('#activity li').evaluateAll((items) => items.map((item) => (item as { dataset: Record<string, string> }).dataset.type));
+
+  /** Waits for `selector`; on timeout says what the feed and the list showed instead. */
+  async function waitFor(selector: string, what: string) {
+    try {
+      await page.locator(selector).first().waitFor();
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, `failure-events-${what}.png`), fullPage: true }).catch(() => undefined);
+      const feed = await feedTypes().catch(() => []);
+      const list = await page.locator('#connections tbody').textContent().catch(() => null);
+      const state = await page.locator('#activity-state').textContent().catch(() => null);
+      throw new Error(`${what}: no ${selector}; feed: ${JSON.stringify(feed)}; feed state: ${state}; list: ${list}`, { cause: error });
+    }
+  }
+
+  test('connecting shows connection.connected in the feed, then the company name in the list without a refresh', async () => {
+    const { apiUrl, finchUrl } = stack.stack;
+    await page.goto(`${apiUrl}/`);
+    await page.fill('#customer-id', CUSTOMER.id);
+    await page.fill('#customer-name', CUSTOMER.name);
+    await page.click('#pick');
+    await page.locator('#empty').waitFor({ state: 'visible' });
+    await page.locator('#activity-empty').waitFor({ state: 'visible' });
+
+    await page.click('#connect-new');
+    await page.waitForURL(`${finchUrl}/connect?**`);
+    await page.click('#connect');
+    await page.waitForURL(`${apiUrl}/`);
+
+    await waitFor('#activity li[data-type="connection.connected"]', 'connected event');
+    // The emulator names the company after the customer_name of the session (its legal_name).
+    await waitFor(`#connections tbody tr:has(td:text-is("${CUSTOMER.name}"))`, 'company name');
+    await waitFor('#activity li[data-type="connection.company_updated"]', 'company event');
+    const types = await feedTypes();
+    // Newest first: the enrichment's event after the connection's.
+    expect(types.indexOf('connection.company_updated')).toBeLessThan(types.indexOf('connection.connected'));
+    const id = await row().getAttribute('data-connection-id');
+    await expect(page.locator('#activity li[data-type="connection.connected"]').first().getAttribute('data-connection-id')).resolves.toBe(id);
+    await expect(page.locator('#reconnect').isHidden()).resolves.toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-events-connected.png'), fullPage: true });
+  }, 90_000);
+
+  test('Finch refusing the connection on a proxied call puts a Reconnect prompt on the page, and Reconnect reauthenticates it', async () => {
+    const { apiUrl, finchUrl } = stack.stack;
+    const id = await row().getAttribute('data-connection-id');
+    expect(id).toBeTruthy();
+    // Finch puts the connection in reauth; the application finds out on its next data call (401 reauthenticate_user).
+    expect((await http('POST', `${apiUrl}/_local/emulator/connections/${id}`, { body: { status: 'reauth' } })).status).toBe(200);
+    const { token } = (await http('POST', `${apiUrl}/_local/token`, { body: { customer_id: CUSTOMER.id } })).json as { token: string };
+    const proxied = await http('GET', `${apiUrl}/finch/employer/company`, { token, headers: { 'finch-connection-id': id! } });
+    expect([proxied.status, proxied.json?.error?.code]).toEqual([409, 'reauth_required']);
+
+    // No click on the page: the event arrives through the feed's poll.
+    await waitFor(`.reconnect-prompt[data-connection-id="${id}"]`, 'reconnect prompt');
+    await waitFor('#activity li[data-type="connection.reauth_required"]', 'reauth_required event');
+    await waitFor(`#connections tbody tr.needs-reconnect[data-status="reauth"][data-connection-id="${id}"]`, 'row in reauth');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-events-reconnect.png'), fullPage: true });
+
+    await page.locator(`.reconnect-prompt[data-connection-id="${id}"] button.reconnect`).click();
+    await page.waitForURL(`${finchUrl}/connect?**`);
+    await page.click('#connect');
+    await page.waitForURL(`${apiUrl}/`);
+    await waitFor('#activity li[data-type="connection.reauthenticated"]', 'reauthenticated event');
+    await waitFor(`#connections tbody tr[data-status="connected"][data-connection-id="${id}"]`, 'row connected again');
+    await expect(page.locator('.reconnect-prompt').count()).resolves.toBe(0);
+    await expect(page.locator('#connections tbody tr.needs-reconnect').count()).resolves.toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,44 @@
+// Headless Chromium for the browser tests (playwright-core + Debian's chromium). Without chromium a
+// suite is skipped with the reason and the install command, unless REQUIRE_BROWSER=1 (CI), where a
+// missing browser fails it.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { REPO_ROOT } from './stack-process.js';
+
+const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+export const executablePath = CANDIDATES.find((path): path is string => Boolean(path && existsSync(path)));
+const required = process.env.REQUIRE_BROWSER === '1';
+const INSTALL_HINT = 'install it with `sudo apt-get install -y chromium` (Debian/Ubuntu) or point CHROMIUM_PATH at a Chrome/Chromium binary';
+
+export const ARTIFACTS = join(REPO_ROOT, 'test', 'e2e', 'artifacts');
+
+/** `describe` where a browser runs (or must: CI), else `describe.skip` after saying why. */
+export function browserSuite(file: string): jest.Describe {
+  if (!executablePath && !required) console.warn(`${file} skipped: no chromium found (${CANDIDATES.filter(Boolean).join(', ')}); ${INSTALL_HINT}`);
+  return executablePath || required ? describe : describe.skip;
+}
+
+export interface Browser { context: BrowserContext; page: Page; close(): Promise<void> }
+
+/** One headless page in a throwaway profile. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!executablePath) throw new Error(`REQUIRE_BROWSER=1 but no chromium was found; ${INSTALL_HINT}`);
+  const profile = mkdtempSync(join(tmpdir(), 'finch-connections-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(30_000);
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
