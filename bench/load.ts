@@ -14,9 +14,9 @@ export interface StartedStack {
   readyMs: number;
 }
 
-export async function startLocalStack(): Promise<StartedStack> {
+export async function startLocalStack(env: Record<string, string> = {}): Promise<StartedStack> {
   const started = Date.now();
-  const stack = await startStackProcess(['--quiet'], 120_000);
+  const stack = await startStackProcess(['--quiet'], 120_000, env);
   return { stack, readyMs: Date.now() - started };
 }
 

@@ -1,6 +1,7 @@
 // The printed report: one table per part, each number beside its goal; and what changed since the
 // previous bench/results.json.
 import type { Counts } from './counting.js';
+import { printEventsLatency } from './events-latency.js';
 import type { BenchResults } from './run.js';
 
 const GOALS = { bundleRatio: 1.6, coldRatio: 1.5, warmP50Ms: 1, startMs: 20_000 };
@@ -106,6 +107,7 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
     for (const sample of load.errorSamples) console.log(`  error: ${sample}`);
   }
 
+  if (results.events) printEventsLatency(results.events);
   if (previous) printChanges(results, previous);
   console.log(`\nparts (s): ${Object.entries(results.partSeconds).map(([name, s]) => `${name} ${s.toFixed(0)}`).join(', ')}`);
   for (const failure of results.failures) console.log(`\nFAILED: ${failure}`);

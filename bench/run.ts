@@ -4,7 +4,9 @@
 //   --runs N          cold imports per bundle, interleaved (default 15, at least 15)
 //   --iterations N    warm invocations per route (default 5000), after --warmup N (default 200)
 //   --only a,b        only these functions (names from lib/routes.ts)
-//   --skip x,y        leave out parts: cold, profile, warm, stack (round trips and load need it)
+//   --skip x,y        leave out parts: cold, profile, warm, stack (round trips, events and load need it), events
+//   --scenario events only the events latency on the local stack (bench/events-latency.ts)
+//   --event-connections N  connections connected and disconnected one at a time in it (default 10)
 //   --out FILE        where the results go (default bench/results.json)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BuiltBundle, type WhatIfBundle, buildAll, buildWhatIfs } from './bundling.js';
 import { type ColdResult, type ProfileBucket, NODE_FLAGS, measureColdImports, profileColdImport } from './cold.js';
+import { type EventReceiver, type EventsLatencyResult, measureEventsLatency, startEventReceiver } from './events-latency.js';
 import { type LoadResult, type StartedStack, runLoad, startLocalStack } from './load.js';
 import { REPO_ROOT } from './paths.js';
 import { printReport } from './report.js';
@@ -28,6 +31,7 @@ export interface BenchOptions {
   only?: string[];
   skip: Set<string>;
   out: string;
+  eventConnections: number;
 }
 
 export interface BenchResults {
@@ -45,19 +49,22 @@ export interface BenchResults {
   roundTrips?: RoundTripsResult;
   start?: { readyMs: number };
   load?: LoadResult;
+  events?: EventsLatencyResult;
   failures: string[];
   /** Seconds each part took, to keep the whole under five minutes. */
   partSeconds: Record<string, number>;
   durationMs: number;
 }
 
-const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack] [--out FILE]';
+const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack,events] [--scenario events] [--event-connections 10] [--out FILE]';
 
-/** The parts --skip can leave out; `stack` carries npm start, the round trips and the load. */
-const PARTS = ['cold', 'profile', 'warm', 'stack'];
+/** The parts --skip can leave out; `stack` carries npm start, the round trips, the events and the load. */
+const PARTS = ['cold', 'profile', 'warm', 'stack', 'events'];
+/** `--scenario events`: npm start and the events part (and the bundles, a few seconds). */
+const EVENTS_ONLY = new Set(['cold', 'profile', 'warm', 'roundTrips', 'load']);
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const options: BenchOptions = { flows: 200, runs: 15, iterations: 5000, warmup: 200, skip: new Set(), out: join(REPO_ROOT, 'bench', 'results.json') };
+  const options: BenchOptions = { flows: 200, runs: 15, iterations: 5000, warmup: 200, skip: new Set(), out: join(REPO_ROOT, 'bench', 'results.json'), eventConnections: 10 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i] ?? '';
@@ -77,6 +84,11 @@ export function parseArgs(argv: string[]): BenchOptions {
       if (unknown.length) throw new Error(`--skip: no part ${unknown.join(', ')} (parts: ${PARTS.join(', ')})\n${USAGE}`);
     }
     else if (flag === '--out') options.out = value();
+    else if (flag === '--scenario') {
+      if (value() !== 'events') throw new Error(`--scenario: only \`events\`\n${USAGE}`);
+      options.skip = EVENTS_ONLY;
+    }
+    else if (flag === '--event-connections') options.eventConnections = count(1);
     else if (flag === '--help' || flag === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
   }
@@ -117,6 +129,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const previous = existsSync(options.out) ? JSON.parse(readFileSync(options.out, 'utf8')) as BenchResults : undefined;
   let stack: StartedStack | undefined;
+  let receiver: EventReceiver | undefined;
   try {
     const built = await part('bundle', 'bundling every function of lib/routes.ts and the floor', () => buildAll(outDir, options.only));
     const unknown = (options.only ?? []).filter((name) => !built.functions.some((fn) => fn.name === name));
@@ -152,15 +165,26 @@ async function main(): Promise<void> {
 
     let roundTrips: RoundTripsResult | undefined;
     let load: LoadResult | undefined;
+    let events: EventsLatencyResult | undefined;
     if (!options.skip.has('stack')) {
-      stack = await part('start', 'npm start (the local stack, as a child process on free ports)', () => startLocalStack())
+      // The events part listens where the stack forwards its events (EVENTS_FORWARD_URL).
+      if (!options.skip.has('events')) receiver = await startEventReceiver();
+      stack = await part('start', 'npm start (the local stack, as a child process on free ports)',
+        () => startLocalStack(receiver ? { EVENTS_FORWARD_URL: receiver.url } : {}))
         .catch((error: Error) => { failures.push(`npm start: ${error.message}`); return undefined; });
       if (stack) {
         const running = stack;
-        roundTrips = await part('roundTrips', 'round trips per operation (handlers in process, the stack\'s DynamoDB Local, a table of their own)',
+        if (receiver) {
+          const listening = receiver;
+          events = await part('events', `events end to end: ${options.eventConnections} connections connected and disconnected one at a time`,
+            () => measureEventsLatency(running.stack.stack, listening, { connections: options.eventConnections, settleMs: 30_000 }))
+            .catch((error: Error) => { failures.push(`events: ${error.message}`); return undefined; });
+          if (events?.missing.length) failures.push(`events: ${events.missing.length} of ${events.expected} expected events not delivered`);
+        }
+        if (!options.skip.has('roundTrips')) roundTrips = await part('roundTrips', 'round trips per operation (handlers in process, the stack\'s DynamoDB Local, a table of their own)',
           () => measureRoundTrips(running.stack.stack.dynamodbEndpoint))
           .catch((error: Error) => { failures.push(error.message); return undefined; });
-        load = await part('load', `load: ${options.flows} concurrent connect flows through the local gateway`,
+        if (!options.skip.has('load')) load = await part('load', `load: ${options.flows} concurrent connect flows through the local gateway`,
           () => runLoad(running, { flows: options.flows, doubleSubmitEvery: 4, timeoutMs: 120_000 }))
           .catch((error: Error) => { failures.push(`load: ${error.message}`); return undefined; });
       }
@@ -186,6 +210,7 @@ async function main(): Promise<void> {
       roundTrips,
       start: stack ? { readyMs: stack.readyMs } : undefined,
       load,
+      events,
       failures,
       partSeconds,
       durationMs: Date.now() - started,
@@ -197,6 +222,7 @@ async function main(): Promise<void> {
   } finally {
     if (stack) await stack.stack.stop().catch(() => undefined);
     if (stack) rmSync(stack.stack.stateDir, { recursive: true, force: true });
+    await receiver?.close();
     rmSync(outDir, { recursive: true, force: true });
   }
 }

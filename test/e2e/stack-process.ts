@@ -48,9 +48,9 @@ export function spawnStack(args: string[] = [], env: Record<string, string> = {}
   return { child, output: () => text, exited };
 }
 
-export async function startStackProcess(args: string[] = ['--quiet'], timeoutMs = 100_000): Promise<StackProcess> {
+export async function startStackProcess(args: string[] = ['--quiet'], timeoutMs = 100_000, env: Record<string, string> = {}): Promise<StackProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'finch-connections-e2e-'));
-  const { child, output, exited } = spawnStack(args, { LOCAL_STATE_DIR: stateDir });
+  const { child, output, exited } = spawnStack(args, { ...env, LOCAL_STATE_DIR: stateDir });
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void exited.then((code) => { exitCode = code; });
