@@ -3,6 +3,7 @@
 // validates the parts it builds (functions/adapters/container.ts) and no others, so the data proxy
 // never parses the Connect session settings nor a session function the proxy's write routes.
 import * as z from '#core/zod.js';
+import { parseRateLimits } from '#core/finch-budget.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
@@ -33,6 +34,24 @@ const PARTS = {
     /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */
     FINCH_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(12000)), 8000),
   }),
+  /**
+   * The shared Finch budget (functions/core/finch-budget.ts), for every container that calls Finch.
+   * Defaults are Finch's documented limits
+   * (https://developer.tryfinch.com/api-reference/development-guides/Rate-Limits).
+   */
+  budget: () => ({
+    /** Overrides of Finch's numbers, `bucket=limit[/seconds]`, comma-separated (parseRateLimits). */
+    FINCH_RATE_LIMITS: z.pipe(z._default(z.string(), ''), z.transform((raw: string, ctx) => {
+      const parsed = parseRateLimits(raw);
+      if ('limits' in parsed) return parsed.limits;
+      ctx.issues.push({ code: 'custom', message: parsed.error, input: raw });
+      return z.NEVER;
+    })),
+    /** The share of each burst background callers leave to interactive ones. */
+    FINCH_BUDGET_RESERVE: z._default(z.coerce.number().check(z.gte(0), z.lte(0.9)), 0.25),
+    /** The share of each limit that may go at once; the rest paces the sustained rate. */
+    FINCH_BUDGET_BURST: z._default(z.coerce.number().check(z.gt(0), z.lte(1)), 0.25),
+  }),
   /** Finch's client credentials: Secrets Manager in AWS, the environment locally. */
   credentials: () => ({
     FINCH_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
@@ -60,6 +79,13 @@ const PARTS = {
     /** The scope (a whole word of the JWT's `scope`) a caller needs for an enabled proxy write. */
     FINCH_PROXY_WRITE_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:write'),
   }),
+  /** The events function's bus (functions/events/handler.ts). */
+  events: () => ({
+    /** The custom bus the stack creates; PutEvents takes its name or ARN. */
+    EVENT_BUS_NAME: z.string().check(z.minLength(1), z.maxLength(1600)),
+    /** Locally: the local bus's PutEvents endpoint (local/events/bus.ts). Never in Lambda. */
+    EVENTBRIDGE_ENDPOINT: z.optional(httpUrl),
+  }),
 };
 
 export type Part = keyof typeof PARTS;
@@ -67,17 +93,25 @@ type Shape<P extends Part> = ReturnType<(typeof PARTS)[P]>;
 type VariablesOf<P extends Part> = P extends Part ? keyof Shape<P> : never;
 type ValueOf<P extends Part, V> = P extends Part ? (V extends keyof Shape<P> ? z.output<Shape<P>[V]> : never) : never;
 
-/** The validated variables of the parts `P` (every part by default): `Config<'store' | 'finch'>`. */
-export type Config<P extends Part = Part> = { [V in VariablesOf<P>]: ValueOf<P, V> };
+/**
+ * Parts that only a function outside the HTTP API builds (the stream's events function): never in
+ * the default, so the HTTP functions and their tests need no EVENT_BUS_NAME.
+ */
+const OWN_FUNCTION_PARTS = ['events'] as const satisfies readonly Part[];
+/** Every part an HTTP function may build: the default of loadConfig. */
+export type HttpPart = Exclude<Part, (typeof OWN_FUNCTION_PARTS)[number]>;
+
+/** The validated variables of the parts `P` (every HTTP part by default): `Config<'store' | 'finch'>`. */
+export type Config<P extends Part = HttpPart> = { [V in VariablesOf<P>]: ValueOf<P, V> };
 
 export class ConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'ConfigError'; }
 }
 
-const EVERY_PART = Object.keys(PARTS) as Part[];
+const HTTP_PARTS = (Object.keys(PARTS) as Part[]).filter((part) => !(OWN_FUNCTION_PARTS as readonly Part[]).includes(part)) as HttpPart[];
 
-/** Validates the variables of the parts `parts` (every part by default) and no others. */
-export function loadConfig<P extends Part = Part>(env: Record<string, string | undefined>, parts: readonly P[] = EVERY_PART as P[]): Config<P> {
+/** Validates the variables of the parts `parts` (every HTTP part by default) and no others. */
+export function loadConfig<P extends Part = HttpPart>(env: Record<string, string | undefined>, parts: readonly P[] = HTTP_PARTS as P[]): Config<P> {
   const schema = z.object(Object.assign({}, ...parts.map((part) => PARTS[part]())) as z.core.$ZodLooseShape);
   const parsed = schema.safeParse(env);
   // Name the variable, never echo its value (it may be a secret).
@@ -87,7 +121,7 @@ export function loadConfig<P extends Part = Part>(env: Record<string, string | u
   }
   // The schema holds exactly the parts' variables, each with its own schema.
   const config = parsed.data as Config<P>;
-  const values = parsed.data as Partial<Config>;
+  const values = parsed.data as Partial<Config<Part>>;
   const reads = (part: Part) => (parts as readonly Part[]).includes(part);
   // In Lambda, tokens are KMS-encrypted and credentials come from Secrets Manager, always: a stray
   // local variable must never make a deployed function use a key that lives in its environment,
@@ -95,6 +129,8 @@ export function loadConfig<P extends Part = Part>(env: Record<string, string | u
   if (env.AWS_LAMBDA_FUNCTION_NAME) {
     const localOnly = ['LOCAL_TOKEN_KEYS', 'FINCH_CLIENT_SECRET', 'FINCH_WEBHOOK_SECRET'].filter((name) => env[name]);
     if (localOnly.length) throw new ConfigError(`Invalid configuration: ${localOnly.join(', ')} must not be set in AWS Lambda (use KMS_KEY_ARN and FINCH_SECRET_ARN)`);
+    // A deployed events function puts on the bus of its region, never on an endpoint from its environment.
+    if (env.EVENTBRIDGE_ENDPOINT) throw new ConfigError('Invalid configuration: EVENTBRIDGE_ENDPOINT must not be set in AWS Lambda (it names the local bus)');
     const missing = [reads('cipher') && !values.KMS_KEY_ARN && 'KMS_KEY_ARN', reads('credentials') && !values.FINCH_SECRET_ARN && 'FINCH_SECRET_ARN'].filter(Boolean);
     if (missing.length) throw new ConfigError(`Invalid configuration: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required in AWS Lambda`);
   }

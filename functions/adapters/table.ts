@@ -8,6 +8,7 @@
 //               pk WEBHOOK#<finch-event-id>   sk FIRST_SEEN     (an event about a connection nobody owns yet: its first delivery, ttl)
 //   audit       pk AUDIT#<customer_id>#<connection_id or ->  sk <at>#<random>  (append-only)
 //   idempotency pk IDEMPOTENCY                sk <Powertools' hash of the caller and key>  (ttl)
+//   rate bucket pk RATE#<product or ip>       sk BUCKET         (the shared Finch budget: tat, taken, blocked_until)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
@@ -20,10 +21,28 @@ export const keys = {
   session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
   webhookEvent: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'EVENT' }),
   webhookFirstSeen: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'FIRST_SEEN' }),
+  rateBucket: (bucket: string) => ({ pk: `RATE#${bucket}`, sk: 'BUCKET' }),
   auditPartition: (customerId: string, connectionId: string | null) => `AUDIT#${customerId}#${connectionId ?? '-'}`,
   listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
   listSort: (connectedAt: string, connectionId: string) => `${connectedAt}#${connectionId}`,
 };
+
+/**
+ * The table's stream carries each new item as written (`NEW_IMAGE`): the events function needs the
+ * audit entry, never what an update replaced. The CDK construct maps this too.
+ */
+export const TABLE_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } as const;
+
+/**
+ * The events function's event-source filter: new audit entries only (an audit item is never
+ * updated, so INSERT is each entry once). The CDK mapping and the local runner
+ * (local/events/stream-runner.ts) both use this one, in Lambda's filter-pattern syntax over the
+ * stream record (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html).
+ */
+export const AUDIT_STREAM_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: { Keys: { [TABLE_KEYS.partitionKey]: { S: [{ prefix: 'AUDIT#' }] } } },
+} as const;
 
 /** CreateTable input for DynamoDB Local and tests (the CDK stack maps the same constants). */
 export function createTableInput(tableName: string) {
@@ -48,5 +67,6 @@ export function createTableInput(tableName: string) {
       ],
       Projection: { ProjectionType: 'ALL' as const },
     }],
+    StreamSpecification: { ...TABLE_STREAM },
   };
 }
