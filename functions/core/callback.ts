@@ -4,7 +4,8 @@ import type { CoreDeps } from './deps.js';
 import { FinchRateLimited, FinchRejected, FinchUnavailable, InvalidState, TransientStoreError } from './errors.js';
 import { STATE_PATTERN, hashState, newClaimId } from './ids.js';
 import type { CallbackErrorCode, CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from './model.js';
-import type { AuditAction, AuditEntry } from './ports/audit.js';
+import type { AuditAction, AuditEntry, AuditSubject } from './ports/audit.js';
+import { subjectOf } from './audit-subject.js';
 import type { TokenGrant } from './ports/finch.js';
 import { isTransientFault, retryTransient } from './retry.js';
 
@@ -210,13 +211,13 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
   try {
     return await retryTransient(async () => {
       if (session.kind !== 'reauth') {
-        const created = await deps.sessions.createConnection(stateHash, input, connected(false), auditEntry(deps, session, 'connection_stored', connection.connection_id));
+        const created = await deps.sessions.createConnection(stateHash, input, connected(false), auditEntry(deps, session, 'connection_stored', connection.connection_id, subjectOf(connection)));
         if (created.ok) return done(deps, session, connected(false));
         if (created.reason === 'session_not_claimed') return replayFinished(deps, session);
         if (created.owner !== session.customer_id) return fail(deps, session, 'connection_owned_elsewhere');
         // The same owner connecting again: replace the token in place.
       }
-      const replaced = await deps.sessions.replaceToken(stateHash, input, connected(true), auditEntry(deps, session, 'reauthenticated', connection.connection_id));
+      const replaced = await deps.sessions.replaceToken(stateHash, input, connected(true), auditEntry(deps, session, 'reauthenticated', connection.connection_id, subjectOf(connection)));
       if (replaced.ok) return done(deps, session, connected(true));
       switch (replaced.reason) {
         case 'session_not_claimed': return replayFinished(deps, session);
@@ -238,13 +239,19 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
 }
 
 /** The callback acts for the session's customer; the employer's browser (redirect) or the app (embedded) delivered it. */
-function auditEntry(deps: CoreDeps, session: SessionRecord, action: AuditAction, connectionId: string): AuditEntry {
+/**
+ * `subject`: the connection the final transaction writes (`code_exchanged` has none: the session's
+ * entry, no connection yet). A reauth keeps the stored entity, and its company_id when the grant
+ * named none; the snapshot is then what the grant said (null), as the transaction cannot read.
+ */
+function auditEntry(deps: CoreDeps, session: SessionRecord, action: AuditAction, connectionId: string, subject?: AuditSubject): AuditEntry {
   return {
     action,
     actor: `callback:${session.flow}`,
     customer_id: session.customer_id,
     connection_id: connectionId,
     at: deps.clock.now().toISOString(),
+    ...(subject ? { subject } : {}),
     details: { session_id: session.session_id, session_kind: session.kind },
   };
 }

@@ -3,6 +3,7 @@ import type { Caller, CoreDeps } from './deps.js';
 import { AccessTokenRejected, ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
 import { type Connection, isEnded } from './model.js';
 import type { ListQuery, StatusUpdate, StoredConnection } from './ports/connection-store.js';
+import { subjectOf } from './audit-subject.js';
 
 /** At most 6 refreshes a minute per connection; connecting does not count (docs/ARCHITECTURE.md). */
 export const REFRESHES_PER_MINUTE = 6;
@@ -31,7 +32,8 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
   const now = deps.clock.now();
   const refreshed = await deps.connections.recordStatus(customerId, connectionId, update, now, {
     action: 'refreshed', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
-    details: { status: update.status },
+    subject: subjectOf(stored, update),
+    details: { status: update.status, previous_status: stored.status },
   });
   // A concurrent disconnect won the race: answer what is stored now.
   if (!refreshed) return getConnection(deps, customerId, connectionId);
@@ -47,7 +49,11 @@ export async function readStatus(deps: CoreDeps, accessToken: string): Promise<S
   return await introspectStatus(deps, accessToken) ?? TOKEN_REFUSED;
 }
 
-/** The status Finch reports for a token (`/introspect`), or null when Finch refuses the token (401). */
+/**
+ * The status Finch reports for a token (`/introspect`), with what it says of the connection
+ * (`manual`, `connection_status.last_successful_sync`, and `company_id` when it has one: a
+ * company_id Finch leaves out keeps the stored one), or null when Finch refuses the token (401).
+ */
 export async function introspectStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate | null> {
   try {
     const introspection = await deps.finch.introspect(accessToken);
@@ -56,6 +62,9 @@ export async function introspectStatus(deps: CoreDeps, accessToken: string): Pro
       status_message: introspection.status_message,
       authentication_methods: introspection.authentication_methods,
       products: introspection.products,
+      manual: introspection.manual,
+      last_successful_sync: introspection.last_successful_sync,
+      ...(introspection.company_id === null ? {} : { company_id: introspection.company_id }),
     };
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
@@ -110,6 +119,7 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
     revocation_confirmed: confirmed,
   }, {
     action: 'disconnected', actor: caller.actor, customer_id: customerId, connection_id: connectionId, at,
+    subject: subjectOf(before, { status: 'disconnected' }),
     details: { revocation_confirmed: confirmed },
   });
   // Not applied: another DELETE finished first. A 204 must mean `disconnected`, so read the truth.

@@ -94,7 +94,7 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
     if (timeIsUp()) throw new Skip('deadline_exceeded');
     const response = await deps.finchData.forward({ method, path, query, body, headers: {}, deadline }, accessToken);
     deps.log.info('finch proxy call', { connection_id: connection.connection_id, method, template: path, status: response.status, via: 'directory' });
-    await rejectUnauthorized(deps, customerId, connection.connection_id, response);
+    await rejectUnauthorized(deps, stored, response);
     return response;
   };
 

@@ -12,6 +12,8 @@ export const ENTITY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** Finch connection ids are UUIDs in practice; accept any safe opaque id rather than guess their format. */
 export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Finch's company and entity ids (UUIDs in its token response and `/introspect`); anything else is not stored nor asked for. */
+export const FINCH_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * Finch needs a distinct Finch-side customer id per connection of one customer; the entity makes it

@@ -7,6 +7,7 @@ import {
   ReauthRequired, WriteScopeRequired, type ErrorDetail,
 } from './errors.js';
 import { isEnded } from './model.js';
+import { subjectOf } from './audit-subject.js';
 import type { StoredConnection } from './ports/connection-store.js';
 import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
 
@@ -238,7 +239,7 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
       method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? (route.body === 'array' ? [] : {}),
       headers: pickHeaders(request.headers),
     }, accessToken);
-    await rejectUnauthorized(deps, customerId, request.connectionId, response);
+    await rejectUnauthorized(deps, stored, response);
     // Finch never echoes a token; if an answer ever held it, it must not reach the caller.
     if (response.body === null || JSON.stringify(response.body).includes(accessToken)) throw new FinchUnavailable();
   } catch (error) {
@@ -259,9 +260,13 @@ export async function usableConnection(deps: BaseDeps, customerId: string, conne
   return stored;
 }
 
-/** Finch's 401 on a data call: `reauthenticate_user` marks the connection `reauth` (so lists show it). */
-export async function rejectUnauthorized(deps: BaseDeps, customerId: string, connectionId: string, response: FinchDataResponse) {
+/**
+ * Finch's 401 on a data call: `reauthenticate_user` marks the connection `reauth` (so lists show
+ * it). `stored` is the connection as the call read it: its status is the entry's previous_status.
+ */
+export async function rejectUnauthorized(deps: BaseDeps, stored: StoredConnection, response: FinchDataResponse) {
   if (response.status !== 401) return;
+  const { customer_id: customerId, connection_id: connectionId } = stored;
   const finchCode = finchCodeOf(response.body);
   if (finchCode === 'reauthenticate_user') {
     const now = deps.clock.now();
@@ -270,7 +275,8 @@ export async function rejectUnauthorized(deps: BaseDeps, customerId: string, con
       status: 'reauth', status_message: 'Finch asks the employer to reauthenticate this connection.',
     }, now, {
       action: 'reauth_required', actor: 'finch-proxy', customer_id: customerId, connection_id: connectionId, at: now.toISOString(),
-      details: { finch_code: finchCode },
+      subject: subjectOf(stored, { status: 'reauth' }),
+      details: { finch_code: finchCode, previous_status: stored.status },
     });
     throw new ReauthRequired(connectionId);
   }

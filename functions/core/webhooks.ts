@@ -4,7 +4,8 @@
 // below; Finch's "Webhooks" page lists the types and the SDK's WebhookEvent union holds them.
 import type { CoreDeps } from './deps.js';
 import { InvalidRequest, WebhookDeferred } from './errors.js';
-import type { AuditEntry } from './ports/audit.js';
+import type { AuditDetails, AuditEntry, AuditSubject } from './ports/audit.js';
+import { subjectOf } from './audit-subject.js';
 import type { ApplyOutcome, ConnectionChange, WebhookEventRecord } from './ports/webhook-inbox.js';
 import { TOKEN_REFUSED, introspectStatus } from './connections.js';
 import type { InitialSync } from './model.js';
@@ -80,8 +81,8 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
   const saysDisconnected = parsed.data.data?.status === 'disconnected';
   const owner = event.connection_id ? await deps.connections.getOwner(event.connection_id) : null;
   if (event.connection_id && !owner) await deferUnowned(deps, event);
-  const change = owner ? await changeFor(deps, event, owner, saysDisconnected) : null;
-  const outcome: ApplyOutcome = await deps.inbox.applyWebhookEvent(event, change, change && auditOf(change, event));
+  const found = owner ? await changeFor(deps, event, owner, saysDisconnected) : null;
+  const outcome: ApplyOutcome = await deps.inbox.applyWebhookEvent(event, found?.change ?? null, found?.audit ?? null);
   if (outcome === 'token_changed') {
     deps.log.warn('webhook deferred: the connection\'s token changed while Finch was asked', { event_type: event.event_type, connection_id: event.connection_id });
     throw new WebhookDeferred(DEFER_SECONDS);
@@ -101,12 +102,22 @@ async function deferUnowned(deps: CoreDeps, event: WebhookEventRecord): Promise<
   deps.log.warn('webhook for a connection nobody here owns; acknowledged', { event_type: event.event_type, connection_id: event.connection_id, first_seen_at: first });
 }
 
-async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: string, saysDisconnected: boolean): Promise<ConnectionChange | null> {
+/** What the event changes on the connection, and the change's audit entry (with the connection's subject). */
+interface Applied { change: ConnectionChange; audit: AuditEntry }
+
+async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: string, saysDisconnected: boolean): Promise<Applied | null> {
   const base = { customer_id: owner, connection_id: event.connection_id! };
   const action = WEBHOOK_ACTIONS[event.event_type] ?? 'none';
-  if (action === 'synced') return { kind: 'update', ...base, set: { last_synced_at: event.received_at } };
+  // A plain data sync touches last_synced_at only, which no subscriber hears of (no event for it):
+  // its entry keeps no subject rather than read the connection for it on every sync webhook.
+  if (action === 'synced') return applied({ kind: 'update', ...base, set: { last_synced_at: event.received_at } }, event);
   if (typeof action === 'object') {
-    return { kind: 'update', ...base, set: { last_synced_at: event.received_at }, initial_sync: { sync: action.initial_sync, at: event.received_at } };
+    // An initial sync is an event of its own (connection.initial_sync_completed): its entry names the connection.
+    const stored = await deps.connections.getConnection(owner, base.connection_id);
+    const change: ConnectionChange = {
+      kind: 'update', ...base, set: { last_synced_at: event.received_at }, initial_sync: { sync: action.initial_sync, at: event.received_at },
+    };
+    return applied(change, event, stored ? subjectOf(stored) : undefined, { initial_sync: action.initial_sync });
   }
   if (action !== 'status') return null;
 
@@ -120,22 +131,25 @@ async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: strin
   if (found === null && saysDisconnected) {
     // Finch says disconnected and refuses the token: disconnected at Finch (its dashboard, the
     // employer, another client). Finished as our DELETE finishes one, while the token is still that one.
-    return {
+    return applied({
       kind: 'disconnect', ...base, token_issued_at: stored.token.token_issued_at,
       tombstone: { disconnected_by: 'finch', disconnected_at: event.received_at, revocation_confirmed: true },
-    };
+    }, event, subjectOf(stored, { status: 'disconnected' }));
   }
   // Finch still answers for the token (its status now, not the event's), or refuses it without
   // saying the connection is gone (it needs reauthentication). Not while our DELETE is under way.
   if (stored.status === 'disconnecting') return null;
-  const { status, status_message, authentication_methods } = found ?? TOKEN_REFUSED;
-  return { kind: 'update', ...base, set: { status, status_message, authentication_methods } };
+  const { status, status_message, authentication_methods, company_id, manual, last_successful_sync } = found ?? TOKEN_REFUSED;
+  // What /introspect says of the connection; a token Finch refuses says nothing of it (undefined: no change).
+  const set = { status, status_message, authentication_methods, company_id, manual, last_successful_sync };
+  return applied({ kind: 'update', ...base, set }, event, subjectOf(stored, { status, company_id }), { previous_status: stored.status });
 }
 
-function auditOf(change: ConnectionChange, event: WebhookEventRecord): AuditEntry {
-  const entry = { actor: 'finch-webhook', customer_id: change.customer_id, connection_id: change.connection_id, at: event.received_at };
-  const details = { event_type: event.event_type, event_id: event.event_id };
-  return change.kind === 'disconnect'
+function applied(change: ConnectionChange, event: WebhookEventRecord, subject?: AuditSubject, more: AuditDetails = {}): Applied {
+  const entry = { actor: 'finch-webhook', customer_id: change.customer_id, connection_id: change.connection_id, at: event.received_at, ...(subject ? { subject } : {}) };
+  const details = { event_type: event.event_type, event_id: event.event_id, ...more };
+  const audit: AuditEntry = change.kind === 'disconnect'
     ? { ...entry, action: 'disconnected', actor: 'finch', details: { ...details, revocation_confirmed: true } }
     : { ...entry, action: 'webhook_applied', details };
+  return { change, audit };
 }

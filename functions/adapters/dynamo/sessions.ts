@@ -156,13 +156,17 @@ export class DynamoSessionStore implements SessionStore {
         // Invariant 4: the version is incremented by DynamoDB itself, so no read precedes the write.
         UpdateExpression: 'SET token_ciphertext = :ciphertext, token_issued_at = :issued, '
           + 'token_version = token_version + :one, #status = :connected, status_message = :null, '
-          + 'updated_at = :updated_at, products = :products, provider_id = :provider_id',
+          + 'updated_at = :updated_at, products = :products, provider_id = :provider_id, '
+          // The new token's identity; a grant that names no company keeps the one stored.
+          + `entity_ids = :entity_ids, connection_type = :connection_type${connection.company_id === null ? '' : ', company_id = :company_id'}`,
         // Only an older token is replaced, and a disconnected connection is never revived.
         ...whileLive({
           values: {
             ':ciphertext': token.ciphertext, ':issued': token.token_issued_at, ':one': 1,
             ':connected': 'connected', ':null': null, ':updated_at': connection.updated_at,
             ':products': connection.products, ':provider_id': connection.provider_id,
+            ':entity_ids': connection.entity_ids, ':connection_type': connection.connection_type,
+            ...(connection.company_id === null ? {} : { ':company_id': connection.company_id }),
           },
         }, '(attribute_not_exists(token_issued_at) OR token_issued_at < :issued)'),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
