@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { BaseDeps } from '#core/deps.js';
 import type { CallbackResult, Connection, ExchangeStash, Flow, SessionRecord } from '#core/model.js';
 import type { AuditEntry, AuditRecord } from '#core/ports/audit.js';
-import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
+import type {
+  CompanyFields, CompanyOutcome, CompanyWriteGuard, ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone,
+} from '#core/ports/connection-store.js';
 import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
 import type { ConnectionChange, WebhookEventRecord, WebhookInbox } from '#core/ports/webhook-inbox.js';
 
@@ -144,6 +146,20 @@ export class MemoryConnectionStore implements ConnectionStore {
     Object.assign(stored, Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)), { updated_at: now.toISOString() });
     this.table.audits.push({ id: randomUUID(), ...clone(audit) });
     return true;
+  }
+
+  async recordCompany(customerId: string, connectionId: string, company: CompanyFields, guard: CompanyWriteGuard, now: Date, audit: AuditEntry): Promise<CompanyOutcome> {
+    this.table.calls++;
+    const stored = this.table.connections.get(this.table.key(customerId, connectionId));
+    // The adapter's condition, part by part, in the order its outcome reads them.
+    if (!stored) return 'missing';
+    if (stored.status === 'disconnected' || stored.status === 'disconnecting') return 'ended';
+    if (stored.token?.token_issued_at !== guard.token_issued_at) return 'superseded';
+    if (stored.status !== guard.status) return 'moved';
+    if (stored.company_name === company.company_name && stored.company_id === company.company_id && stored.manual === company.manual) return 'unchanged';
+    Object.assign(stored, clone(company), { updated_at: now.toISOString() });
+    this.table.audits.push({ id: randomUUID(), ...clone(audit) });
+    return 'updated';
   }
 
   async listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }) {

@@ -6,12 +6,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Connection } from '#core/model.js';
 import type { AuditEntry } from '#core/ports/audit.js';
-import type { ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone } from '#core/ports/connection-store.js';
+import type {
+  CompanyFields, CompanyOutcome, CompanyWriteGuard, ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone,
+} from '#core/ports/connection-store.js';
 import { LIST_INDEX, keys } from '../table.js';
 import { whileLive } from './conditions.js';
 import { auditCursor, connectionsCursor } from './cursors.js';
-import { conditionFailedAt, conditionFailedItem, guard, isConditionFailure } from './errors.js';
+import { cancellationReasons, conditionFailedAt, conditionFailedItem, guard, isConditionFailure } from './errors.js';
 import { type Item, auditPut, setFields, toAuditRecord, toConnection, toStored } from './items.js';
+
+/** The fields the enrichment consumer writes (functions/core/enrichment.ts). */
+const COMPANY_FIELDS = ['company_name', 'company_id', 'manual'] as const;
 
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -77,6 +82,34 @@ export class DynamoConnectionStore implements ConnectionStore {
     } catch (error) {
       if (conditionFailedAt(error, 0)) return false;
       throw error;
+    }
+  }
+
+  async recordCompany(customerId: string, connectionId: string, company: CompanyFields, expected: CompanyWriteGuard, now: Date, audit: AuditEntry): Promise<CompanyOutcome> {
+    const { sets, names, values } = setFields({ ...company, updated_at: now.toISOString() });
+    // Only with the token and status the enrichment read, and only a change (a redelivered event's
+    // write fails here, so it adds no second entry).
+    const unchanged = COMPANY_FIELDS.map((field) => (company[field] === null
+      ? `(attribute_not_exists(#${field}) OR attribute_type(#${field}, :null_type))` : `#${field} = :${field}`));
+    const update = {
+      TableName: this.tableName,
+      Key: keys.connection(customerId, connectionId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ...whileLive({ names, values: { ...values, ':issued': expected.token_issued_at, ':seen': expected.status, ':null_type': 'NULL' } },
+        `token_issued_at = :issued AND #status = :seen AND NOT (${unchanged.join(' AND ')})`),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    try {
+      await guard(() => this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, auditPut(this.tableName, audit)] })));
+      return 'updated';
+    } catch (error) {
+      if (!conditionFailedAt(error, 0)) throw error;
+      // Which part of the condition failed, read from the item as it was.
+      const old = cancellationReasons(error)![0].item;
+      if (!old) return 'missing';
+      if (old.status === 'disconnecting' || old.status === 'disconnected') return 'ended';
+      if (Number(old.token_issued_at) !== expected.token_issued_at) return 'superseded';
+      return old.status === expected.status ? 'unchanged' : 'moved';
     }
   }
 

@@ -29,6 +29,22 @@ export interface StatusUpdate {
   last_successful_sync?: string | null;
 }
 
+/** A connection's employer as Finch describes it, written by the enrichment consumer (functions/core/enrichment.ts). */
+export type CompanyFields = Pick<Connection, 'company_name' | 'company_id' | 'manual'>;
+
+/** What the enrichment's write must still find: the token it read the company with, and the status it read. */
+export interface CompanyWriteGuard {
+  token_issued_at: number;
+  status: ConnectionStatus;
+}
+
+/**
+ * `updated`: written with its audit entry. Otherwise nothing was written, because the connection is
+ * `missing`, `ended` (disconnecting or disconnected), holds another token (`superseded`), has
+ * another status than the one read (`moved`), or already holds these values (`unchanged`).
+ */
+export type CompanyOutcome = 'updated' | 'unchanged' | 'missing' | 'ended' | 'superseded' | 'moved';
+
 export interface Tombstone {
   disconnected_by: string;
   disconnected_at: string;
@@ -51,6 +67,12 @@ export interface ConnectionStore {
    * disconnecting/disconnected; false when that condition failed.
    */
   recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
+  /**
+   * The company fields and their `company_updated` entry in one transaction, only while the
+   * connection is live, holds the token `guard` names and has the status it names, and only when
+   * the values differ from the stored ones (a redelivered event writes no second entry).
+   */
+  recordCompany(customerId: string, connectionId: string, company: CompanyFields, guard: CompanyWriteGuard, now: Date, audit: AuditEntry): Promise<CompanyOutcome>;
   /** The connection's audit trail, newest first, paged with an opaque cursor bound to it. */
   listAudit(customerId: string, connectionId: string, query: { limit: number; cursor?: string }): Promise<{ entries: AuditRecord[]; next_cursor: string | null }>;
   /**
