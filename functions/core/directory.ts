@@ -5,7 +5,7 @@ import type { Connection } from './model.js';
 import {
   ConnectionUnauthorized, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest, ReauthRequired,
 } from './errors.js';
-import type { FinchDataResponse } from './ports/finch-data.js';
+import type { FinchDataResponse, FinchQuery } from './ports/finch-data.js';
 import { type ProxyDeps, rejectUnauthorized, usableConnection } from './proxy.js';
 import { once } from './once.js';
 import { type DirectoryRow, type PersonRecord, compare, reconcile } from './people.js';
@@ -90,7 +90,7 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
   if (timeIsUp()) throw new Skip('deadline_exceeded');
   const stored = await usableConnection(deps, customerId, connection.connection_id);
   const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: connection.connection_id });
-  const call = async (method: 'GET' | 'POST', path: string, query: Record<string, string>, body?: unknown) => {
+  const call: FinchCall = async (method, path, query, body) => {
     if (timeIsUp()) throw new Skip('deadline_exceeded');
     const response = await deps.finchData.forward({ method, path, query, body, headers: {}, deadline }, accessToken);
     deps.log.info('finch proxy call', { connection_id: connection.connection_id, method, template: path, status: response.status, via: 'directory' });
@@ -98,9 +98,24 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
     return response;
   };
 
+  const people: PersonRecord[] = [];
+  // Finch's multi-entity mode: each data request names exactly one of the token's entities
+  // (`entity_ids`, "Provide exactly one entity ID per request", the SDK's DirectoryListParams), so
+  // each entity is read on its own. A single-entity connection names none, as before.
+  const entities = connection.entity_ids.length > 1 ? connection.entity_ids.map((id) => ({ entity_ids: [id] })) : [{}];
+  for (const entity of entities) {
+    people.push(...await readEntityPeople(connection.connection_id, call, entity));
+  }
+  return people;
+}
+
+type FinchCall = (method: 'GET' | 'POST', path: string, query: FinchQuery, body?: unknown) => Promise<FinchDataResponse>;
+
+/** One entity's people (the whole connection's when `entity` names none): the directory's pages, then their details in batches. */
+async function readEntityPeople(connectionId: string, call: FinchCall, entity: FinchQuery): Promise<PersonRecord[]> {
   const entries: DirectoryEntry[] = [];
   for (let pageNo = 0; pageNo < MAX_DIRECTORY_PAGES; pageNo++) {
-    const response = await call('GET', '/employer/directory', { limit: String(DIRECTORY_PAGE), offset: String(entries.length) });
+    const response = await call('GET', '/employer/directory', { limit: String(DIRECTORY_PAGE), offset: String(entries.length), ...entity });
     const page = parseOk(shapes().directory, response);
     entries.push(...page.individuals);
     const total = page.paging?.count ?? entries.length;
@@ -110,7 +125,7 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
   const details = new Map<string, IndividualBody>();
   for (let start = 0; start < entries.length; start += INDIVIDUAL_BATCH) {
     const batch = entries.slice(start, start + INDIVIDUAL_BATCH);
-    const response = await call('POST', '/employer/individual', {}, { requests: batch.map((entry) => ({ individual_id: entry.id })) });
+    const response = await call('POST', '/employer/individual', entity, { requests: batch.map((entry) => ({ individual_id: entry.id })) });
     // Without the individual product the directory still lists names; those rows just cannot merge.
     if (response.status === 403) break;
     for (const answer of parseOk(shapes().individuals, response).responses) {
@@ -121,7 +136,7 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
   return entries.map((entry) => {
     const detail = details.get(entry.id);
     return {
-      connection_id: connection.connection_id,
+      connection_id: connectionId,
       individual_id: entry.id,
       first_name: detail?.first_name ?? entry.first_name ?? null,
       last_name: detail?.last_name ?? entry.last_name ?? null,

@@ -2,6 +2,7 @@
 // PUT /sandbox/connections/accounts. A disconnect or a status the sandbox sets is followed by
 // account.updated, as Finch sends it ("Webhooks").
 import type Finch from '@tryfinch/finch-api';
+import { entitiesOf, isMultiEntity } from './dataset.js';
 import { json, requireCaller, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { CONNECTION_STATUSES, type EmulatedConnection } from './store.js';
 import { expectBody, optionalEnum } from './validate.js';
@@ -42,7 +43,11 @@ export function introspect(input: RequestInput, deps: EmulatorDeps): Reply {
     authentication_methods: [{ type: connection.authentication_type, connection_status, products: [...connection.products] }],
     manual: connection.manual,
     username: connection.logins[0] ?? null,
-    entities: [],
+    // The SDK's Introspection `entities?`: each entity of a multi-entity connection ({id, name,
+    // source_id, status}); a single-entity connection lists none (its one entity is the token's entity_ids).
+    entities: isMultiEntity(connection)
+      ? entitiesOf(connection).map(({ id, name, source_id }) => ({ id, name, source_id, status: connection.status }))
+      : [],
   } satisfies Finch.Introspection);
 }
 

@@ -38,6 +38,8 @@ export interface FaultSpec {
   after_response?: boolean;
   /** Top-level fields deleted from the real (successful) answer. */
   omit_fields?: string[];
+  /** Top-level fields set on the real (successful) answer, e.g. one of another type than Finch's. */
+  set_fields?: Record<string, unknown>;
   times?: number;
 }
 
@@ -122,7 +124,7 @@ function faultError(fault: FaultSpec, requestBody: unknown, store: EmulatorStore
 }
 
 const KNOWN_FIELDS = new Set([
-  'method', 'path', 'status', 'error', 'finch_code', 'context', 'headers', 'body', 'delay_ms', 'after_response', 'omit_fields', 'times',
+  'method', 'path', 'status', 'error', 'finch_code', 'context', 'headers', 'body', 'delay_ms', 'after_response', 'omit_fields', 'set_fields', 'times',
 ]);
 
 function parseFaultSpec(input: unknown): FaultSpec {
@@ -130,7 +132,7 @@ function parseFaultSpec(input: unknown): FaultSpec {
   const unknown = Object.keys(input).filter((key) => !KNOWN_FIELDS.has(key));
   if (unknown.length) throw invalidRequest(`Unknown fault fields: ${unknown.join(', ')}.`);
 
-  const { method, path, status, body, delay_ms, after_response, omit_fields, times, headers } = input;
+  const { method, path, status, body, delay_ms, after_response, omit_fields, set_fields, times, headers } = input;
   if (typeof method !== 'string' || !/^[a-z]+$/i.test(method)) throw invalidRequest('fault.method must be an HTTP method.');
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalidRequest('fault.path must be a route path such as /auth/token.');
   if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 400 && (status as number) <= 599)) {
@@ -143,14 +145,15 @@ function parseFaultSpec(input: unknown): FaultSpec {
   if (omit_fields !== undefined && !(Array.isArray(omit_fields) && omit_fields.every((field) => typeof field === 'string'))) {
     throw invalidRequest('fault.omit_fields must be an array of field names.');
   }
+  if (set_fields !== undefined && !isObject(set_fields)) throw invalidRequest('fault.set_fields must be an object of field names to values.');
   if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1)) throw invalidRequest('fault.times must be a positive integer.');
   if (headers !== undefined && !(isObject(headers) && Object.entries(headers).every(([name, value]) =>
     /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && (value === null || (typeof value === 'string' && !/[\r\n]/.test(value)))))) {
     throw invalidRequest('fault.headers must map header names to a string (send it) or null (leave it out).');
   }
   const named = parseNamedError(input, method.toUpperCase(), path, status as number | undefined);
-  if (status === undefined && named.error === undefined && delay_ms === undefined && omit_fields === undefined && headers === undefined) {
-    throw invalidRequest('A fault needs at least one of status, error, delay_ms, omit_fields or headers.');
+  if (status === undefined && named.error === undefined && delay_ms === undefined && omit_fields === undefined && set_fields === undefined && headers === undefined) {
+    throw invalidRequest('A fault needs at least one of status, error, delay_ms, omit_fields, set_fields or headers.');
   }
   return {
     method: method.toUpperCase(), path,
@@ -161,6 +164,7 @@ function parseFaultSpec(input: unknown): FaultSpec {
     ...(delay_ms !== undefined ? { delay_ms: delay_ms as number } : {}),
     ...(after_response !== undefined ? { after_response } : {}),
     ...(omit_fields !== undefined ? { omit_fields: omit_fields as string[] } : {}),
+    ...(set_fields !== undefined ? { set_fields: set_fields as Record<string, unknown> } : {}),
     ...(times !== undefined ? { times: times as number } : {}),
   };
 }

@@ -257,9 +257,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
     if (fault.delay_ms) await sleeper.sleep(fault.delay_ms);
     if (answersError(fault)) reply = faultAnswer(fault, bodyOrNothing(req, rawBody), deps.store);
   }
-  if (fault?.omit_fields && reply.status < 300 && isObject(reply.json)) {
-    const trimmed = { ...reply.json };
-    for (const field of fault.omit_fields) delete trimmed[field];
+  if ((fault?.omit_fields || fault?.set_fields) && reply.status < 300 && isObject(reply.json)) {
+    const trimmed = { ...reply.json, ...fault.set_fields };
+    for (const field of fault.omit_fields ?? []) delete trimmed[field];
     reply = { ...reply, json: trimmed };
   }
   answer(withFaultHeaders(reply, fault));

@@ -1,6 +1,7 @@
 // POST /auth/token: exchanges a single-use authorization code for a new access token. A new
 // connection's first token starts Finch's initial sync, which ends in job.initial_data_sync_* events.
 import type Finch from '@tryfinch/finch-api';
+import { entitiesOf } from './dataset.js';
 import { invalidGrant } from './errors.js';
 import { newAccessToken, newId } from './ids.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
@@ -48,6 +49,8 @@ export function exchangeCode(input: RequestInput, deps: EmulatorDeps): Reply {
     products: [...connection.products],
     client_type: 'sandbox',
     connection_type: connection.connection_type,
-    entity_ids: [connection.entity_id],
+    // "An array of entity IDs that can be accessed with this access token" (the SDK's
+    // CreateAccessTokenResponse): every entity of a multi-entity connection, its own otherwise.
+    entity_ids: entitiesOf(connection).map((entity) => entity.id),
   } satisfies Finch.CreateAccessTokenResponse);
 }

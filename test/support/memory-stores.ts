@@ -106,6 +106,9 @@ export class MemorySessionStore implements SessionStore {
     Object.assign(stored, {
       token: clone(input.token), token_version: stored.token_version + 1, status: 'connected', status_message: null,
       updated_at: connection.updated_at, products: connection.products, provider_id: connection.provider_id,
+      entity_ids: connection.entity_ids, connection_type: connection.connection_type,
+      // A grant that names no company keeps the one stored (the adapter's write).
+      ...(connection.company_id === null ? {} : { company_id: connection.company_id }),
     });
     await this.finishSession(stateHash, 'claimed', result);
     this.table.audits.push({ id: randomUUID(), ...clone(audit) });
@@ -132,7 +135,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     const all = [...this.table.connections.values()]
       .filter((c) => c.customer_id === customerId)
       .filter((c) => (!query.status || c.status === query.status) && (!query.provider_id || c.provider_id === query.provider_id)
-        && (!query.entity || c.entity === query.entity))
+        && (!query.entity || c.entity === query.entity) && (!query.company_id || c.company_id === query.company_id))
       .sort((a, b) => b.connected_at.localeCompare(a.connected_at));
     const start = query.cursor ? Number(query.cursor) : 0;
     const page = all.slice(start, start + query.limit).map(({ token: _t, ...c }) => c);
@@ -229,7 +232,8 @@ export class MemoryWebhookInbox implements WebhookInbox {
     } else if (stored && change?.kind === 'update') {
       applies = stored.status !== 'disconnected' && stored.status !== 'disconnecting';
       if (applies) {
-        Object.assign(stored, change.set, { updated_at: event.received_at });
+        // undefined is no change, as in the adapter's SET.
+        Object.assign(stored, Object.fromEntries(Object.entries(change.set).filter(([, v]) => v !== undefined)), { updated_at: event.received_at });
         const sync = change.initial_sync;
         if (sync) stored.initial_sync_completed_at = { ...stored.initial_sync_completed_at, [sync.sync]: stored.initial_sync_completed_at[sync.sync] ?? sync.at };
       }

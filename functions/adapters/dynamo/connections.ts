@@ -54,6 +54,10 @@ export class DynamoConnectionStore implements ConnectionStore {
       values[':entity'] = query.entity;
       filters.push('entity = :entity');
     }
+    if (query.company_id !== undefined) {
+      values[':company_id'] = query.company_id;
+      filters.push('company_id = :company_id');
+    }
     const input: QueryCommandInput = {
       TableName: this.tableName,
       IndexName: LIST_INDEX.name,
@@ -211,6 +215,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     const { sets, names, values } = setFields({
       status: update.status, status_message: update.status_message, updated_at: now.toISOString(),
       authentication_methods: update.authentication_methods, products: update.products, company_name: update.company_name,
+      company_id: update.company_id, manual: update.manual, last_successful_sync: update.last_successful_sync,
     });
     return {
       TableName: this.tableName,
