@@ -6,7 +6,7 @@ import {
   AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete,
   FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
-import { CONNECTION_ID_PATTERN } from '#core/ids.js';
+import { CONNECTION_ID_PATTERN, FINCH_ID_PATTERN } from '#core/ids.js';
 import { CONNECTION_STATUSES, CONNECTION_TYPES, type ConnectionStatus, type ConnectionType } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
@@ -242,11 +242,9 @@ function introspectedIdentity(found: unknown): Pick<Introspection, 'company_id' 
   };
 }
 
-/** Finch's ids are UUIDs; anything else (or a runaway string) is not stored. */
-const FINCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Finch's multi-entity connections cover a handful of entities; a runaway list is cut, never stored whole. */
 const MAX_ENTITIES = 100;
 
 function finchId(value: unknown): string | null {
-  return typeof value === 'string' && FINCH_ID.test(value) ? value : null;
+  return typeof value === 'string' && FINCH_ID_PATTERN.test(value) ? value : null;
 }
