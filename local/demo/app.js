@@ -103,8 +103,23 @@ const button = (label, className, onClick) => {
 };
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 
+/**
+ * The Company cell: Finch's company name, else its company_id; a connection of a company already
+ * listed above (another provider, another login: the same company_id) says so.
+ */
+function companyCell(c, seen) {
+  const td = cell(c.company_name ?? c.company_id ?? '—', c.company_name ? '' : 'muted');
+  if (c.company_id && seen.has(c.company_id)) {
+    td.classList.add('same-company');
+    td.append(Object.assign(document.createElement('div'), { className: 'hint', textContent: 'Another connection of this company' }));
+  }
+  if (c.company_id) seen.add(c.company_id);
+  return td;
+}
+
 function renderConnections(connections) {
   const body = $('#connections tbody');
+  const seen = new Set();
   body.replaceChildren(...connections.map((c) => {
     const row = document.createElement('tr');
     row.dataset.connectionId = c.connection_id;
@@ -129,7 +144,7 @@ function renderConnections(connections) {
     }
     row.append(
       cell(c.provider_id),
-      cell(c.company_name ?? '—', c.company_name ? '' : 'muted'),
+      companyCell(c, seen),
       cell(c.entity ?? '—', c.entity ? '' : 'muted'),
       cell((c.products ?? []).join(', ')),
       status,
