@@ -40,12 +40,18 @@ export interface LocalBusOptions {
   log?: (line: string) => void;
 }
 
-/** A fault the tests make the bus answer, once per entry put while it lasts. */
+/** A fault the tests make the bus answer (a consumer fault: the events function must not lose an event). */
 export interface BusFault {
-  /** `entry`: the entry fails inside a 200 answer (FailedEntryCount); `request`: the whole call is answered 500. */
-  kind: 'entry' | 'request';
-  /** How many PutEvents calls (request) or entries (entry) it fails. */
+  /**
+   * `entry`: the entry is refused inside a 200 answer (FailedEntryCount, ErrorCode InternalFailure);
+   * `request`: the whole call is answered 500 and nothing is accepted; `lost-answer`: every entry
+   * is accepted, then the call is answered 500 (the caller cannot know: it sends them again).
+   */
+  kind: 'entry' | 'request' | 'lost-answer';
+  /** How many entries (entry) or PutEvents calls (request, lost-answer) it fails. */
   times: number;
+  /** Let this many entries or calls through first (default 0). */
+  skip?: number;
 }
 
 export class LocalBus {
@@ -85,10 +91,6 @@ export class LocalBus {
     this.faults.push({ ...fault });
   }
 
-  /** Whether the next call is to be answered 500 as a whole (consumes the fault). */
-  takeRequestFault(): boolean {
-    return this.takeFault('request');
-  }
 
   /** Settles once every delivery and forward started so far has finished (or given up). */
   async settled(): Promise<void> {
@@ -134,9 +136,14 @@ export class LocalBus {
     return null;
   }
 
-  private takeFault(kind: BusFault['kind']): boolean {
+  /** Whether a fault of this kind applies to this entry or call (it is used up as it does). */
+  takeFault(kind: BusFault['kind']): boolean {
     const fault = this.faults.find((candidate) => candidate.kind === kind && candidate.times > 0);
     if (!fault) return false;
+    if (fault.skip) {
+      fault.skip -= 1;
+      return false;
+    }
     fault.times -= 1;
     if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
     return true;

@@ -61,11 +61,13 @@ export async function startPutEventsEndpoint(bus: LocalBus, port = 0): Promise<R
     if (entries.length < 1 || entries.length > MAX_ENTRIES) {
       return answer(res, 400, failure('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}`));
     }
-    if (bus.takeRequestFault()) return answer(res, 500, failure('InternalException', 'Injected fault (local bus).'));
+    if (bus.takeFault('request')) return answer(res, 500, failure('InternalException', 'Injected fault (local bus).'));
+    const lostAnswer = bus.takeFault('lost-answer');
     const results = bus.put(entries.map(({ Time, ...entry }) => ({
       ...entry,
       ...(Time === undefined ? {} : { Time: typeof Time === 'number' ? new Date(Time * 1000) : new Date(Time) }),
     })));
+    if (lostAnswer) return answer(res, 500, failure('InternalException', 'Injected fault (local bus): the entries were accepted.'));
     return answer(res, 200, { FailedEntryCount: results.filter((result) => result.ErrorCode).length, Entries: results });
   };
   const server = createServer((req, res) => {
