@@ -8,9 +8,8 @@ import { once } from '#core/once.js';
 import { checkConnectSessionInput, createConnectSession } from '#core/sessions.js';
 import { app, httpRoute } from '#http/app.js';
 import { json } from '#http/stack.js';
-import { CreateSessionBody } from './schema.js';
+import { CreateSessionBody, IDEMPOTENCY_KEY } from './schema.js';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // Every session starts at Finch with the client credentials: their client is made during init.
 // The KMS client waits for a request with an Idempotency-Key (its record is sealed).
 makeNow(app.clients.secretsManager);

@@ -1,7 +1,12 @@
-// POST /connect/sessions: the request body.
+// POST /connect/sessions: the request body and Idempotency-Key header, and the answer.
 import { FINCH_NAME_MAX_LENGTH } from '#core/ids.js';
 import * as z from '#core/zod.js';
-import { customerId, entity, flow, minutesToExpire, products, providerId, returnTo } from '#http/schemas.js';
+import { customerId, entity, flow, minutesToExpire, products, providerId, returnTo, startedSession } from '#http/schemas.js';
+
+/** The optional `Idempotency-Key` header: 1-255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** The header as a schema, for the OpenAPI description (the handler tests the pattern itself). */
+export const IdempotencyKeyHeader = () => z.string().check(z.regex(IDEMPOTENCY_KEY));
 
 export const CreateSessionBody = z.strictObject({
   customer_id: z.optional(customerId()),
@@ -20,3 +25,6 @@ export const CreateSessionBody = z.strictObject({
   flow: z._default(flow(), 'redirect'),
   return_to: z.optional(returnTo()),
 });
+
+/** 201: the session started (the same schema as reauthenticate's). */
+export const CreateSessionResponse = startedSession;

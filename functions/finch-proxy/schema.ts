@@ -1,4 +1,5 @@
-// The Finch proxy's and the directory's requests, each made at its route's first request.
+// The Finch proxy's and the directory's requests, each made at its route's first request, and the
+// directory's answer (the proxy answers Finch's own).
 import { once } from '#core/once.js';
 import * as z from '#core/zod.js';
 import { connectionId, customerId, pageLimit } from '#http/schemas.js';
@@ -27,3 +28,36 @@ export const DirectoryQuery = once(() => z.strictObject({
   limit: z.optional(pageLimit()),
   cursor: z.optional(z.string().check(z.maxLength(256))),
 }));
+
+// ---- Responses (made by the OpenAPI description and the tests only: functions/http/schemas.ts) ----
+
+/** Why a connection's people are missing from a directory answer (functions/core/directory.ts `SkipReason`). */
+export const SKIP_REASONS = [
+  'reauth_required', 'not_connected', 'data_not_ready', 'connection_unauthorized',
+  'finch_rate_limited', 'finch_unavailable', 'finch_rejected', 'deadline_exceeded',
+] as const;
+/** How a source was matched to its row (functions/core/people.ts `MatchedBy`). */
+export const MATCHED_BY = ['self', 'name_dob', 'email'] as const;
+
+/** GET /directory: one row per person; dates of birth and emails match people but are not answered. */
+export const DirectoryResponse = () => z.strictObject({
+  people: z.array(z.strictObject({
+    first_name: z.nullable(z.string()),
+    last_name: z.nullable(z.string()),
+    sources: z.array(z.strictObject({ connection_id: connectionId(), individual_id: z.string(), matched_by: z.enum(MATCHED_BY) })),
+  })),
+  next_cursor: z.nullable(z.string()),
+  skipped: z.array(z.strictObject({ connection_id: connectionId(), reason: z.enum(SKIP_REASONS) })),
+});
+
+/**
+ * Finch's error body, which the proxy answers as it came with Finch's status ("Error Types":
+ * https://developer.tryfinch.com/api-reference/development-guides/errors/Error-Types; the SDK keeps
+ * it in APIError's `error`). Loose: Finch may add fields, and they are Finch's to add.
+ */
+export const FinchErrorResponse = () => z.looseObject({
+  code: z.number(),
+  name: z.string(),
+  message: z.string(),
+  finch_code: z.optional(z.string()),
+});

@@ -69,53 +69,58 @@ const CALLBACK_FAULTS = {
 export const CALLBACK_ANSWERS: Record<CallbackErrorCode, CallbackAnswer> = { ...CALLBACK_REFUSALS, ...CALLBACK_FAULTS };
 
 type ErrorClass<E extends Error = Error> = abstract new (...args: never[]) => E;
-type Rule<E extends Error> = Answer | ((error: E) => Answer);
-const rule = <E extends Error>(type: ErrorClass<E>, answer: Rule<E>) => [type, answer] as [ErrorClass, Rule<Error>];
+/** What an error of a row adds to its answer: headers, body fields, a fixed message. */
+type Extra = Omit<Answer, 'status' | 'code'>;
+/** A row: the status and code of an error class (static, so the table can be listed), and what an error adds. */
+interface Row<E extends Error = Error> { status: number; code: string; extra?: Extra | ((error: E) => Extra) }
+/** The callback's failures: one class, its code and status from the reason (CALLBACK_ANSWERS). */
+type CallbackRow = (error: CallbackFailed) => Answer;
+const rule = <E extends Error>(type: ErrorClass<E>, status: number, code: string, extra?: Row<E>['extra']) =>
+  [type, { status, code, extra }] as [ErrorClass, Row | CallbackRow];
 
 /**
  * The table, by class. A class not listed is answered as its nearest listed ancestor
  * (FinchDeadlineExceeded as FinchTimeout, FinchResponseIncomplete as FinchUnavailable); an error
  * with none is answered TRANSIENT_ANSWER (a TransientFault) or INTERNAL_ANSWER (stack.ts).
  */
-const ANSWERS = new Map<ErrorClass, Rule<Error>>([
+const ANSWERS = new Map<ErrorClass, Row | CallbackRow>([
   // The request and the caller
-  rule(InvalidRequest, (error) => ({ status: 400, code: 'invalid_request', body: error.details && { details: error.details } })),
-  rule(Unauthorized, { status: 401, code: 'unauthorized' }),
-  rule(Forbidden, { status: 403, code: 'forbidden' }),
-  rule(RouteNotFound, { status: 404, code: 'not_found' }),
-  rule(PayloadTooLarge, { status: 413, code: 'payload_too_large' }),
-  rule(UnsupportedMediaType, { status: 415, code: 'unsupported_media_type' }),
-  rule(IdempotencyInProgress, { status: 409, code: 'idempotency_in_progress' }),
-  rule(IdempotencyKeyReused, { status: 422, code: 'idempotency_key_reused' }),
+  rule(InvalidRequest, 400, 'invalid_request', (error) => ({ body: error.details && { details: error.details } })),
+  rule(Unauthorized, 401, 'unauthorized'),
+  rule(Forbidden, 403, 'forbidden'),
+  rule(RouteNotFound, 404, 'not_found'),
+  rule(PayloadTooLarge, 413, 'payload_too_large'),
+  rule(UnsupportedMediaType, 415, 'unsupported_media_type'),
+  rule(IdempotencyInProgress, 409, 'idempotency_in_progress'),
+  rule(IdempotencyKeyReused, 422, 'idempotency_key_reused'),
   // Connections
-  rule(ConnectionNotFound, { status: 404, code: 'connection_not_found' }),
-  rule(ConnectionAlreadyExists, (error) => ({
-    status: 409, code: 'connection_already_exists', body: error.connection_id ? { connection_id: error.connection_id } : undefined,
+  rule(ConnectionNotFound, 404, 'connection_not_found'),
+  rule(ConnectionAlreadyExists, 409, 'connection_already_exists', (error) => ({
+    body: error.connection_id ? { connection_id: error.connection_id } : undefined,
   })),
-  rule(ConnectionDisconnected, { status: 409, code: 'connection_disconnected' }),
-  rule(RefreshRateLimited, (error) => ({ status: 429, code: 'refresh_rate_limited', headers: { 'Retry-After': String(error.retryAfterSeconds) } })),
+  rule(ConnectionDisconnected, 409, 'connection_disconnected'),
+  rule(RefreshRateLimited, 429, 'refresh_rate_limited', (error) => ({ headers: { 'Retry-After': String(error.retryAfterSeconds) } })),
   // The callback
-  rule(InvalidState, { status: 400, code: 'invalid_state' }),
-  rule(CallbackFailed, (error) => ({ code: error.reason, ...CALLBACK_ANSWERS[error.reason] })),
-  rule(WebhookSignatureInvalid, { status: 401, code: 'invalid_signature' }),
+  rule(InvalidState, 400, 'invalid_state'),
+  [CallbackFailed, ((error: CallbackFailed) => ({ code: error.reason, ...CALLBACK_ANSWERS[error.reason] })) as CallbackRow],
+  rule(WebhookSignatureInvalid, 401, 'invalid_signature'),
   // Finch delivers an event again after a non-2xx: "later" is its schedule's, the header a hint.
-  rule(WebhookDeferred, (error) => ({
-    status: 503, code: 'webhook_deferred', message: 'This event cannot be applied yet; deliver it again later.',
-    headers: { 'Retry-After': String(error.retryAfterSeconds) },
+  rule(WebhookDeferred, 503, 'webhook_deferred', (error) => ({
+    message: 'This event cannot be applied yet; deliver it again later.', headers: { 'Retry-After': String(error.retryAfterSeconds) },
   })),
   // The Finch proxy
-  rule(PathNotAllowed, { status: 400, code: 'path_not_allowed' }),
-  rule(WriteScopeRequired, { status: 403, code: 'write_scope_required' }),
-  rule(ReauthRequired, (error) => ({ status: 409, code: 'reauth_required', body: { connection_id: error.connection_id } })),
-  rule(ConnectionUnauthorized, (error) => ({ status: 409, code: 'connection_unauthorized', body: { finch_code: error.finch_code } })),
+  rule(PathNotAllowed, 400, 'path_not_allowed'),
+  rule(WriteScopeRequired, 403, 'write_scope_required'),
+  rule(ReauthRequired, 409, 'reauth_required', (error) => ({ body: { connection_id: error.connection_id } })),
+  rule(ConnectionUnauthorized, 409, 'connection_unauthorized', (error) => ({ body: { finch_code: error.finch_code } })),
   // Finch
-  rule(FinchRejected, { status: 400, code: 'finch_rejected_request' }),
-  rule(AuthorizationCodeRejected, { status: 400, code: 'invalid_code' }),
-  rule(FinchRateLimited, (error) => ({
-    status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': String(error.retryAfterSeconds) }, body: { finch_code: error.finch_code },
+  rule(FinchRejected, 400, 'finch_rejected_request'),
+  rule(AuthorizationCodeRejected, 400, 'invalid_code'),
+  rule(FinchRateLimited, 429, 'finch_rate_limited', (error) => ({
+    headers: { 'Retry-After': String(error.retryAfterSeconds) }, body: { finch_code: error.finch_code },
   })),
-  rule(FinchUnavailable, { status: 502, code: 'finch_unavailable', message: 'Finch could not be reached or answered with an error.' }),
-  rule(FinchTimeout, { status: 504, code: 'finch_timeout', message: 'Finch did not answer in time.' }),
+  rule(FinchUnavailable, 502, 'finch_unavailable', { message: 'Finch could not be reached or answered with an error.' }),
+  rule(FinchTimeout, 504, 'finch_timeout', { message: 'Finch did not answer in time.' }),
 ]);
 
 /** A backing service stayed unavailable through the retries (a TransientFault): say so, and when to retry. */
@@ -132,11 +137,31 @@ export function answerOf(error: unknown): ErrorAnswer | undefined {
   for (let proto = Object.getPrototypeOf(error); proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
     const found = ANSWERS.get(proto.constructor);
     if (!found) continue;
-    const answer = typeof found === 'function' ? found(error) : found;
+    const answer = typeof found === 'function' ? found(error as CallbackFailed) : answerOfRow(found, error);
     const fixed = answer.message ?? (answer.status < 500 ? error.message : INTERNAL_ANSWER.message);
     return { ...answer, message: fixed };
   }
   return undefined;
+}
+
+function answerOfRow({ status, code, extra }: Row, error: Error): Answer {
+  const added = typeof extra === 'function' ? extra(error) : extra;
+  return { status, code, ...added };
+}
+
+/**
+ * Every code an error may be answered with, and its status: the table's rows, the callback's
+ * failures, and the answers to faults. The OpenAPI description's error codes (scripts/openapi.ts).
+ */
+export function errorCodes(): ReadonlyArray<{ code: string; status: number }> {
+  const listed = [
+    ...[...ANSWERS.values()].flatMap((row) => (typeof row === 'function' ? [] : [{ code: row.code, status: row.status }])),
+    ...Object.entries(CALLBACK_ANSWERS).map(([code, { status }]) => ({ code, status })),
+    { code: TRANSIENT_ANSWER.code, status: TRANSIENT_ANSWER.status },
+    { code: INTERNAL_ANSWER.code, status: INTERNAL_ANSWER.status },
+  ];
+  // invalid_state and internal_error are both a row and a callback failure, with one status.
+  return [...new Map(listed.map((entry) => [`${entry.status} ${entry.code}`, entry])).values()];
 }
 
 /**

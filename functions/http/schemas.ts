@@ -22,3 +22,42 @@ export const pageLimit = () => z.pipe(
   z.pipe(z.string().check(z.regex(/^\d{1,3}$/, 'must be an integer from 1 to 100')), z.transform(Number)),
   z.number().check(z.gte(1), z.lte(100)),
 );
+
+// ---- Responses --------------------------------------------------------------------------------
+// What the handlers answer, as schemas. No handler validates its own answer (that would cost every
+// request): the OpenAPI description (scripts/openapi.ts) is generated from these, and the test
+// suites check every answer they receive against it. Makers, never called by a function's bundle.
+
+/** An instant as the API writes it (`Date.prototype.toISOString`). */
+export const instant = () => z.iso.datetime();
+
+/** A started Connect session (POST /connect/sessions, POST /connect/sessions/reauthenticate). */
+export const startedSession = () => z.strictObject({
+  session_id: z.string(),
+  /** Finch's Connect URL with our `state` added: answered to the caller, never logged. */
+  connect_url: z.url(),
+  state: z.string(),
+  expires_at: instant(),
+  finch_customer_id: z.string(),
+  /** An adopt session: the connection at Finch nobody here owns, which its callback recovers. */
+  adopts_connection_id: z.optional(connectionId()),
+});
+
+/**
+ * The error shape of every JSON error: `{"error": {code, message, request_id, …}}`, `code` one of
+ * `codes` (from the table of functions/http/errors.ts). The fields an answer may add are the
+ * table's `body` fields.
+ */
+export const errorResponse = (codes: readonly [string, ...string[]]) => z.strictObject({
+  error: z.strictObject({
+    code: z.enum(codes),
+    message: z.string(),
+    request_id: z.string(),
+    /** invalid_request: what is wrong, field by field (zod's messages: they never echo a value). */
+    details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
+    /** connection_already_exists (when Finch named it), reauth_required: the connection concerned. */
+    connection_id: z.optional(connectionId()),
+    /** connection_unauthorized, finch_rate_limited: Finch's own code, when it sent one. */
+    finch_code: z.optional(z.nullable(z.string())),
+  }),
+});

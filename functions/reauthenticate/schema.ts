@@ -1,6 +1,6 @@
-// POST /connect/sessions/reauthenticate: the request body.
+// POST /connect/sessions/reauthenticate: the request body, and the answer.
 import * as z from '#core/zod.js';
-import { connectionId, customerId, flow, minutesToExpire, products, returnTo } from '#http/schemas.js';
+import { connectionId, customerId, flow, minutesToExpire, products, returnTo, startedSession } from '#http/schemas.js';
 
 export const ReauthenticateBody = z.strictObject({
   connection_id: connectionId(),
@@ -10,3 +10,6 @@ export const ReauthenticateBody = z.strictObject({
   flow: z._default(flow(), 'redirect'),
   return_to: z.optional(returnTo()),
 });
+
+/** 201: the reauthentication session started (the same schema as create-session's). */
+export const ReauthenticateResponse = startedSession;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../../local/processes.js';
+import { checkAnswer } from '../support/openapi-check.js';
 export { isAlive };
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,6 +65,7 @@ export async function startStackProcess(args: string[] = ['--quiet'], timeoutMs 
   }
   const stackFile = join(stateDir, 'stack.json');
   const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as StackFile;
+  apiOrigins.add(new URL(stack.apiUrl).origin);
   return {
     child, stack, stackFile, stateDir, output,
     stop: async (signal = 'SIGTERM', graceMs = 20_000) => {
@@ -85,6 +87,9 @@ export function killStack(stack: StackProcess | undefined): void {
 }
 
 // ---- HTTP, as an application and a browser would speak it --------------------------------
+/** The stacks' API origins: each answer from one is checked against openapi.json (test/support/openapi-check.ts). */
+const apiOrigins = new Set<string>();
+
 export interface Answer { status: number; headers: Headers; text: string; json: any; location: string | null }
 
 export async function http(method: string, url: string, options: { token?: string; body?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Answer> {
@@ -100,6 +105,10 @@ export async function http(method: string, url: string, options: { token?: strin
   }
   const res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
   const text = await res.text();
+  const target = new URL(url);
+  if (apiOrigins.has(target.origin)) {
+    checkAnswer({ method, path: target.pathname, status: res.status, headers: Object.fromEntries(res.headers), body: text });
+  }
   let json: any;
   try { json = JSON.parse(text); } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json, location: res.headers.get('location') };

@@ -10,6 +10,7 @@ import type { FaultSpec } from '#local/finch-emulator/faults.js';
 import { ROUTES, type FunctionName } from '../../lib/routes.js';
 import { invokeAs, recordCallsOf } from './aws-calls.js';
 import { createTestTable, type TestTable } from './dynamo.js';
+import { checkAnswer } from './openapi-check.js';
 
 export const CLIENT_ID = 'client-harness';
 export const CLIENT_SECRET = `secret-${randomBytes(16).toString('hex')}`;
@@ -112,6 +113,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
     const body = result.body ?? '';
     transcript.push({ routeKey: event.routeKey, text: `${JSON.stringify(headers)}\n${body}` });
+    // Every answer is one openapi.json documents: status, content type, headers, every field.
+    checkAnswer({ method, path: rawPath, status: result.statusCode, headers, body });
     let json: unknown;
     try { json = JSON.parse(body); } catch { json = undefined; }
     return { statusCode: result.statusCode, headers, body, json };
