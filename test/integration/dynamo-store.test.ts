@@ -28,9 +28,9 @@ afterAll(() => table?.client.destroy());
 const NOW = 1_800_000_000; // epoch seconds
 const DAY = 24 * 60 * 60;
 const CONNECTION_FIELDS = [
-  'authentication_methods', 'company_name', 'connected_at', 'connection_id', 'customer_id', 'entity',
-  'finch_customer_id', 'initial_sync_completed_at', 'last_synced_at', 'products', 'provider_id', 'status', 'status_message',
-  'token_version', 'updated_at',
+  'authentication_methods', 'company_id', 'company_name', 'connected_at', 'connection_id', 'connection_type', 'customer_id', 'entity',
+  'entity_ids', 'finch_customer_id', 'initial_sync_completed_at', 'last_successful_sync', 'last_synced_at', 'manual', 'products',
+  'provider_id', 'status', 'status_message', 'token_version', 'updated_at',
 ];
 
 const id = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
@@ -524,6 +524,9 @@ describe('recordStatus', () => {
   });
 });
 
+const COMPANY_A = 'c0ffee00-0000-4000-8000-00000000000a';
+const COMPANY_B = 'c0ffee00-0000-4000-8000-00000000000b';
+
 describe('listConnections: newest first, paged, filtered, bound to the customer', () => {
   const customer = 'lister';
   const seeded: Connection[] = [];
@@ -543,6 +546,8 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
         customer_id: customer, finch_customer_id: spec.entity ? `${customer}~${spec.entity}` : customer,
         provider_id: spec.provider_id, entity: spec.entity, connected_at: `2027-01-0${i + 1}T00:00:00.000Z`,
         updated_at: `2027-01-0${i + 1}T00:00:00.000Z`,
+        // Two employers at Finch (one connected three times), and connections stored before company_id was kept.
+        company_id: [COMPANY_A, COMPANY_B, null][i % 3], entity_ids: i % 3 === 2 ? [] : [`entity-${i}`],
       });
       await seedConnection(connection);
       seeded.push(connection);
@@ -586,6 +591,8 @@ describe('listConnections: newest first, paged, filtered, bound to the customer'
     ['status', { status: 'reauth' as const }, (c: Connection) => c.status === 'reauth'],
     ['provider_id', { provider_id: 'gusto' }, (c: Connection) => c.provider_id === 'gusto'],
     ['entity', { entity: 'east' }, (c: Connection) => c.entity === 'east'],
+    ['company_id', { company_id: COMPANY_A }, (c: Connection) => c.company_id === COMPANY_A],
+    ['company_id and provider_id', { company_id: COMPANY_A, provider_id: 'gusto' }, (c: Connection) => c.company_id === COMPANY_A && c.provider_id === 'gusto'],
     ['all three', { status: 'connected' as const, provider_id: 'gusto', entity: 'east' },
       (c: Connection) => c.status === 'connected' && c.provider_id === 'gusto' && c.entity === 'east'],
   ])('filters by %s across pages', async (_name, filter, keep) => {
