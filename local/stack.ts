@@ -13,6 +13,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-
 import { createCors } from './gateway/cors.js';
 import { LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, createJwtAuthorizer, publicJwks } from './gateway/jwt.js';
 import { createLocalRoutes } from './gateway/local-routes.js';
+import { type LocalEvents, startLocalEvents } from './events/index.js';
+import type { LocalBus } from './events/bus.js';
 import { type LambdaHandler, type RunningGateway, startGateway } from './gateway/server.js';
 import { PortInUse, freePort, isPortFree } from './ports.js';
 import { DEFAULT_STATE_DIR, REPO_ROOT } from './paths.js';
@@ -53,6 +55,8 @@ export interface RunningStack extends StackInfo {
   stackFile: string;
   dynamodbPid: number;
   readyInMs: number;
+  /** The local event bus: GET /_local/events reads it; `bus.subscribe(types, handler)` takes its events in process. */
+  bus: LocalBus;
   /** Settles if DynamoDB Local exits while the stack runs. */
   dynamodbExited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stops the gateway, the emulator and Java; removes stack.json. Safe to call twice. */
@@ -102,6 +106,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     dynamoStarting.catch(() => undefined);
     cleanups.push(async () => { await (await dynamoStarting.catch(() => undefined))?.stop(); });
 
+    // The events pipe (local/events/index.ts): its bus answers PutEvents on a loopback port of its own.
+    const events: LocalEvents = await startLocalEvents({ region: LOCAL_REGION, stateDir, forwardUrl: env.EVENTS_FORWARD_URL || undefined, log: options.progress ?? ((line) => console.error(line)) });
+    cleanups.push(() => events.close());
+
     let resolveReady!: (handlers: Map<FunctionName, LambdaHandler>) => void;
     const ready = new Promise<Map<FunctionName, LambdaHandler>>((resolve) => { resolveReady = resolve; });
     let emulatorUrl: string | undefined;
@@ -120,6 +128,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         emulatorUrl: () => emulatorUrl,
         port: () => gateway.port,
         routeKeys: ROUTES.map(routeKey),
+        events: (connectionId) => events.bus.events(connectionId),
       }),
       // Other local frontends (say a dev server on :5173) are allowed as they will be in AWS.
       cors: createCors(configuredReturnOrigins(env), ROUTES),
@@ -148,7 +157,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       progress(`finch     the real Finch API at ${finchUrl}`);
     }
 
-    Object.assign(env, handlerEnvironment({ env, apiUrl, finchUrl, finchMode, tableName, secrets, dynamodbEndpoint }));
+    Object.assign(env, handlerEnvironment({ env, apiUrl, finchUrl, finchMode, tableName, secrets, dynamodbEndpoint }), events.env);
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'KMS_KEY_ARN', 'FINCH_SECRET_ARN']) delete env[name];
     const imported = importHandlers();
     imported.catch(() => undefined);
@@ -157,11 +166,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     progress(`dynamodb  answering on ${dynamo.endpoint} after ${(dynamo.startedInMs / 1000).toFixed(1)}s`);
     const created = await ensureTable(dynamo.endpoint, tableName);
     progress(`table     ${tableName} ${created ? 'created' : 'kept from the last run'}`);
+    // Read before any request is served, so every change's event reaches the bus.
+    await events.startStream({ endpoint: dynamo.endpoint, tableName, credentials: LOCAL_CREDENTIALS });
+    progress(`events    the table's stream → the events function → the local bus${env.EVENTS_FORWARD_URL ? ` → ${env.EVENTS_FORWARD_URL}` : ''} (${join(stateDir, 'events.jsonl')})`);
     resolveReady(await imported);
 
     const info: StackInfo = { apiUrl, finchUrl, dynamodbEndpoint: dynamo.endpoint, tableName };
     writeFileSync(stackFile, `${JSON.stringify({ ...info, pid: process.pid, dynamodbPid: dynamo.pid }, null, 2)}\n`);
-    return { ...info, finch: finchMode, stackFile, dynamodbPid: dynamo.pid, readyInMs: Date.now() - t0, dynamodbExited: dynamo.exited, stop };
+    return { ...info, finch: finchMode, stackFile, bus: events.bus, dynamodbPid: dynamo.pid, readyInMs: Date.now() - t0, dynamodbExited: dynamo.exited, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,6 +7,7 @@ import type { JSONWebKeySet } from 'jose';
 import * as z from '#core/zod.js';
 import { isLoopbackHost } from '../loopback-host.js';
 import type { IncomingRequest } from './event.js';
+import { referenceRoute } from './reference.js';
 import { type HttpAnswer, jsonAnswer } from './response.js';
 import type { LocalRoutes } from './server.js';
 
@@ -28,6 +29,8 @@ export interface LocalRoutesOptions {
   port: () => number;
   /** The API's route keys, so the demo shows only what exists (Disconnect once DELETE is routed). */
   routeKeys: readonly string[];
+  /** The local bus's events, newest last (all, or one connection's): GET /_local/events. */
+  events?: (connectionId?: string) => unknown[];
 }
 
 const DAY = 86_400;
@@ -50,16 +53,19 @@ const ASSET_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-
 export function createLocalRoutes(options: LocalRoutesOptions): LocalRoutes {
   return async (request) => {
     const { method, path } = request;
-    if (path !== '/' && !path.startsWith('/_local/')) return undefined;
+    if (path !== '/' && path !== '/openapi.json' && !path.startsWith('/_local/')) return undefined;
     // Loopback names only: a page on another site that rebinds its DNS to 127.0.0.1 gets nothing.
     if (!isLoopbackHost(request.headers.host?.[0], options.port())) return jsonAnswer(403, { message: 'Forbidden' });
 
     if (method === 'GET' && path === '/') return demoFile(options.demoDir, 'index.html', 'text/html; charset=utf-8');
     const asset = /^\/_local\/demo\/([a-z0-9-]+)\.(js|css|svg)$/.exec(path);
     if (method === 'GET' && asset) return demoFile(options.demoDir, `${asset[1]}.${asset[2]}`, ASSET_TYPES[asset[2]]);
+    const reference = await referenceRoute(method, path);
+    if (reference) return reference;
     if (method === 'GET' && path === '/_local/jwks.json') return jsonAnswer(200, options.jwks);
     if (method === 'GET' && path === '/_local/config') return jsonAnswer(200, { finch: options.emulatorUrl() ? 'emulator' : 'sandbox', routes: options.routeKeys });
     if (method === 'POST' && path === '/_local/token') return token(request, options);
+    if (method === 'GET' && path === '/_local/events' && options.events) return localEvents(request, options.events);
     const flip = /^\/_local\/emulator\/connections\/([A-Za-z0-9_-]{1,128})$/.exec(path);
     if (method === 'POST' && flip) return setEmulatorStatus(request, flip[1], options);
     return jsonAnswer(404, { message: 'Not Found' });
@@ -74,6 +80,14 @@ async function token(request: IncomingRequest, options: LocalRoutesOptions): Pro
     return localError(400, 'Invalid token request.', parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })));
   }
   return jsonAnswer(200, { token: await options.mintToken(parsed.data) }, { 'cache-control': 'no-store' });
+}
+
+/** `GET /_local/events[?connection_id=]` → `{events: [detail…]}`, newest last. */
+function localEvents(request: IncomingRequest, events: NonNullable<LocalRoutesOptions['events']>): HttpAnswer {
+  const query = new URLSearchParams(request.url.split('?')[1] ?? '');
+  const connectionId = query.get('connection_id') ?? undefined;
+  if (connectionId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(connectionId)) return localError(400, 'connection_id is not a connection id.');
+  return jsonAnswer(200, { events: events(connectionId) }, { 'cache-control': 'no-store' });
 }
 
 async function setEmulatorStatus(request: IncomingRequest, connectionId: string, options: LocalRoutesOptions): Promise<HttpAnswer> {
