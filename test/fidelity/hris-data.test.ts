@@ -226,4 +226,22 @@ describe(`entity_ids (${DATA_DOCS.multiEntity}; the SDK's doc: "Provide exactly 
       expect(error.error).toMatchObject({ code: 400, finch_code: 'invalid_request' });
     }
   });
+  test('a multi-entity connection\'s token names every entity (CreateAccessTokenResponse entity_ids: "entity IDs that can be accessed with this access token") and introspect lists them (Introspection entities)', async () => {
+    const { token, connection_id } = await connect(f, { customer_id: newCustomer('multi-token'), products: [...ORG] });
+    const configured = await control(f.emulator, 'POST', `/_emulator/connections/${connection_id}/data`, { entities: 3 });
+    const ids = (configured.json.entities as Array<{ id: string }>).map((entity) => entity.id);
+    expect(ids).toHaveLength(3);
+    // A new token of the connection (a reauthentication) is issued for all of them.
+    const session = await f.finch.connect.sessions.reauthenticate({ connection_id, redirect_uri: REDIRECT_URI });
+    const grant = await f.finch.accessTokens.create({ code: await authorize(session.connect_url), redirect_uri: REDIRECT_URI });
+    expect(grant.entity_ids).toEqual(ids);
+    expect(grant).toMatchObject({ connection_type: 'provider', company_id: expect.any(String) });
+    const introspection = await f.finch.withAccessToken(token).account.introspect();
+    expect(introspection.entities?.map((entity) => entity.id)).toEqual(ids);
+    for (const entity of introspection.entities ?? []) {
+      expect(entity).toEqual({ id: expect.any(String), name: expect.any(String), source_id: expect.any(String), status: 'connected' });
+    }
+    // Each of them reads through the token.
+    for (const id of ids) await f.finch.withAccessToken(grant.access_token).hris.directory.list({ entity_ids: [id] });
+  });
 });
