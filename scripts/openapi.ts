@@ -97,7 +97,7 @@ export function buildOpenApi(): Doc {
         + 'Every JSON error is `{"error": {"code", "message", "request_id", "details"?}}`. How it works: docs/ARCHITECTURE.md.',
       license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
     },
-    servers: [{ url: '/', description: 'Where this description is served: `npm start` serves it at http://127.0.0.1:3000/openapi.json; deployed, the stack\'s ApiUrl.' }],
+    servers: [{ url: '/', description: 'This API (npm start: http://127.0.0.1:3000; deployed: the stack\'s ApiUrl)' }],
     tags: [
       { name: 'Connect', description: 'Finch Connect sessions and their callback.' },
       { name: 'Connections', description: 'The caller\'s connections, token-free.' },

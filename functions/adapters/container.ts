@@ -10,10 +10,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BaseDeps, CoreDeps, CoreSettings, Log, SessionDeps } from '#core/deps.js';
+import { type CallerKind, FinchBudget, loggingObserver } from '#core/finch-budget.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
 import { type Config, type Part, loadConfig } from './config.js';
 import { dynamoStores } from './dynamo/index.js';
+import { DynamoRateBuckets } from './dynamo/rate-buckets.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
 import type { finchCredentials } from './secrets.js';
@@ -30,11 +32,11 @@ export interface AwsClients {
 
 // Every container has the table, the caller's claims (functions/http/wiring.ts) and Finch.
 /** create-session, callback, connections, webhook. */
-const APP_PARTS = ['store', 'caller', 'finch', 'credentials', 'cipher', 'settings'] as const;
+const APP_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'cipher', 'settings'] as const;
 /** reauthenticate: no token cipher. */
-const SESSION_PARTS = ['store', 'caller', 'finch', 'credentials', 'settings'] as const;
+const SESSION_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'settings'] as const;
 /** The data proxy: no client credentials, no session settings. */
-const DATA_PARTS = ['store', 'caller', 'finch', 'cipher', 'proxy'] as const;
+const DATA_PARTS = ['store', 'caller', 'finch', 'budget', 'cipher', 'proxy'] as const;
 
 interface Base<D, P extends Part> {
   /** The variables of this container's parts, validated at cold start. */
@@ -91,7 +93,9 @@ export function buildDataContainer(env: Env, log: Log, cipher: CipherFactory): D
     deps: { ...base.deps, cipher: tokens.cipher },
     clients: { ...base.clients, kms: tokens.client },
     contextCipher: tokens.contextCipher,
-    finchData: new SdkFinchDataGateway({ baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS }),
+    finchData: new SdkFinchDataGateway({
+      baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'interactive'),
+    }),
   };
 }
 
@@ -104,16 +108,26 @@ export function makeNow(...clients: Array<(() => unknown) | undefined>): void {
 }
 
 /** The stores on the table, time and the logger. */
-function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'cipher'>; clients: { dynamo: DynamoDBClient } } {
+function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'cipher'>; clients: { dynamo: DynamoDBClient }; doc: DynamoDBDocumentClient } {
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log }, clients: { dynamo } };
+  return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log }, clients: { dynamo }, doc };
+}
+
+/**
+ * The shared Finch budget on the table, as `kind` takes it: every HTTP function is interactive; a
+ * function nobody waits on (the reconciler, the enrichment consumer) builds it with 'background'
+ * and leaves the reserve to the others. Every Finch client of a container takes this one.
+ */
+export function finchBudget(config: Config<'store' | 'budget'>, doc: DynamoDBDocumentClient, log: Log, kind: CallerKind): FinchBudget {
+  const settings = { limits: config.FINCH_RATE_LIMITS, reserve: config.FINCH_BUDGET_RESERVE, burst: config.FINCH_BUDGET_BURST };
+  return new FinchBudget(new DynamoRateBuckets(doc, config.TABLE_NAME), settings, kind, Date.now, loggingObserver(log));
 }
 
 /** What every container that starts Connect sessions has: the stores, Finch with the client credentials, the core's settings. */
-function sessionParts(config: Config<'store' | 'finch' | 'credentials' | 'settings'>, log: Log, credentials: CredentialsFactory) {
+function sessionParts(config: Config<'store' | 'finch' | 'budget' | 'credentials' | 'settings'>, log: Log, credentials: CredentialsFactory) {
   const base = baseParts(config, log);
-  const finch = finchParts(config, credentials);
+  const finch = finchParts(config, credentials, finchBudget(config, base.doc, log, 'interactive'));
   return {
     deps: { ...base.deps, ...finch.deps, settings: coreSettings(config) },
     clients: { ...base.clients, secretsManager: finch.client },
@@ -121,9 +135,9 @@ function sessionParts(config: Config<'store' | 'finch' | 'credentials' | 'settin
 }
 
 /** Finch with the client credentials. */
-function finchParts(config: Config<'finch' | 'credentials'>, credentials: CredentialsFactory) {
+function finchParts(config: Config<'finch' | 'credentials'>, credentials: CredentialsFactory, budget: FinchBudget) {
   const { source, client } = credentials(config);
-  const finch = new SdkFinchGateway(source, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS });
+  const finch = new SdkFinchGateway(source, { baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget });
   return { deps: { finch, webhooks: finch }, client };
 }
 

@@ -5,13 +5,17 @@
 // the proxy never has the client secret and nothing here can fall back to Basic auth.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
 import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
+import type { FinchBudget } from '#core/finch-budget.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import { budgetRefusal, withFinchBudget } from './finch-budget-fetch.js';
 import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
 import { retryAfterSeconds } from './finch-rate-limits.js';
 
 export interface FinchDataOptions {
   baseURL: string;
   timeoutMs?: number;
+  /** The shared Finch budget every request takes first (functions/core/finch-budget.ts). */
+  budget: FinchBudget;
   /** For tests; defaults to the global fetch. */
   fetch?: typeof fetch;
 }
@@ -47,7 +51,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       maxRetries: 0,
       // A redirect could carry the token elsewhere: never follow one.
       fetchOptions: { redirect: 'error' },
-      fetch: this.guard(send),
+      fetch: this.guard(withFinchBudget(send, options.budget)),
       defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
     });
   }
@@ -76,6 +80,9 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     } catch (error) {
       // The SDK throws for every non-2xx answer; those are Finch's answers, returned as data.
       if (error instanceof APIError && typeof error.status === 'number') {
+        // The budget's refusal: nothing was sent, and the caller is ours to answer (429 finch_rate_limited).
+        const refusal = error.status === 429 ? budgetRefusal(error.headers) : undefined;
+        if (refusal) throw refusal;
         const headers = pickHeaders(error.headers);
         // Finch documents no Retry-After for its 429s: the caller gets one anyway, Finch's (capped)
         // or the finch_code's, as every 429 of this API has one (finch-rate-limits.ts).

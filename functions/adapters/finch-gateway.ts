@@ -6,11 +6,13 @@ import {
   AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete,
   FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
+import type { FinchBudget } from '#core/finch-budget.js';
 import { CONNECTION_ID_PATTERN, FINCH_ID_PATTERN } from '#core/ids.js';
 import { CONNECTION_STATUSES, CONNECTION_TYPES, type ConnectionStatus, type ConnectionType } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
+import { budgetRefusal, withFinchBudget } from './finch-budget-fetch.js';
 import { retryAfterSeconds, withoutLongRetries } from './finch-rate-limits.js';
 import type { FinchCredentialsSource } from './secrets.js';
 
@@ -18,6 +20,8 @@ export interface FinchGatewayOptions {
   baseURL: string;
   /** API Gateway cuts a request at 29 s; two Finch calls must fit. */
   timeoutMs?: number;
+  /** The shared Finch budget every request takes first (functions/core/finch-budget.ts). */
+  budget: FinchBudget;
 }
 
 /**
@@ -153,7 +157,8 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
           // One retry of a passing fault (a 5xx, a reset connection), never of a 429 or a 409, and
           // never after a long Retry-After: a request does not sleep on Finch (finch-rate-limits.ts).
           maxRetries: 1,
-          fetch: withoutLongRetries(abortAwareFetch),
+          // The budget outermost: it sees each request the SDK sends, retries included.
+          fetch: withFinchBudget(withoutLongRetries(abortAwareFetch), this.options.budget),
           defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
         }),
       };
@@ -185,6 +190,9 @@ function translate(error: unknown, kind: CallKind): Error {
   if (!(error instanceof APIError)) return error instanceof Error ? error : new Error('unknown Finch error');
   const body = (error.error ?? {}) as FinchErrorBody;
   if (error.status === 429) {
+    // The budget's own refusal: nothing was sent to Finch.
+    const refusal = budgetRefusal(error.headers);
+    if (refusal) return refusal;
     const finchCode = typeof body.finch_code === 'string' ? body.finch_code : null;
     return new FinchRateLimited(retryAfterSeconds(error.headers, finchCode), finchCode);
   }

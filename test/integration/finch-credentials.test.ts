@@ -3,6 +3,7 @@ import { SdkFinchGateway } from '#adapters/finch-gateway.js';
 import type { FinchCredentials, FinchCredentialsSource } from '#adapters/secrets.js';
 import { statusOf } from '#http/errors.js';
 import { startFinchEmulator, type RunningEmulator } from '#local/finch-emulator/index.js';
+import { testBudget } from '../support/budget.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => { emulator = await startFinchEmulator({ port: 0, clientId: 'id', clientSecret: 'rotated' }); });
@@ -22,7 +23,7 @@ class RotatingSource implements FinchCredentialsSource {
 
 test('a 401 from Finch refetches the credentials once and retries the session call', async () => {
   const source = new RotatingSource();
-  const gateway = new SdkFinchGateway(source, { baseURL: emulator.url });
+  const gateway = new SdkFinchGateway(source, { baseURL: emulator.url, budget: testBudget() });
   const session = await gateway.createConnectSession({ customer_id: 'rot-co', customer_name: 'Rot', products: ['company'], minutes_to_expire: 10 });
   expect(session.connect_url).toContain(emulator.url);
   expect(source.fetches).toBe(2);
@@ -31,7 +32,7 @@ test('a 401 from Finch refetches the credentials once and retries the session ca
 
 test('the code exchange is never sent twice, even for a 401', async () => {
   const source = new RotatingSource();
-  const gateway = new SdkFinchGateway(source, { baseURL: emulator.url });
+  const gateway = new SdkFinchGateway(source, { baseURL: emulator.url, budget: testBudget() });
   const before = emulator.state().calls['POST /auth/token'] ?? 0;
   expect(await gateway.exchangeCode('some-code', undefined).catch(statusOf)).toBe(502);
   expect((emulator.state().calls['POST /auth/token'] ?? 0) - before).toBe(1);

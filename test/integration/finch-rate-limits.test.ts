@@ -2,10 +2,13 @@
 // product) or to our IP address (with a 60-minute penalty), and Finch documents no Retry-After
 // (DOCS.rateLimits): so no request waits on Finch or asks again, the caller is told when to retry
 // (Finch's header when it sent one, capped, else by finch_code), and the code exchange stays one call.
-import { RETURN_ORIGIN, authorizeAtFinch, connectCustomer, customerIds, emulatorFault, harnessForFile } from '../support/harness.js';
+import { RETURN_ORIGIN, authorizeAtFinch, clearFinchBudget, connectCustomer, customerIds, emulatorFault, harnessForFile } from '../support/harness.js';
 import { DOCS } from '../fidelity/support.js';
 
 const h = harnessForFile({ clearFaults: true });
+// Each test meets Finch's 429 afresh: a Finch IP 429 blocks the shared budget for an hour
+// (test/integration/finch-budget.test.ts), which would refuse the next tests before Finch.
+afterEach(() => clearFinchBudget(h));
 
 const claims = (customer_id: string) => ({ customer_id });
 const calls = (key: string) => h.emulator.state().calls[key] ?? 0;

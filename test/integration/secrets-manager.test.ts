@@ -11,6 +11,7 @@ import { isTransientFault } from '#core/retry.js';
 import { statusOf } from '#http/errors.js';
 import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
 import { signWebhook } from '#local/finch-emulator/webhooks.js';
+import { testBudget } from '../support/budget.js';
 import { createTestSecret, describeWithMoto, motoSecrets } from '../support/moto.js';
 
 const LABEL = 'secrets-manager.test.ts';
@@ -61,7 +62,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
   test('Finch rejecting the cached client secret refetches the secret once, picks up the value put since, and goes on', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/rotated`, secretValue(STALE));
     const source = new SecretsManagerCredentials(secrets, arn, 60_000);
-    const gateway = new SdkFinchGateway(source, { baseURL: emulator.url });
+    const gateway = new SdkFinchGateway(source, { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     // The secret is rotated in Secrets Manager (and at Finch) while the container holds the old value.
     await putSecret(arn, secretValue(CURRENT));
@@ -78,7 +79,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('a secret still stale after the refetch fails the call after one retry, without a loop', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/still-stale`, secretValue(STALE));
-    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url });
+    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     const [fetchesBefore, callsBefore] = [fetches, sessionCalls()];
     // A client Finch keeps refusing is Finch failing us (502), not a fault worth retrying.
@@ -91,7 +92,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('a webhook signed with a rotated webhook secret is accepted after one refetch', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/webhook`, secretValue(CURRENT, OLD_WEBHOOK_SECRET));
-    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url });
+    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     await putSecret(arn, secretValue(CURRENT, NEW_WEBHOOK_SECRET));
     const body = JSON.stringify({ type: 'account.updated', connection_id: 'conn-sm' });

@@ -3,8 +3,9 @@
 // captured so tests can prove no secret reaches a log.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Container } from '#adapters/container.js';
+import { BUCKET_NAMES } from '#core/finch-budget.js';
 import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
 import type { FaultSpec } from '#local/finch-emulator/faults.js';
 import { ROUTES, type FunctionName } from '../../lib/routes.js';
@@ -19,6 +20,9 @@ export const CALLBACK_URL = 'https://api.example/connect/callback';
 export const TOKEN_KEY = randomBytes(32);
 /** Base64, as Finch's webhook secrets are. */
 export const WEBHOOK_SECRET = randomBytes(24).toString('base64');
+
+/** A million requests a minute a bucket. */
+export const ROOMY_RATE_LIMITS = BUCKET_NAMES.map((name) => `${name}=1000000/60`).join(',');
 
 type Handler = (event: unknown, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
 
@@ -86,6 +90,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     FINCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     STORE_BUDGET_MS: '1500',
+    // Every Finch call takes the shared budget (functions/core/finch-budget.ts), with limits no test
+    // file reaches: tests of Finch's real numbers set their own (test/integration/finch-budget.test.ts).
+    FINCH_RATE_LIMITS: ROOMY_RATE_LIMITS,
     ...env,
   });
   // Handlers read their configuration at import, as a Lambda does at cold start.
@@ -247,10 +254,22 @@ export async function authorizeAtFinch(connectUrl: string, options: { provider?:
   return back;
 }
 
-/** All stored items of the table (to assert nothing was written, or what was). */
+/**
+ * All stored items of the table (to assert nothing was written, or what was), but the Finch
+ * budget's buckets (`RATE#…`), which every Finch call updates.
+ */
 export async function scanTable(harness: Harness) {
   const out = await harness.table.doc.send(new ScanCommand({ TableName: harness.table.tableName }));
-  return out.Items ?? [];
+  return (out.Items ?? []).filter((item) => !String(item.pk).startsWith('RATE#'));
+}
+
+/**
+ * Empties the Finch budget (deletes every `RATE#…` bucket), for a test file whose every test starts
+ * from a fresh budget: after Finch's IP 429 the budget refuses every call for an hour, by design.
+ */
+export async function clearFinchBudget(harness: Harness) {
+  const out = await harness.table.doc.send(new ScanCommand({ TableName: harness.table.tableName, FilterExpression: 'begins_with(pk, :rate)', ExpressionAttributeValues: { ':rate': 'RATE#' } }));
+  await Promise.all((out.Items ?? []).map((item) => harness.table.doc.send(new DeleteCommand({ TableName: harness.table.tableName, Key: { pk: item.pk, sk: item.sk } }))));
 }
 
 export async function getItem(harness: Harness, key: { pk: string; sk: string }) {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SdkFinchDataGateway } from '#adapters/finch-data.js';
 import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
 import { statusOf } from '#http/errors.js';
+import { testBudget } from '../../support/budget.js';
 
 interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: string }
 type Reply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
@@ -36,7 +37,7 @@ afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.close()
 async function setup(reply: (seen: Seen) => Reply, timeoutMs = 2000) {
   const finch = await fakeFinch(reply);
   servers.push(finch);
-  return { finch, gateway: new SdkFinchDataGateway({ baseURL: finch.url, timeoutMs }) };
+  return { finch, gateway: new SdkFinchDataGateway({ baseURL: finch.url, timeoutMs, budget: testBudget() }) };
 }
 
 describe('what goes out', () => {

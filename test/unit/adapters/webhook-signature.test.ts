@@ -3,6 +3,7 @@ import { jest } from '@jest/globals';
 import { SdkFinchGateway } from '#adapters/finch-gateway.js';
 import { StaticCredentials } from '#adapters/secrets.js';
 import { WebhookSignatureInvalid } from '#core/errors.js';
+import { testBudget } from '../../support/budget.js';
 
 const SECRET = '5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH';
 const BODY = '{"company_id":"720be419-0293-4d32-a707-32179b0827ab"}';
@@ -14,7 +15,7 @@ const HEADERS = {
 
 const verifier = (secret = SECRET) => new SdkFinchGateway(
   new StaticCredentials({ client_id: 'id', client_secret: 'secret', webhook_secret: secret }),
-  { baseURL: 'http://127.0.0.1:9' },
+  { baseURL: 'http://127.0.0.1:9', budget: testBudget() },
 );
 
 describe('webhook signature (Finch\'s test vector, fixed clock)', () => {
