@@ -4,7 +4,6 @@
 // never parses the Connect session settings nor a session function the proxy's write routes.
 import * as z from '#core/zod.js';
 import { parseRateLimits } from '#core/finch-budget.js';
-import { parseRateLimits } from '#core/finch-budget.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
@@ -34,24 +33,6 @@ const PARTS = {
     FINCH_API_BASE_URL: z._default(httpUrl, 'https://api.tryfinch.com'),
     /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */
     FINCH_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(12000)), 8000),
-  }),
-  /**
-   * The shared Finch budget (functions/core/finch-budget.ts), for every container that calls Finch.
-   * Defaults are Finch's documented limits
-   * (https://developer.tryfinch.com/api-reference/development-guides/Rate-Limits).
-   */
-  budget: () => ({
-    /** Overrides of Finch's numbers, `bucket=limit[/seconds]`, comma-separated (parseRateLimits). */
-    FINCH_RATE_LIMITS: z.pipe(z._default(z.string(), ''), z.transform((raw: string, ctx) => {
-      const parsed = parseRateLimits(raw);
-      if ('limits' in parsed) return parsed.limits;
-      ctx.issues.push({ code: 'custom', message: parsed.error, input: raw });
-      return z.NEVER;
-    })),
-    /** The share of each burst background callers leave to interactive ones. */
-    FINCH_BUDGET_RESERVE: z._default(z.coerce.number().check(z.gte(0), z.lte(0.9)), 0.25),
-    /** The share of each limit that may go at once; the rest paces the sustained rate. */
-    FINCH_BUDGET_BURST: z._default(z.coerce.number().check(z.gt(0), z.lte(1)), 0.25),
   }),
   /**
    * The shared Finch budget (functions/core/finch-budget.ts), for every container that calls Finch.

@@ -9,7 +9,6 @@
 //   audit       pk AUDIT#<customer_id>#<connection_id or ->  sk <at>#<random>  (append-only)
 //   idempotency pk IDEMPOTENCY                sk <Powertools' hash of the caller and key>  (ttl)
 //   rate bucket pk RATE#<product or ip>       sk BUCKET         (the shared Finch budget: tat, taken, blocked_until)
-//   rate bucket pk RATE#<product or ip>       sk BUCKET         (the shared Finch budget: tat, taken, blocked_until)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
@@ -22,7 +21,6 @@ export const keys = {
   session: (stateHash: string) => ({ pk: `SESSION#${stateHash}`, sk: 'SESSION' }),
   webhookEvent: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'EVENT' }),
   webhookFirstSeen: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'FIRST_SEEN' }),
-  rateBucket: (bucket: string) => ({ pk: `RATE#${bucket}`, sk: 'BUCKET' }),
   rateBucket: (bucket: string) => ({ pk: `RATE#${bucket}`, sk: 'BUCKET' }),
   auditPartition: (customerId: string, connectionId: string | null) => `AUDIT#${customerId}#${connectionId ?? '-'}`,
   listPartition: (customerId: string) => `CUSTOMER#${customerId}`,
