@@ -1,11 +1,17 @@
-// The one stack: table, token key, Finch secret, functions, HTTP API, optional WAF front, alarms.
+// The one stack: table, token key, Finch secret, functions, HTTP API, optional WAF front, the
+// connection events (bus, stream relay, enrichment, optional webhook), alarms.
 // Settings come from CDK context (lib/stack-config.ts); each construct has one job.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms.js';
 import { Api } from './constructs/api.js';
+import { AuditStream } from './constructs/audit-stream.js';
+import { CompanyEnrichment } from './constructs/company-enrichment.js';
 import { ConnectionsTable } from './constructs/connections-table.js';
+import { DeadLetterQueue } from './constructs/dead-letter-queue.js';
 import { EdgeProtection } from './constructs/edge-protection.js';
+import { ConnectionEventBus } from './constructs/event-bus.js';
+import { EventsWebhook } from './constructs/events-webhook.js';
 import { FinchSecret } from './constructs/finch-secret.js';
 import { ServiceFunctions } from './constructs/functions.js';
 import { TokenKey } from './constructs/token-key.js';
@@ -21,6 +27,10 @@ export class FinchConnectionsStack extends Stack {
   readonly config: StackConfig;
   readonly api: Api;
   readonly functions: ServiceFunctions;
+  readonly events: ConnectionEventBus;
+  readonly auditStream: AuditStream;
+  readonly enrichment: CompanyEnrichment;
+  readonly webhook?: EventsWebhook;
 
   constructor(scope: Construct, id: string, props: FinchConnectionsStackProps = {}) {
     const config = props.config ?? readStackConfig(scope.node);
@@ -57,10 +67,22 @@ export class FinchConnectionsStack extends Stack {
     // while the routes and integrations that name the functions are resources of their own.
     const baseUrl = config.publicBaseUrl ?? edge?.url ?? api.httpApi.apiEndpoint;
 
+    const events = new ConnectionEventBus(this, 'ConnectionEvents', { archiveRetentionDays: config.eventsArchiveRetentionDays });
+    this.events = events;
+    // Made before the functions: enrich-company's DeadLetterConfig names it.
+    const enrichmentDeadLetters = new DeadLetterQueue(this, 'EnrichmentDeadLetters', {
+      holds: 'connection.connected / connection.reauthenticated events enrich-company failed on, or EventBridge could not hand it',
+      nagSeesDlq: true,
+      dev: config.dev,
+    });
+
     const functions = new ServiceFunctions(this, 'Functions', {
       table,
       key,
       secret,
+      eventBus: events.bus,
+      eventEnvironment: { EVENT_BUS_NAME: events.bus.eventBusName },
+      deadLetterQueues: { 'enrich-company': enrichmentDeadLetters.queue },
       environment: functionEnvironment(config, {
         TABLE_NAME: table.table.tableName,
         FINCH_SECRET_ARN: secret.secret.secretArn,
@@ -75,12 +97,25 @@ export class FinchConnectionsStack extends Stack {
     this.functions = functions;
     api.addRoutes(functions.handlers());
 
+    this.auditStream = new AuditStream(this, 'AuditStream', { table: table.table, consumer: functions.byName.events.fn, dev: config.dev });
+    this.enrichment = new CompanyEnrichment(this, 'CompanyEnrichment', {
+      bus: events.bus,
+      enricher: functions.byName['enrich-company'].fn,
+      deadLetterQueue: enrichmentDeadLetters.queue,
+    });
+    this.webhook = config.eventsWebhookUrl
+      ? new EventsWebhook(this, 'EventsWebhook', { bus: events.bus, url: config.eventsWebhookUrl, secretArn: config.eventsWebhookSecretArn, dev: config.dev })
+      : undefined;
+
+    const deadLetters = { EventsDeadLetters: this.auditStream.deadLetters, EnrichmentDeadLetters: enrichmentDeadLetters, ...(this.webhook ? { EventsWebhookDeadLetters: this.webhook.deadLetters } : {}) };
     new Alarms(this, 'Alarms', {
       httpApi: api.httpApi,
       functions: Object.fromEntries(Object.values(functions.byName).map((service) => [service.node.id, service.fn])),
       table: table.table,
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
+      deadLetterQueues: Object.fromEntries(Object.entries(deadLetters).map(([name, dlq]) => [name, { queue: dlq.queue, holds: dlq.holds }])),
+      streamConsumers: { [functions.byName.events.node.id]: functions.byName.events.fn },
     });
 
     new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'The API\'s base URL' });
@@ -105,6 +140,14 @@ export class FinchConnectionsStack extends Stack {
       description: 'Put {client_id, client_secret, webhook_secret} here (aws secretsmanager put-secret-value)',
     });
     new CfnOutput(this, 'TokenKeyArn', { value: key.key.keyArn });
+    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName, description: 'The connection events\' bus: subscribe with a rule on it (source finch-connections)' });
+    new CfnOutput(this, 'EventBusArn', { value: events.bus.eventBusArn });
+    if (this.webhook) {
+      new CfnOutput(this, 'EventsWebhookSecretArn', {
+        value: this.webhook.secret.secretArn,
+        description: 'The value every events webhook delivery carries in x-finch-connections-secret: the receiver compares it',
+      });
+    }
   }
 }
 

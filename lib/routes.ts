@@ -40,3 +40,21 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
 };
 
 export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
+
+/**
+ * The functions no route reaches (lib/constructs/functions.ts gives them their permissions too):
+ * `events` consumes the table's stream and puts each audit entry's event on the bus,
+ * `enrich-company` is the bus rule's target for connection.connected and connection.reauthenticated.
+ */
+export type EventFunctionName = 'events' | 'enrich-company';
+
+export const EVENT_FUNCTION_ENTRIES: Record<EventFunctionName, string> = {
+  events: 'functions/events/handler.ts',
+  'enrich-company': 'functions/enrich-company/handler.ts',
+};
+
+/** Every Lambda of the stack, routed or not: the names the deploy-truth records and FUNCTION_SPECS use. */
+export type LambdaName = FunctionName | EventFunctionName;
+
+export const LAMBDA_ENTRIES: Record<LambdaName, string> = { ...FUNCTION_ENTRIES, ...EVENT_FUNCTION_ENTRIES };
+

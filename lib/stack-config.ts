@@ -51,11 +51,20 @@ export interface StackConfig {
   publicThrottle: { rateLimit: number; burstLimit: number };
   /** `POST /webhooks/finch`: Finch's servers, HMAC-signed. */
   webhookThrottle: { rateLimit: number; burstLimit: number };
+  /** Days the connection events' archive keeps each event for replay. */
+  eventsArchiveRetentionDays: number;
+  /** The application's https endpoint every connection event is POSTed to (an EventBridge API destination); unset: none. */
+  eventsWebhookUrl?: string;
+  /** An existing secret holding the events webhook header's value (with eventsWebhookUrl); unset: one is generated. */
+  eventsWebhookSecretArn?: string;
 }
 
 export class StackConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'StackConfigError'; }
 }
+
+/** A secret's complete ARN (with Secrets Manager's 6-character suffix), so a grant or reference names exactly one secret. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 
 /** Used only by dev stacks that have no identity provider yet; never accepted otherwise. */
 export const DEV_PLACEHOLDER_ISSUER = 'https://issuer.example.com/';
@@ -115,8 +124,7 @@ export function readStackConfig(node: Node): StackConfig {
   }
 
   const finchSecretArn = str(read('finchSecretArn'));
-  // The complete ARN (with Secrets Manager's 6-character suffix), so the grant names exactly one secret.
-  if (finchSecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(finchSecretArn)) {
+  if (finchSecretArn !== undefined && !SECRET_ARN.test(finchSecretArn)) {
     throw new StackConfigError('finchSecretArn must be the secret\'s complete ARN (ending in -XXXXXX).');
   }
 
@@ -151,6 +159,16 @@ export function readStackConfig(node: Node): StackConfig {
     || originVerifyVersions.some((id) => !/^[A-Za-z0-9-]{32,64}$/.test(id))) {
     throw new StackConfigError('originVerifyVersions must be one or two distinct Secrets Manager version ids (the one CloudFront sends first).');
   }
+
+  // The events webhook carries its secret in a header: over https only, like every URL we call.
+  const eventsWebhookUrl = str(read('eventsWebhookUrl'));
+  if (eventsWebhookUrl !== undefined && !isHttpsUrl(eventsWebhookUrl)) throw new StackConfigError('eventsWebhookUrl must be an https URL.');
+  const eventsWebhookSecretArn = str(read('eventsWebhookSecretArn'));
+  if (eventsWebhookSecretArn !== undefined) {
+    if (eventsWebhookUrl === undefined) throw new StackConfigError('eventsWebhookSecretArn is the secret of eventsWebhookUrl: set that too, or neither.');
+    if (!SECRET_ARN.test(eventsWebhookSecretArn)) throw new StackConfigError('eventsWebhookSecretArn must be the secret\'s complete ARN (ending in -XXXXXX).');
+  }
+  const eventsArchiveRetentionDays = int(read('eventsArchiveRetentionDays'), 'eventsArchiveRetentionDays', 30, 1);
 
   const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
@@ -201,6 +219,9 @@ export function readStackConfig(node: Node): StackConfig {
       rateLimit: int(read('webhookThrottleRateLimit'), 'webhookThrottleRateLimit', 50, 1),
       burstLimit: int(read('webhookThrottleBurstLimit'), 'webhookThrottleBurstLimit', 100, 1),
     },
+    eventsArchiveRetentionDays,
+    eventsWebhookUrl,
+    eventsWebhookSecretArn,
   };
 }
 

@@ -1,5 +1,6 @@
-// Alarms on what means users are failing: API 5xx, any function error or throttle, and DynamoDB
-// system errors. They notify an SNS topic from context (`alarmTopicArn`), or one created for
+// Alarms on what means users are failing: API 5xx, any function error or throttle, DynamoDB
+// system errors, and for the connection events a dead-letter queue holding anything or the events
+// function falling behind its stream. They notify an SNS topic from context (`alarmTopicArn`), or one created for
 // `alarmEmail`; with neither they only change state in the console.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -10,6 +11,7 @@ import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
@@ -19,9 +21,19 @@ export interface AlarmsProps {
   table: Table;
   alarmTopicArn?: string;
   alarmEmail?: string;
+  /** Each dead-letter queue (by name) with what it holds: any message in one is an event not delivered. */
+  deadLetterQueues: Record<string, { queue: IQueue; holds: string }>;
+  /** Functions reading a stream (by name): how far behind the newest record they are. */
+  streamConsumers: Record<string, IFunction>;
 }
 
 const PERIOD = Duration.minutes(5);
+/**
+ * A stream consumer this far behind (IteratorAge, the age of the last record of a batch when it
+ * was read) delays every event by as much: five minutes is far beyond a healthy consumer's
+ * seconds, and well inside the 24 hours after which the stream drops records.
+ */
+export const ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000;
 
 export class Alarms extends Construct {
   readonly topic?: ITopic;
@@ -45,6 +57,14 @@ export class Alarms extends Construct {
       period: PERIOD,
       operations: [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.QUERY, Operation.TRANSACT_WRITE_ITEMS],
     }), 1, 'DynamoDB answered with internal server errors (HTTP 500) on the connections table.');
+    for (const [name, { queue, holds }] of Object.entries(props.deadLetterQueues)) {
+      this.add(`${name}Messages`, queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }), 1,
+        `${name} holds messages: ${holds}. Read them, fix the cause, redrive (lib/README.md "Connection events").`);
+    }
+    for (const [name, fn] of Object.entries(props.streamConsumers)) {
+      this.add(`${name}IteratorAge`, fn.metric('IteratorAge', { period: PERIOD, statistic: 'Maximum' }), ITERATOR_AGE_ALARM_MS,
+        `${name}: the stream's records wait 5 minutes or more before they are read (events are late; failing batches retried, or throttling).`);
+    }
   }
 
   private add(id: string, metric: IMetric, threshold: number, description: string) {

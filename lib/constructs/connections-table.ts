@@ -1,9 +1,9 @@
 // The DynamoDB table, built from the one shared definition (functions/adapters/table.ts) so the
 // deployed key schema cannot drift from what the store, the local stack and the tests use.
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE } from '#adapters/table.js';
+import { LIST_INDEX, TABLE_KEYS, TABLE_STREAM, TTL_ATTRIBUTE } from '#adapters/table.js';
 
 export interface ConnectionsTableProps {
   /** Dev stacks drop deletion protection and are deleted with the stack. */
@@ -27,6 +27,9 @@ export class ConnectionsTable extends Construct {
       // Tokens are already KMS ciphertext (token-key.ts); at rest the table uses the AWS-managed
       // key, so no function needs a KMS grant just to read the table.
       encryption: TableEncryption.AWS_MANAGED,
+      // The audit entries are the events' outbox: the events function reads them off this stream
+      // (lib/constructs/audit-stream.ts), in the view the local stack's table has too.
+      stream: StreamViewType[TABLE_STREAM.StreamViewType],
       deletionProtection: !props.dev,
       removalPolicy: props.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });

@@ -12,6 +12,10 @@
 //   webhook         GetItem, PutItem, UpdateItem                           -               Decrypt (access_token: introspect)       yes
 //   finch-proxy     GetItem, UpdateItem (marks reauth), PutItem (its       index           Decrypt (access_token: data calls)       no
 //                   audit entry, AUDIT#* keys only)
+//   events          - (reads the table's stream only: audit-stream.ts)    -               -                                        no
+//                   + events:PutEvents on the stack's bus, sqs:SendMessage on its DLQ (the mapping's on-failure destination)
+//   enrich-company  GetItem, UpdateItem (CUSTOMER#* keys), PutItem         -               Decrypt (access_token: Finch's           no
+//                   (AUDIT#* keys); + sqs:SendMessage on its DLQ                           /introspect and /employer/company)
 //
 // Audit entries are Puts inside the transaction of the change they record, so every function
 // that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
@@ -25,11 +29,13 @@
 // partition key at all (a Scan), which is why only item actions (which always name one) get it.
 import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IDEMPOTENCY_PARTITION, keys } from '#adapters/table.js';
-import { FUNCTION_ENTRIES, type FunctionName } from '../routes.js';
+import { FUNCTION_ENTRIES, type FunctionName, LAMBDA_ENTRIES, type LambdaName } from '../routes.js';
 import type { ConnectionsTable } from './connections-table.js';
 import type { FinchSecret } from './finch-secret.js';
 import { ServiceFunction } from './service-function.js';
@@ -50,10 +56,20 @@ interface FunctionSpec {
   queriesTable: boolean;
   key: Array<{ actions: KeyAction[]; purpose: KeyPurpose }>;
   readsFinchSecret: boolean;
+  /** events:PutEvents on the stack's event bus, and nothing else of EventBridge. */
+  putsEvents?: boolean;
+  /**
+   * The variables it reads (functions/adapters/config.ts), picked from the stack's; absent: the
+   * HTTP functions' environment. A function outside the API gets only its own.
+   */
+  environment?: readonly string[];
 }
 
-/** Every function the route table names must be listed here: adding one forces a decision on its permissions. */
-export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
+/** What every function's logger reads (Powertools). */
+const POWERTOOLS_VARIABLES = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE'] as const;
+
+/** Every function of lib/routes.ts (routed or not) must be listed here: adding one forces a decision on its permissions. */
+export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
   'create-session': {
     id: 'CreateSession',
     description: 'POST /connect/sessions: starts Finch Connect for a customer',
@@ -147,10 +163,47 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     // Data calls need only the connection's token; this function never holds the client secret.
     readsFinchSecret: false,
   },
+  events: {
+    id: 'Events',
+    description: 'The table stream\'s audit entries → connection events on the stack\'s EventBridge bus',
+    // One PutEvents call per batch of at most 10 records (audit-stream.ts), with the SDK's retries.
+    timeout: Duration.seconds(30),
+    // The audit entry comes in the stream record (NEW_IMAGE): it reads and writes no item. Its
+    // stream permissions are the mapping's (audit-stream.ts), on this table's stream only.
+    itemActions: [],
+    queriesListIndex: false,
+    queriesTable: false,
+    key: [],
+    readsFinchSecret: false,
+    putsEvents: true,
+    environment: ['EVENT_BUS_NAME', ...POWERTOOLS_VARIABLES],
+  },
+  'enrich-company': {
+    id: 'EnrichCompany',
+    description: 'connection.connected / connection.reauthenticated → the company\'s name and id from Finch on the connection',
+    // Finch's /introspect and /employer/company (8 s timeout each), then one transaction.
+    timeout: Duration.seconds(20),
+    // Reads the connection; writes its company fields (UpdateItem) and the company_updated audit
+    // entry (PutItem) in one transaction (functions/core/enrichment.ts). Never an owner, a session,
+    // a webhook record or an idempotency record, and never a Put of a connection.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    leadingKeys: {
+      'dynamodb:GetItem': [keys.connection('*', '*').pk],
+      'dynamodb:UpdateItem': [keys.connection('*', '*').pk],
+      'dynamodb:PutItem': [keys.auditPartition('*', '*')],
+    },
+    queriesListIndex: false,
+    queriesTable: false,
+    // Finch's /introspect and /employer/company take the connection's own token.
+    key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
+    // Both calls are bearer calls with the connection's token: no client credentials.
+    readsFinchSecret: false,
+    environment: ['TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', ...POWERTOOLS_VARIABLES],
+  },
 };
 
 /** One statement for the actions on any item, and one per set of partition-key patterns. */
-function itemStatements(name: FunctionName, spec: FunctionSpec, tableArn: string): PolicyStatement[] {
+function itemStatements(name: LambdaName, spec: FunctionSpec, tableArn: string): PolicyStatement[] {
   const limited = Object.keys(spec.leadingKeys ?? {}) as ItemAction[];
   const strays = limited.filter((action) => !spec.itemActions.includes(action));
   if (strays.length > 0) throw new Error(`FUNCTION_SPECS["${name}"].leadingKeys names ${strays.join(', ')}, which its itemActions do not grant.`);
@@ -174,19 +227,25 @@ export interface ServiceFunctionsProps {
   table: ConnectionsTable;
   key: TokenKey;
   secret: FinchSecret;
-  /** Environment every function reads (functions/adapters/config.ts). */
+  /** The bus the `putsEvents` functions put on. */
+  eventBus: IEventBus;
+  /** Environment every HTTP function reads (functions/adapters/config.ts). */
   environment: Record<string, string>;
+  /** Variables only the functions outside the API may name in their `environment` (EVENT_BUS_NAME). */
+  eventEnvironment: Record<string, string>;
+  /** A function's dead-letter queue for its asynchronous invocations (Lambda's DeadLetterConfig). */
+  deadLetterQueues?: Partial<Record<LambdaName, IQueue>>;
   logRetention: RetentionDays;
   dev: boolean;
 }
 
 export class ServiceFunctions extends Construct {
-  readonly byName: Record<FunctionName, ServiceFunction>;
+  readonly byName: Record<LambdaName, ServiceFunction>;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionsProps) {
     super(scope, id);
-    // The route table decides which functions exist; each must have its permissions decided here.
-    const entries = Object.entries(FUNCTION_ENTRIES) as Array<[FunctionName, string]>;
+    // lib/routes.ts decides which functions exist; each must have its permissions decided here.
+    const entries = Object.entries(LAMBDA_ENTRIES) as Array<[LambdaName, string]>;
     this.byName = Object.fromEntries(entries.map(([name, entry]) => {
       const spec: FunctionSpec | undefined = FUNCTION_SPECS[name];
       if (!spec) throw new Error(`lib/routes.ts names function "${name}", which FUNCTION_SPECS in lib/constructs/functions.ts does not define: add it with its permissions.`);
@@ -194,7 +253,8 @@ export class ServiceFunctions extends Construct {
         entry,
         description: spec.description,
         timeout: spec.timeout,
-        environment: props.environment,
+        environment: spec.environment ? pick(name, { ...props.environment, ...props.eventEnvironment }, spec.environment) : props.environment,
+        deadLetterQueue: props.deadLetterQueues?.[name],
         logRetention: props.logRetention,
         dev: props.dev,
       });
@@ -203,13 +263,20 @@ export class ServiceFunctions extends Construct {
       if (queried.length > 0) service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
       for (const use of spec.key) props.key.grantFor(service.role, use.actions, use.purpose);
       if (spec.readsFinchSecret) props.secret.grantRead(service.role);
+      if (spec.putsEvents) props.eventBus.grantPutEventsTo(service.role);
       return [name, service];
-    })) as Record<FunctionName, ServiceFunction>;
+    })) as Record<LambdaName, ServiceFunction>;
   }
 
   /** Each route-table function name to its Lambda. */
   handlers(): Record<FunctionName, IFunction> {
-    const entries = Object.entries(this.byName) as Array<[FunctionName, ServiceFunction]>;
-    return Object.fromEntries(entries.map(([name, service]): [FunctionName, IFunction] => [name, service.fn])) as Record<FunctionName, IFunction>;
+    const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+    return Object.fromEntries(names.map((name): [FunctionName, IFunction] => [name, this.byName[name].fn])) as Record<FunctionName, IFunction>;
   }
+}
+
+function pick(name: LambdaName, environment: Record<string, string>, variables: readonly string[]): Record<string, string> {
+  const missing = variables.filter((variable) => !(variable in environment));
+  if (missing.length > 0) throw new Error(`FUNCTION_SPECS["${name}"].environment names ${missing.join(', ')}, which the stack does not set.`);
+  return Object.fromEntries(variables.map((variable) => [variable, environment[variable]]));
 }

@@ -7,6 +7,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { NagSuppressions } from 'cdk-nag';
 
@@ -45,6 +46,8 @@ export interface ServiceFunctionProps {
   description: string;
   timeout: Duration;
   environment: Record<string, string>;
+  /** Where Lambda puts an asynchronous invocation's event once its retries are spent (the role may send there). */
+  deadLetterQueue?: IQueue;
   logRetention: RetentionDays;
   dev: boolean;
 }
@@ -81,6 +84,7 @@ export class ServiceFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      deadLetterQueue: props.deadLetterQueue,
       bundling: { ...BUNDLING, tsconfig: `${PROJECT_ROOT}tsconfig.json`, externalModules: [...BUNDLING.externalModules], mainFields: [...BUNDLING.mainFields] },
     });
     NagSuppressions.addResourceSuppressions(this.fn, [{

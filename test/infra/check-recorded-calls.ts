@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { FunctionName } from '../../lib/routes.js';
+import type { LambdaName } from '../../lib/routes.js';
 import type { RecordedCall } from '../support/aws-calls.js';
 import { ACCOUNT, type DeployedPolicies, type IamRequest, REGION, deployedPolicies, evaluate } from './iam-simulation.js';
 import { DEPLOY_CONTEXT, synthesize } from './synth.js';
@@ -20,7 +20,7 @@ export function readRecords(dir: string): RecordedCall[] {
 const asArn = (id: string, arn: string) => (id.startsWith('arn:') ? id : arn);
 
 /** The IAM request a recorded call is, in the deployed stack's names. */
-export function requestOf(call: RecordedCall & { function: FunctionName }, policies: DeployedPolicies): IamRequest {
+export function requestOf(call: RecordedCall & { function: LambdaName }, policies: DeployedPolicies): IamRequest {
   const { resource } = call;
   let arn: string;
   if (resource.kind === 'table') {
@@ -28,6 +28,8 @@ export function requestOf(call: RecordedCall & { function: FunctionName }, polic
     arn = resource.index ? `${table}/index/${resource.index}` : table;
   } else if (resource.kind === 'key') {
     arn = resource.own ? policies.keyArn : asArn(resource.id, `arn:aws:kms:${REGION}:${ACCOUNT}:key/${resource.id}`);
+  } else if (resource.kind === 'bus') {
+    arn = resource.own ? policies.busArn : asArn(resource.name, `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${resource.name}`);
   } else {
     arn = resource.own ? policies.secretArn : asArn(resource.id, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${resource.id}`);
   }
@@ -49,7 +51,8 @@ function groupOf(call: RecordedCall, request: IamRequest, policies: DeployedPoli
   const where = request.resource === policies.tableArn ? 'table'
     : request.resource.startsWith(`${policies.tableArn}/index/`) ? `index ${request.resource.split('/index/')[1]}`
       : request.resource === policies.keyArn ? 'token key'
-        : request.resource === policies.secretArn ? 'Finch secret' : request.resource;
+        : request.resource === policies.secretArn ? 'Finch secret'
+          : request.resource === policies.busArn ? 'event bus' : request.resource;
   const keyPrefix = request.leadingKeys?.map((key) => (key.includes('#') ? `${key.split('#')[0]}#…` : key)).sort().join(',');
   const detail = call.encryptionContext ? `purpose=${call.encryptionContext.purpose ?? '(none)'}` : keyPrefix ? `key ${keyPrefix}` : '';
   return [request.action, where, detail, call.enclosingOperation ? `in ${call.enclosingOperation}` : ''].filter(Boolean).join(' ');
@@ -70,7 +73,7 @@ export interface CheckReport {
 }
 
 export async function checkRecordedCalls(records: RecordedCall[]): Promise<CheckReport> {
-  const attributed = records.filter((call): call is RecordedCall & { function: FunctionName } => call.function !== null);
+  const attributed = records.filter((call): call is RecordedCall & { function: LambdaName } => call.function !== null);
   const unattributed = records.length - attributed.length;
   const synth = synthesize(DEPLOY_CONTEXT, { nag: false });
   let policies: DeployedPolicies;
@@ -80,7 +83,7 @@ export async function checkRecordedCalls(records: RecordedCall[]): Promise<Check
     synth.cleanup();
   }
   // The same call from several test files is evaluated once.
-  const distinct = new Map<string, { call: RecordedCall & { function: FunctionName }; request: IamRequest }>();
+  const distinct = new Map<string, { call: RecordedCall & { function: LambdaName }; request: IamRequest }>();
   for (const call of attributed) {
     const request = requestOf(call, policies);
     const key = JSON.stringify(request);

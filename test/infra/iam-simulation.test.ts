@@ -2,11 +2,14 @@
 // (test/infra/iam-simulation.ts). Each refusal sits beside an allowed twin that differs in the one
 // thing refused, so a refusal cannot come from a broken simulation. The calls the code does make
 // are checked after the tests run (test/infra/check-recorded-calls.ts).
-import { FUNCTION_ENTRIES, type FunctionName } from '../../lib/routes.js';
+import { LAMBDA_ENTRIES, type LambdaName } from '../../lib/routes.js';
 import { ACCOUNT, type DeployedPolicies, type IamRequest, REGION, bindEncryptionContext, deployedPolicies, evaluate } from './iam-simulation.js';
 import { DEPLOY_CONTEXT, synthesize } from './synth.js';
 
-const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+/** Every Lambda, the event functions (events, enrich-company) included. */
+const NAMES = Object.keys(LAMBDA_ENTRIES) as LambdaName[];
+/** Those that read a table item: all but the events function, which reads only the stream. */
+const ITEM_READERS = NAMES.filter((name) => name !== 'events');
 const OTHER_TABLE = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/another-table`;
 const tokenContext = { purpose: 'access_token', customer_id: 'acme', connection_id: 'conn-1' };
 let policies: DeployedPolicies;
@@ -41,7 +44,7 @@ describe('KMS: tokens are decrypted only where Finch is called with one, and mad
   });
 
   test('the functions that call Finch with a stored token may decrypt one', async () => {
-    for (const name of ['connections', 'webhook', 'finch-proxy'] as const) {
+    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company'] as const) {
       await expectDecision({ function: name, action: 'kms:Decrypt', encryptionContext: tokenContext }, true);
     }
   });
@@ -55,10 +58,10 @@ describe('KMS: tokens are decrypted only where Finch is called with one, and mad
     await expectDecision({ function: name, action: 'kms:Encrypt', encryptionContext: tokenContext }, false);
   });
 
-  test('reauthenticate cannot use the key at all', async () => {
+  test.each(['reauthenticate', 'events'] as const)('%s cannot use the key at all', async (name) => {
     for (const action of ['kms:Encrypt', 'kms:Decrypt']) {
       for (const purpose of ['access_token', 'idempotency']) {
-        await expectDecision({ function: 'reauthenticate', action, encryptionContext: { ...tokenContext, purpose } }, false);
+        await expectDecision({ function: name, action, encryptionContext: { ...tokenContext, purpose } }, false);
       }
     }
   });
@@ -71,8 +74,8 @@ describe('KMS: tokens are decrypted only where Finch is called with one, and mad
 });
 
 describe('Secrets Manager: the data proxy never holds the client credentials', () => {
-  test('finch-proxy cannot read the Finch secret; connections can', async () => {
-    await expectDecision({ function: 'finch-proxy', action: 'secretsmanager:GetSecretValue', resource: policies.secretArn }, false);
+  test.each(['finch-proxy', 'events', 'enrich-company'] as const)('%s cannot read the Finch secret; connections can', async (name) => {
+    await expectDecision({ function: name, action: 'secretsmanager:GetSecretValue', resource: policies.secretArn }, false);
     await expectDecision({ function: 'connections', action: 'secretsmanager:GetSecretValue', resource: policies.secretArn }, true);
   });
 
@@ -83,17 +86,17 @@ describe('Secrets Manager: the data proxy never holds the client credentials', (
 
 describe('DynamoDB: items by key, on this table only', () => {
   // A read each function does make: the twin of the refusals below.
-  const ownRead = (name: FunctionName): IamRequest => (name === 'create-session'
+  const ownRead = (name: LambdaName): IamRequest => (name === 'create-session'
     ? { function: name, action: 'dynamodb:GetItem', resource: policies.tableArn, leadingKeys: ['CONNECTION#conn-1'] }
     : { function: name, action: 'dynamodb:GetItem', resource: policies.tableArn, leadingKeys: ['CUSTOMER#acme'] });
 
-  test.each(NAMES)('%s cannot Scan the table or its index', async (name) => {
+  test.each(ITEM_READERS)('%s cannot Scan the table or its index', async (name) => {
     await expectDecision(ownRead(name), true);
     await expectDecision({ function: name, action: 'dynamodb:Scan', resource: policies.tableArn }, false);
     await expectDecision({ function: name, action: 'dynamodb:Scan', resource: policies.indexArn }, false);
   });
 
-  test.each(NAMES)('%s can do nothing on another table', async (name) => {
+  test.each(ITEM_READERS)('%s can do nothing on another table', async (name) => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query']) {
       await expectDecision({ ...ownRead(name), action, resource: OTHER_TABLE }, false);
     }
@@ -103,6 +106,46 @@ describe('DynamoDB: items by key, on this table only', () => {
   test.each(NAMES)('%s cannot change or delete the table itself', async (name) => {
     for (const action of ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:BatchWriteItem']) {
       await expectDecision({ function: name, action, resource: policies.tableArn }, false);
+    }
+  });
+
+  test('enrich-company reads and updates connections and appends audit entries, and nothing else', async () => {
+    const item = (action: string, pk: string, inTransaction = false): IamRequest => ({
+      function: 'enrich-company', action, resource: policies.tableArn, leadingKeys: [pk], ...(inTransaction ? { enclosingOperation: 'TransactWriteItems' } : {}),
+    });
+    await expectDecision(item('dynamodb:GetItem', 'CUSTOMER#acme'), true);
+    await expectDecision(item('dynamodb:UpdateItem', 'CUSTOMER#acme', true), true);
+    await expectDecision(item('dynamodb:PutItem', 'AUDIT#acme#conn-1', true), true);
+    // Not a new connection, an owner, a session or an idempotency record; no delete; no audit rewrite.
+    await expectDecision(item('dynamodb:PutItem', 'CUSTOMER#acme', true), false);
+    await expectDecision(item('dynamodb:GetItem', 'CONNECTION#conn-1'), false);
+    await expectDecision(item('dynamodb:UpdateItem', 'CONNECTION#conn-1', true), false);
+    await expectDecision(item('dynamodb:UpdateItem', 'AUDIT#acme#conn-1', true), false);
+    await expectDecision(item('dynamodb:PutItem', 'SESSION#abc', true), false);
+    await expectDecision(item('dynamodb:DeleteItem', 'CUSTOMER#acme'), false);
+    await expectDecision({ function: 'enrich-company', action: 'dynamodb:Query', resource: policies.indexArn, leadingKeys: ['CUSTOMER#acme'] }, false);
+    await expectDecision({ function: 'enrich-company', action: 'events:PutEvents', resource: policies.busArn }, false);
+  });
+
+  test('events reads the table\'s stream and puts on the stack\'s bus, and touches no item nor another bus', async () => {
+    for (const action of ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']) {
+      await expectDecision({ function: 'events', action, resource: policies.streamArn }, true);
+      await expectDecision({ function: 'events', action, resource: `${OTHER_TABLE}/stream/2026-01-01T00:00:00.000` }, false);
+    }
+    // ListStreams has no resource type: IAM evaluates it on "*" (a stream ARN is refused by iam-simulate as "must use wildcard").
+    await expectDecision({ function: 'events', action: 'dynamodb:ListStreams', resource: '*' }, true);
+    for (const name of NAMES.filter((other) => other !== 'events')) {
+      await expectDecision({ function: name, action: 'dynamodb:ListStreams', resource: '*' }, false);
+      await expectDecision({ function: name, action: 'dynamodb:GetRecords', resource: policies.streamArn }, false);
+    }
+    await expectDecision({ function: 'events', action: 'events:PutEvents', resource: policies.busArn }, true);
+    await expectDecision({ function: 'events', action: 'events:PutEvents', resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default` }, false);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan']) {
+      await expectDecision({ function: 'events', action, resource: policies.tableArn, leadingKeys: ['AUDIT#acme#conn-1'] }, false);
+    }
+    // Only the events function may put on the bus.
+    for (const name of NAMES.filter((other) => other !== 'events')) {
+      await expectDecision({ function: name, action: 'events:PutEvents', resource: policies.busArn }, false);
     }
   });
 

@@ -12,7 +12,7 @@
 import { type Simulation, runSimulation } from '@cloud-copilot/iam-simulate';
 import type { CfnElement } from 'aws-cdk-lib';
 import { LIST_INDEX } from '#adapters/table.js';
-import { FUNCTION_ENTRIES, type FunctionName } from '../../lib/routes.js';
+import { LAMBDA_ENTRIES, type LambdaName } from '../../lib/routes.js';
 import { type Resource, type Synthesized, logicalId, resourcesOfType, statementsOf } from './synth.js';
 
 export const ACCOUNT = '123456789012';
@@ -26,10 +26,14 @@ export interface DeployedPolicies {
   indexArn: string;
   keyArn: string;
   secretArn: string;
+  /** The table's stream (the events function's mapping reads it). */
+  streamArn: string;
+  /** The connection events' bus. */
+  busArn: string;
   keyPolicy: PolicyDocument;
   tablePolicy?: PolicyDocument;
   secretPolicy?: PolicyDocument;
-  roles: Record<FunctionName, { roleArn: string; sessionArn: string; policy: PolicyDocument }>;
+  roles: Record<LambdaName, { roleArn: string; sessionArn: string; policy: PolicyDocument }>;
 }
 
 /** Reads the deployed policies out of a synthesized stack, every intrinsic resolved. */
@@ -46,7 +50,8 @@ export function deployedPolicies(synth: Synthesized): DeployedPolicies {
   const secretArn = secrets.length === 1 ? resolve({ Ref: secrets[0][0] }) : String(synth.stack.node.tryGetContext('finchSecretArn'));
   const secretPolicies = resourcesOfType(synth, 'AWS::SecretsManager::ResourcePolicy')
     .filter(([, policy]) => resolve(policy.Properties!.SecretId) === secretArn);
-  const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+  const [busId] = only('AWS::Events::EventBus');
+  const names = Object.keys(LAMBDA_ENTRIES) as LambdaName[];
   const roles = Object.fromEntries(names.map((name) => {
     const service = synth.stack.functions.byName[name];
     const roleId = logicalId(synth, service.role.node.defaultChild as CfnElement);
@@ -64,6 +69,8 @@ export function deployedPolicies(synth: Synthesized): DeployedPolicies {
     indexArn: `${resolve({ 'Fn::GetAtt': [tableId, 'Arn'] })}/index/${LIST_INDEX.name}`,
     keyArn: resolve({ 'Fn::GetAtt': [keyId, 'Arn'] }),
     secretArn,
+    streamArn: resolve({ 'Fn::GetAtt': [tableId, 'StreamArn'] }),
+    busArn: resolve({ 'Fn::GetAtt': [busId, 'Arn'] }),
     keyPolicy: resolve(key.Properties!.KeyPolicy),
     tablePolicy: table.Properties?.ResourcePolicy ? resolve(table.Properties.ResourcePolicy.PolicyDocument) : undefined,
     secretPolicy: secretPolicies.length ? resolve(secretPolicies[0][1].Properties!.ResourcePolicy) : undefined,
@@ -89,6 +96,8 @@ function resolver(resources: Record<string, Resource>) {
       case 'AWS::SecretsManager::Secret': return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${nameOf(id, 'Name')}-AbCdEf`;
       case 'AWS::Logs::LogGroup': return nameOf(id, 'LogGroupName');
       case 'AWS::IAM::Role': return nameOf(id, 'RoleName');
+      case 'AWS::Events::EventBus': return nameOf(id, 'Name');
+      case 'AWS::SQS::Queue': return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${nameOf(id, 'QueueName')}`;
       default: return id;
     }
   };
@@ -103,8 +112,12 @@ function resolver(resources: Record<string, Resource>) {
         case 'AWS::IAM::Role': return `arn:aws:iam::${ACCOUNT}:role/${ref(id)}`;
         case 'AWS::Lambda::Function': return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${nameOf(id, 'FunctionName')}`;
         case 'AWS::SNS::Topic': return `arn:aws:sns:${REGION}:${ACCOUNT}:${nameOf(id, 'TopicName')}`;
+        case 'AWS::Events::EventBus': return `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${ref(id)}`;
+        case 'AWS::SQS::Queue': return `arn:aws:sqs:${REGION}:${ACCOUNT}:${nameOf(id, 'QueueName')}`;
       }
     }
+    // A stream's ARN is its table's with the time it was enabled.
+    if (attribute === 'StreamArn' && resource.Type === 'AWS::DynamoDB::Table') return `${getAtt(id, 'Arn')}/stream/2026-01-01T00:00:00.000`;
     throw new Error(`cannot resolve Fn::GetAtt ${id}.${attribute} (${resource.Type}): add it to test/infra/iam-simulation.ts`);
   };
   const resolve = (value: any): any => {
@@ -141,7 +154,7 @@ function resolver(resources: Record<string, Resource>) {
 
 /** One call as IAM sees it. */
 export interface IamRequest {
-  function: FunctionName;
+  function: LambdaName;
   action: string;
   resource: string;
   /** `dynamodb:LeadingKeys`: the partition key values the request names. */

@@ -9,13 +9,16 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { IDEMPOTENCY_PARTITION, LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE, keys } from '#adapters/table.js';
 import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
-import { FUNCTION_ENTRIES, type FunctionName, ROUTES, routeKey } from '../../lib/routes.js';
+import { FUNCTION_ENTRIES, type FunctionName, LAMBDA_ENTRIES, type LambdaName, ROUTES, routeKey } from '../../lib/routes.js';
 import {
   DEPLOY_CONTEXT, type Synthesized, allStatements, functionLogicalId, resourcesOfType, statementsOf, synthesize,
 } from './synth.js';
 import { stringLike } from '../support/iam.js';
 
+/** The route table's functions (HTTP). */
 const NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+/** Every Lambda: those and the two event functions (events, enrich-company; connection-events.test.ts has their wiring). */
+const ALL = Object.keys(LAMBDA_ENTRIES) as LambdaName[];
 let synth: Synthesized;
 // Bundling every function with esbuild and a cold start of each bundle: generous on a busy machine.
 jest.setTimeout(60_000);
@@ -111,9 +114,9 @@ describe('routes come from the shared route table', () => {
 });
 
 describe('functions', () => {
-  const fn = (name: FunctionName) => synth.json.Resources[functionLogicalId(synth, name)].Properties!;
+  const fn = (name: LambdaName) => synth.json.Resources[functionLogicalId(synth, name)].Properties!;
 
-  test.each(NAMES)('%s runs Node.js 22 on arm64 from an ESM bundle with source maps', (name) => {
+  test.each(ALL)('%s runs Node.js 22 on arm64 from an ESM bundle with source maps', (name) => {
     const props = fn(name);
     expect(props.Runtime).toBe('nodejs22.x');
     expect(props.Architectures).toEqual(['arm64']);
@@ -125,9 +128,10 @@ describe('functions', () => {
     expect(props.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  test('callback may run up to 28 s (under API Gateway\'s 30 s), the others less', () => {
+  test('callback may run up to 28 s (under API Gateway\'s 30 s), the others less; the stream consumer 30 s a batch', () => {
     expect(fn('callback').Timeout).toBe(28);
-    for (const name of NAMES.filter((other) => other !== 'callback')) expect(fn(name).Timeout).toBeLessThanOrEqual(20);
+    for (const name of ALL.filter((other) => other !== 'callback' && other !== 'events')) expect(fn(name).Timeout).toBeLessThanOrEqual(20);
+    expect(fn('events').Timeout).toBe(30);
   });
 
   test.each(NAMES)('%s gets the environment functions/adapters/config.ts reads, and no local-only variable', (name) => {
@@ -161,7 +165,7 @@ describe('functions', () => {
     });
   });
 
-  test.each(NAMES)('%s has a role of its own with no AWS managed policy and logs to its own group', (name) => {
+  test.each(ALL)('%s has a role of its own with no AWS managed policy and logs to its own group', (name) => {
     const props = fn(name);
     const roleId = props.Role['Fn::GetAtt'][0];
     expect(synth.json.Resources[roleId].Properties!.ManagedPolicyArns).toBeUndefined();
@@ -175,10 +179,11 @@ describe('functions', () => {
 describe('least privilege', () => {
   const tableArn = () => ({ 'Fn::GetAtt': [resourcesOfType(synth, 'AWS::DynamoDB::Table')[0][0], 'Arn'] });
   const keyArn = () => ({ 'Fn::GetAtt': [resourcesOfType(synth, 'AWS::KMS::Key')[0][0], 'Arn'] });
-  const actionsOn = (name: FunctionName, prefix: string) => statementsOf(synth, name)
+  const streamArn = () => ({ 'Fn::GetAtt': [resourcesOfType(synth, 'AWS::DynamoDB::Table')[0][0], 'StreamArn'] });
+  const actionsOn = (name: LambdaName, prefix: string) => statementsOf(synth, name)
     .flatMap((statement) => statement.Action.filter((action) => action.startsWith(prefix)).map((action) => ({ action, resource: statement.Resource, condition: statement.Condition })));
   /** `action purpose` pairs a function may use the token key for. */
-  const keyUses = (name: FunctionName) => actionsOn(name, 'kms:').map(({ action, resource, condition }) => {
+  const keyUses = (name: LambdaName) => actionsOn(name, 'kms:').map(({ action, resource, condition }) => {
     expect(resource).toEqual([keyArn()]);
     return `${action} ${condition?.StringEquals?.['kms:EncryptionContext:purpose'] ?? 'ANY PURPOSE'}`;
   }).sort();
@@ -188,13 +193,18 @@ describe('least privilege', () => {
     expect(statements.length).toBeGreaterThan(0);
     const wildcards = statements.filter((statement) => statement.Action.some((action) => action.includes('*'))
       || statement.Resource.some((resource) => typeof resource === 'string' && resource.includes('*')));
-    expect(wildcards).toEqual([]);
+    // But one: dynamodb:ListStreams, which has no resource type (the events function's stream
+    // mapping; audit-stream.ts), alone in its statement, names streams and reads no record.
+    expect(wildcards).toEqual([expect.objectContaining({ Action: ['dynamodb:ListStreams'], Resource: ['*'] })]);
+    expect(statementsOf(synth, 'events')).toEqual(expect.arrayContaining([wildcards[0]]));
   });
 
   test('each function holds exactly the table actions its code path calls', () => {
     const indexArn = { 'Fn::Join': ['', [tableArn(), `/index/${LIST_INDEX.name}`]] };
-    const tableAccess = Object.fromEntries(NAMES.map((name) => [name, actionsOn(name, 'dynamodb:').flatMap(({ action, resource }) => resource.map((arn) => {
+    const tableAccess = Object.fromEntries(ALL.map((name) => [name, actionsOn(name, 'dynamodb:').flatMap(({ action, resource }) => resource.map((arn) => {
       if (JSON.stringify(arn) === JSON.stringify(indexArn)) return `${action} (index)`;
+      if (JSON.stringify(arn) === JSON.stringify(streamArn())) return `${action} (stream)`;
+      if (arn === '*') return `${action} (any)`;
       expect(arn).toEqual(tableArn());
       return action;
     })).sort()]));
@@ -206,6 +216,10 @@ describe('least privilege', () => {
       webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       // Marking a connection reauth puts its audit entry in the same transaction (AUDIT#* keys only).
       'finch-proxy': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
+      // The stream mapping's reads, on this table's stream only: the audit entry comes in the record.
+      events: ['dynamodb:DescribeStream (stream)', 'dynamodb:GetRecords (stream)', 'dynamodb:GetShardIterator (stream)', 'dynamodb:ListStreams (any)'],
+      // The connection, its company fields and the company_updated entry (connection-events.test.ts: by key).
+      'enrich-company': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     });
   });
 
@@ -238,30 +252,32 @@ describe('least privilege', () => {
 
   test('only callback may encrypt an access token, and it cannot decrypt one', () => {
     expect(keyUses('callback')).toEqual(['kms:Encrypt access_token']);
-    const encryptors = NAMES.filter((name) => keyUses(name).some((use) => use === 'kms:Encrypt access_token' || use.endsWith('ANY PURPOSE')));
+    const encryptors = ALL.filter((name) => keyUses(name).some((use) => use === 'kms:Encrypt access_token' || use.endsWith('ANY PURPOSE')));
     expect(encryptors).toEqual(['callback']);
   });
 
   test('only the functions that call Finch with a stored token may decrypt one; reauthenticate never touches the key', () => {
-    for (const name of ['connections', 'webhook', 'finch-proxy'] as const) expect(keyUses(name)).toEqual(['kms:Decrypt access_token']);
+    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company'] as const) expect(keyUses(name)).toEqual(['kms:Decrypt access_token']);
     expect(keyUses('reauthenticate')).toEqual([]);
-    const decryptors = NAMES.filter((name) => keyUses(name).includes('kms:Decrypt access_token'));
-    expect(decryptors.sort()).toEqual(['connections', 'finch-proxy', 'webhook']);
+    expect(keyUses('events')).toEqual([]);
+    const decryptors = ALL.filter((name) => keyUses(name).includes('kms:Decrypt access_token'));
+    expect(decryptors.sort()).toEqual(['connections', 'enrich-company', 'finch-proxy', 'webhook']);
   });
 
   test('the functions that use client credentials read the one Finch secret; the data proxy never can', () => {
     const [[secretId]] = resourcesOfType(synth, 'AWS::SecretsManager::Secret');
-    const readers = NAMES.filter((name) => actionsOn(name, 'secretsmanager:').length > 0);
+    const readers = ALL.filter((name) => actionsOn(name, 'secretsmanager:').length > 0);
     expect(readers.sort()).toEqual(['callback', 'connections', 'create-session', 'reauthenticate', 'webhook']);
     for (const name of readers) {
       expect(actionsOn(name, 'secretsmanager:')).toEqual([{ action: 'secretsmanager:GetSecretValue', resource: [{ Ref: secretId }], condition: undefined }]);
     }
   });
 
-  test('no role holds anything outside logs, the table, the token key and the secret', () => {
-    for (const name of NAMES) {
+  test('no role holds anything outside logs, the table, the token key and the secret; the event functions also their bus or DLQ', () => {
+    const beyond: Partial<Record<LambdaName, string[]>> = { events: ['events', 'sqs'], 'enrich-company': ['sqs'] };
+    for (const name of ALL) {
       const services = new Set(statementsOf(synth, name).flatMap((statement) => statement.Action.map((action) => action.split(':')[0])));
-      expect([...services].filter((service) => !['logs', 'dynamodb', 'kms', 'secretsmanager'].includes(service))).toEqual([]);
+      expect([name, [...services].filter((service) => !['logs', 'dynamodb', 'kms', 'secretsmanager'].includes(service)).sort()]).toEqual([name, beyond[name] ?? []]);
     }
   });
 });
@@ -312,8 +328,8 @@ describe('alarms and outputs', () => {
     const alarms = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties!);
     const named = (metric: string) => alarms.filter((alarm) => alarm.MetricName === metric);
     expect(named('5xx')).toHaveLength(1);
-    expect(named('Errors')).toHaveLength(NAMES.length);
-    expect(named('Throttles')).toHaveLength(NAMES.length);
+    expect(named('Errors')).toHaveLength(ALL.length);
+    expect(named('Throttles')).toHaveLength(ALL.length);
     const systemErrors = alarms.filter((alarm) => JSON.stringify(alarm.Metrics ?? []).includes('SystemErrors'));
     expect(systemErrors).toHaveLength(1);
   });
@@ -345,23 +361,24 @@ describe('cdk-nag AwsSolutions', () => {
 
 describe('bundles', () => {
   /** The asset directory of each function, from the synthesized assembly. */
-  const bundleDir = (name: FunctionName) => {
+  const bundleDir = (name: LambdaName) => {
     const path = synth.json.Resources[functionLogicalId(synth, name)].Metadata!['aws:asset:path'] as string;
     return join(synth.assembly.directory, path);
   };
-  const bundle = (name: FunctionName) => readFileSync(join(bundleDir(name), 'index.mjs'), 'utf8');
+  const bundle = (name: LambdaName) => readFileSync(join(bundleDir(name), 'index.mjs'), 'utf8');
 
-  test.each(NAMES)('%s is one minified ESM file with its source map and the AWS SDK inside', (name) => {
+  test.each(ALL)('%s is one minified ESM file with its source map and the AWS SDK inside', (name) => {
     expect(existsSync(join(bundleDir(name), 'index.mjs.map'))).toBe(true);
     const code = bundle(name);
     expect(code.startsWith('import { createRequire as __createRequire } from "node:module"')).toBe(true);
-    expect(code).toContain('DynamoDBDocumentClient');
+    // The events function's one client is EventBridge's: it touches no table item.
+    expect(code).toContain(name === 'events' ? 'PutEvents' : 'DynamoDBDocumentClient');
     // Minified: lines are long (the few line breaks left are inside template literals).
     expect(code.length / code.split('\n').length).toBeGreaterThan(2000);
     expect(code).not.toMatch(/^\s*\/\/ /m);
   });
 
-  test.each(NAMES)('%s holds no local-only route or dev signing key', (name) => {
+  test.each(ALL)('%s holds no local-only route or dev signing key', (name) => {
     const code = bundle(name);
     expect(code).not.toContain('/_local');
     expect(code).not.toContain('_local');
@@ -399,5 +416,35 @@ describe('bundles', () => {
       timeout: 20_000,
     });
     expect(JSON.parse(out)).toEqual({ type: 'function', status: name === 'callback' ? 200 : null });
+  });
+
+  // The event functions get only their own variables (FUNCTION_SPECS environment): this proves
+  // their configuration needs no other, as Lambda would run them (AWS_LAMBDA_FUNCTION_NAME set:
+  // local-only variables refused, KMS_KEY_ARN required where the cipher is built).
+  test.each(['events', 'enrich-company'] as const)('%s loads with exactly the environment the stack gives it', (name) => {
+    const deployed = synth.json.Resources[functionLogicalId(synth, name)].Properties!.Environment.Variables as Record<string, unknown>;
+    const resolved: Record<string, string> = {
+      TABLE_NAME: 'finch-connections',
+      KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
+      EVENT_BUS_NAME: 'FinchConnections-connection-events',
+    };
+    const env = Object.fromEntries(Object.entries(deployed).map(([key, value]) => {
+      if (typeof value === 'string') return [key, value];
+      if (!resolved[key]) throw new Error(`${name}: ${key} is an intrinsic this test does not resolve`);
+      return [key, resolved[key]];
+    }));
+    const script = `
+      const { handler } = await import('./index.mjs');
+      process.stdout.write(JSON.stringify({ type: typeof handler }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: bundleDir(name),
+      env: {
+        PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_LAMBDA_FUNCTION_NAME: `FinchConnections-${name}`, ...env,
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(JSON.parse(out)).toEqual({ type: 'function' });
   });
 });

@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly, CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FinchConnectionsStack } from '../../lib/finch-connections-stack.js';
-import type { FunctionName } from '../../lib/routes.js';
+import type { LambdaName } from '../../lib/routes.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
@@ -97,7 +97,7 @@ export function logicalId(synth: Synthesized, element: CfnElement | undefined): 
   return synth.stack.getLogicalId(element);
 }
 
-export function functionLogicalId(synth: Synthesized, name: FunctionName): string {
+export function functionLogicalId(synth: Synthesized, name: LambdaName): string {
   return logicalId(synth, synth.stack.functions.byName[name].fn.node.defaultChild as CfnElement);
 }
 
@@ -106,7 +106,7 @@ export interface Statement { Effect: string; Action: string[]; Resource: unknown
 const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Every IAM statement that applies to a function's role: inline, attached, and managed policies. */
-export function statementsOf(synth: Synthesized, name: FunctionName): Statement[] {
+export function statementsOf(synth: Synthesized, name: LambdaName): Statement[] {
   const roleId = logicalId(synth, synth.stack.functions.byName[name].role.node.defaultChild as CfnElement);
   const role = synth.json.Resources[roleId];
   const documents = [

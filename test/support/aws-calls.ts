@@ -24,7 +24,7 @@ import type { AwsClients } from '#adapters/container.js';
 import type { FinchCredentialsSource } from '#adapters/secrets.js';
 import { LIST_INDEX, TABLE_KEYS } from '#adapters/table.js';
 import type { ContextCipher } from '#adapters/token-cipher.js';
-import type { FunctionName } from '../../lib/routes.js';
+import type { FunctionName, LambdaName } from '../../lib/routes.js';
 
 /** Set by global-setup.ts: the run's folder of records, one JSON line a call. Unset: nothing is recorded. */
 export const CALLS_DIR_VARIABLE = 'AWS_CALLS_DIR';
@@ -35,10 +35,13 @@ export type RecordedResource =
   /** `own`: the function's configured table (TABLE_NAME), which is the stack's table once deployed. */
   | { kind: 'table'; name: string; own: boolean; index?: string }
   | { kind: 'key'; id: string; own: boolean }
-  | { kind: 'secret'; id: string; own: boolean };
+  | { kind: 'secret'; id: string; own: boolean }
+  /** `own`: the function's configured bus (EVENT_BUS_NAME), which is the stack's bus once deployed. */
+  | { kind: 'bus'; name: string; own: boolean };
 
 export interface RecordedCall {
-  function: FunctionName | null;
+  /** Any Lambda of the stack: the route table's, `events` or `enrich-company`. */
+  function: LambdaName | null;
   /** The IAM action: `dynamodb:PutItem`, `kms:Decrypt`, `secretsmanager:GetSecretValue`. */
   action: string;
   resource: RecordedResource;
@@ -51,10 +54,10 @@ export interface RecordedCall {
   source: string;
 }
 
-const invocations = new AsyncLocalStorage<{ function: FunctionName }>();
+const invocations = new AsyncLocalStorage<{ function: LambdaName }>();
 
 /** Runs one invocation of `name`: every AWS call it makes is attributed to it. */
-export function invokeAs<T>(name: FunctionName, invoke: () => T): T {
+export function invokeAs<T>(name: LambdaName, invoke: () => T): T {
   return invocations.run({ function: name }, invoke);
 }
 
@@ -67,7 +70,7 @@ function source(): string {
   return process.env[CALLS_SOURCE_VARIABLE] ?? 'local stack';
 }
 
-function record(call: Omit<RecordedCall, 'function' | 'source'>, fallback: FunctionName | null): void {
+function record(call: Omit<RecordedCall, 'function' | 'source'>, fallback: LambdaName | null): void {
   const dir = process.env[CALLS_DIR_VARIABLE];
   if (!dir) return;
   const line = JSON.stringify({ function: invocations.getStore()?.function ?? fallback, ...call, source: source() });
@@ -93,7 +96,7 @@ const recording = new WeakSet<object>();
  * (sessionApp serves reauthenticate alone, dataApp finch-proxy), so its calls are attributed even
  * outside an invocation.
  */
-export function recordCallsOf(container: RecordableContainer, only: FunctionName | null = null): void {
+export function recordCallsOf(container: RecordableContainer, only: LambdaName | null = null): void {
   if (recording.has(container)) return;
   recording.add(container);
   const { config, clients } = container;
@@ -148,14 +151,42 @@ export function recordCallsOf(container: RecordableContainer, only: FunctionName
   }
 }
 
+/** The slice of an EventBridge client (the events function's) the recorder hooks into. */
+export interface RecordableEventBridgeClient {
+  middlewareStack: { add: (middleware: any, options: any) => void };
+}
+
+/**
+ * Records the events:PutEvents calls of the events function's EventBridge client: one per bus its
+ * entries name (IAM authorizes PutEvents on each bus), `own` when it is `busName` (EVENT_BUS_NAME).
+ * Locally the client talks to the local bus (EVENTBRIDGE_ENDPOINT) with the same requests.
+ */
+export function recordEventsCalls(client: RecordableEventBridgeClient, busName: string, only: LambdaName | null = 'events'): void {
+  if (recording.has(client)) return;
+  recording.add(client);
+  client.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
+    const action = `events:${String(context.commandName).replace(/Command$/, '')}`;
+    // An entry without EventBusName goes to the account's default bus.
+    const buses = action === 'events:PutEvents'
+      ? [...new Set(((args.input.Entries ?? []) as Input[]).map((entry) => String(entry.EventBusName ?? 'default')))]
+      : [String(args.input.EventBusName ?? args.input.Name ?? 'default')];
+    // A bus may be named by its name or its ARN (…:event-bus/<name>).
+    const own = (name: string) => name === busName || name.endsWith(`:event-bus/${busName}`);
+    for (const name of buses) record({ action, resource: { kind: 'bus', name, own: own(name) } }, only);
+    return next(args);
+  }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
+}
+
 /**
  * The Finch credentials source inside the container's Finch gateway (SdkFinchGateway keeps it as
- * `credentials`); none for the data proxy, which holds no client credentials.
+ * `credentials`); none for the data proxy, which holds no client credentials, nor for
+ * enrich-company, whose gateway is made without them (`credentials` null).
  */
 function credentialsSourceOf(deps: object): FinchCredentialsSource | undefined {
   const finch = (deps as { finch?: object }).finch;
   if (!finch) return undefined;
-  const source = Reflect.get(finch, 'credentials') as FinchCredentialsSource | undefined;
+  const source = Reflect.get(finch, 'credentials') as FinchCredentialsSource | null | undefined;
+  if (source === null) return undefined;
   if (typeof source?.get !== 'function') {
     throw new Error('test/support/aws-calls.ts: the Finch gateway no longer keeps its credentials source as `credentials`; update credentialsSourceOf');
   }
