@@ -57,7 +57,10 @@ function classify(record: AuditRecord, status: ConnectionStatus): Pick<Connectio
   switch (record.action) {
     case 'connection_stored': return { type: 'connection.connected' };
     case 'reauthenticated': return { type: 'connection.reauthenticated' };
-    case 'reauth_required': return { type: 'connection.reauth_required', ...(previous ? { previous_status: previous } : {}) };
+    case 'reauth_required':
+      // Already in reauth: a status write that left the status as it was (the README: no event).
+      if (previous === 'reauth') return null;
+      return { type: 'connection.reauth_required', ...(previous ? { previous_status: previous } : {}) };
     case 'disconnected':
       // The webhook's disconnect is written by actor `finch` (functions/core/webhooks.ts); our DELETE by the caller.
       return { type: 'connection.disconnected', reason: record.actor === 'finch' ? 'finch' : 'customer' };

@@ -46,6 +46,20 @@ describe('configuration, validated at cold start', () => {
       .toThrow(/LOCAL_TOKEN_KEYS must not be set in AWS Lambda/);
   });
 
+  test('the events function\'s part: EVENT_BUS_NAME required, EVENTBRIDGE_ENDPOINT local only; the HTTP functions need neither', () => {
+    expect(loadConfig({ EVENT_BUS_NAME: 'finch-connections-local', EVENTBRIDGE_ENDPOINT: 'http://127.0.0.1:4011' }, ['events']))
+      .toEqual({ EVENT_BUS_NAME: 'finch-connections-local', EVENTBRIDGE_ENDPOINT: 'http://127.0.0.1:4011' });
+    expect(() => loadConfig({}, ['events'])).toThrow(/EVENT_BUS_NAME/);
+    expect(() => loadConfig({ EVENT_BUS_NAME: 'bus', EVENTBRIDGE_ENDPOINT: 'not a url' }, ['events'])).toThrow(/EVENTBRIDGE_ENDPOINT/);
+    const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'events', EVENT_BUS_NAME: 'FinchConnections-connection-events' };
+    expect(loadConfig(lambda, ['events'])).toEqual({ EVENT_BUS_NAME: 'FinchConnections-connection-events' });
+    expect(() => loadConfig({ ...lambda, EVENTBRIDGE_ENDPOINT: 'http://127.0.0.1:4011' }, ['events'])).toThrow(/EVENTBRIDGE_ENDPOINT must not be set in AWS Lambda/);
+    // Any deployed function refuses it, as it refuses the other local-only variables.
+    expect(() => loadConfig({ ...base, AWS_LAMBDA_FUNCTION_NAME: 'callback', KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's', EVENTBRIDGE_ENDPOINT: 'http://127.0.0.1:1' }))
+      .toThrow(/EVENTBRIDGE_ENDPOINT must not be set in AWS Lambda/);
+    expect(loadConfig({ ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' })).not.toHaveProperty('EVENT_BUS_NAME');
+  });
+
   test('ADMIN_CLIENT_IDS is a comma-separated list of client ids that reaches the caller settings; empty means any client', () => {
     const env = { ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' };
     expect(loadConfig({ ...env, ADMIN_CLIENT_IDS: ' svc-billing, 4f1c2a9e7b ,' }).ADMIN_CLIENT_IDS).toEqual(['svc-billing', '4f1c2a9e7b']);
