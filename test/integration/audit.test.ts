@@ -90,7 +90,7 @@ describe('each change\'s entry carries the connection as the change left it (sub
     });
     expect(res.statusCode).toBe(200);
   };
-  const latest = async (id: string, customer = owner) => (await h.invoke(`GET /connections/${id}/audit`, { claims: customer, query: { limit: '1' } })).json.entries[0];
+  const latest = async (id: string, customer: Record<string, unknown> = owner) => (await h.invoke(`GET /connections/${id}/audit`, { claims: customer, query: { limit: '1' } })).json.entries[0];
 
   test('connect, refresh, proxy 401, reauthenticate, account.updated, initial sync and DELETE', async () => {
     const session = await h.invoke('POST /connect/sessions', { claims: owner, body: { return_to: `${RETURN_ORIGIN}/`, entity: 'ops' } });
