@@ -107,7 +107,7 @@ export class FinchConnectionsStack extends Stack {
       ? new EventsWebhook(this, 'EventsWebhook', { bus: events.bus, url: config.eventsWebhookUrl, secretArn: config.eventsWebhookSecretArn, dev: config.dev })
       : undefined;
 
-    const deadLetters = { EventsDeadLetters: this.auditStream.deadLetters, EnrichmentDeadLetters: enrichmentDeadLetters, ...(this.webhook ? { EventsWebhookDeadLetters: this.webhook.deadLetters } : {}) };
+    const deadLetters = { AuditStreamDeadLetters: this.auditStream.deadLetters, EnrichmentDeadLetters: enrichmentDeadLetters, ...(this.webhook ? { EventsWebhookDeadLetters: this.webhook.deadLetters } : {}) };
     new Alarms(this, 'Alarms', {
       httpApi: api.httpApi,
       functions: Object.fromEntries(Object.values(functions.byName).map((service) => [service.node.id, service.fn])),
