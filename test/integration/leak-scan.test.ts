@@ -7,10 +7,14 @@
 // webhook secret, every code and every raw state is searched for in every response, every log line
 // and every table item in plaintext: zero hits. A raw state may appear only in the answer of the
 // request that created its session (the caller needs it), by contract.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { keys } from '#adapters/table.js';
 import { hashState } from '#core/ids.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
 import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
+import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
 import { scanAll } from '../support/invariants.js';
 import {
   CALLBACK_URL, CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, emulatorFault, handedOut, startHarness, type Harness,
@@ -21,8 +25,18 @@ let h: Harness;
 const states: string[] = [];
 const codes: string[] = [];
 
-beforeAll(async () => { h = await startHarness({ POWERTOOLS_LOG_LEVEL: 'DEBUG', FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' }); });
-afterAll(async () => { await h?.close(); });
+/** The events every flow made (the local stack's pipe over this file's table), and the events.jsonl it wrote. */
+let pipe: EventsPipe;
+const stateDir = mkdtempSync(join(tmpdir(), 'leak-scan-events-'));
+beforeAll(async () => {
+  h = await startHarness({ POWERTOOLS_LOG_LEVEL: 'DEBUG', FINCH_TIMEOUT_MS: '500', STORE_BUDGET_MS: '500' });
+  pipe = await startEventsPipe(h.table, { stateDir });
+});
+afterAll(async () => {
+  await pipe?.close();
+  await h?.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
 
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 
@@ -152,7 +166,10 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
       .toMatchObject({ Item: { status: 'completed' } });
   }, 60_000);
 
-  test('zero hits in responses, log lines and table items', async () => {
+  test('zero hits in responses, log lines, table items and events', async () => {
+    // Every change's event through the pipe (its function's log lines among the logs searched), as
+    // EventBridge delivers it and as the local stack writes it.
+    await pipe.drain();
     const tokens = h.emulator.state().connections.flatMap((c) => c.tokens);
     const allCodes = [...new Set([...handedOut.codes, ...codes])];
     const allStates = [...new Set([...handedOut.states, ...states])];
@@ -167,6 +184,10 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
     const table = JSON.stringify(items);
     expect(logs).toMatch(/"level":"DEBUG"|"level":"INFO"/);
     expect(items.length).toBeGreaterThan(30);
+    const events = JSON.stringify(pipe.bus.deliveredEvents());
+    const eventsFile = readFileSync(join(stateDir, 'events.jsonl'), 'utf8');
+    expect(pipe.bus.events().length).toBeGreaterThanOrEqual(8);
+    expect(eventsFile.trim().split('\n')).toHaveLength(pipe.bus.events().length);
 
     const hits: string[] = [];
     const search = (kind: string, values: string[], places: Record<string, string>) => {
@@ -174,18 +195,18 @@ describe('leak scan: no token, secret, code or raw state anywhere', () => {
         for (const [place, text] of Object.entries(places)) if (text.includes(value)) hits.push(`${kind} ${value.slice(0, 8)}… in ${place}`);
       }
     };
-    const everywhere = { responses, logs, table };
+    const everywhere = { responses, logs, table, events, 'events.jsonl': eventsFile };
     search('access token', tokens, everywhere);
     search('client secret', [CLIENT_SECRET], everywhere);
     search('webhook secret', [WEBHOOK_SECRET, Buffer.from(WEBHOOK_SECRET, 'base64').toString('hex')], everywhere);
     search('code', allCodes, everywhere);
     // A raw state only in the answer that created its session; the table holds its hash.
-    search('raw state', allStates, { 'responses other than create-session': notSessionAnswers, logs, table });
-    // Nor the encrypted forms outside the table, nor anything that names them in a log.
-    search('ciphertext', items.flatMap((i) => (typeof i.token_ciphertext === 'string' ? [i.token_ciphertext] : [])), { responses, logs });
+    search('raw state', allStates, { 'responses other than create-session': notSessionAnswers, logs, table, events, 'events.jsonl': eventsFile });
+    // Nor the encrypted forms outside the table, nor anything that names them in a log or an event.
+    search('ciphertext', items.flatMap((i) => (typeof i.token_ciphertext === 'string' ? [i.token_ciphertext] : [])), { responses, logs, events, 'events.jsonl': eventsFile });
     expect(hits).toEqual([]);
     expect(logs).not.toMatch(/connect_url|access_token|client_secret|authorization":|Bearer /i);
-    console.log(`leak scan: ${tokens.length} tokens, ${allCodes.length} codes, ${allStates.length} states, 2 secrets searched in ${h.transcript.length} responses, ${logs.split('\n').length} log lines, ${items.length} table items: ${hits.length} hits`);
+    console.log(`leak scan: ${tokens.length} tokens, ${allCodes.length} codes, ${allStates.length} states, 2 secrets searched in ${h.transcript.length} responses, ${logs.split('\n').length} log lines, ${items.length} table items, ${pipe.bus.events().length} events: ${hits.length} hits`);
   });
 });
 
