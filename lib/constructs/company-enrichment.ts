@@ -15,10 +15,11 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENRICHED_EVENT_TYPES } from '#core/enrichment.js';
 import { EVENT_SOURCE } from './event-bus.js';
 
-/** The events worth reading the company for (functions/core/enrichment.ts ENRICHED_EVENT_TYPES). */
-export const ENRICHED_DETAIL_TYPES = ['connection.connected', 'connection.reauthenticated'];
+/** The events worth reading the company for: the core's own list, so the rule and the consumer cannot drift. */
+export const ENRICHED_DETAIL_TYPES: string[] = [...ENRICHED_EVENT_TYPES];
 
 /** Retries, exported for the infra tests. */
 export const ENRICHMENT_RETRIES = {

@@ -14,8 +14,8 @@
 //                   audit entry, AUDIT#* keys only)
 //   events          - (reads the table's stream only: audit-stream.ts)    -               -                                        no
 //                   + events:PutEvents on the stack's bus, sqs:SendMessage on its DLQ (the mapping's on-failure destination)
-//   enrich-company  GetItem, UpdateItem (CUSTOMER#* keys), PutItem         -               Decrypt (access_token: Finch's           no
-//                   (AUDIT#* keys); + sqs:SendMessage on its DLQ                           /introspect and /employer/company)
+//   enrich-company  GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), -              Decrypt (access_token: Finch's           no
+//                   PutItem (AUDIT#*); + sqs:SendMessage on its DLQ                        /introspect and /employer/company)
 //
 // Audit entries are Puts inside the transaction of the change they record, so every function
 // that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
@@ -184,12 +184,14 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     // Finch's /introspect and /employer/company (8 s timeout each), then one transaction.
     timeout: Duration.seconds(20),
     // Reads the connection; writes its company fields (UpdateItem) and the company_updated audit
-    // entry (PutItem) in one transaction (functions/core/enrichment.ts). Never an owner, a session,
-    // a webhook record or an idempotency record, and never a Put of a connection.
+    // entry (PutItem) in one transaction (functions/core/enrichment.ts); takes from the shared
+    // Finch budget before each Finch call (a conditional update of its RATE# bucket,
+    // functions/adapters/dynamo/rate-buckets.ts). Never an owner, a session, a webhook record or an
+    // idempotency record, and never a Put of a connection.
     itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
     leadingKeys: {
       'dynamodb:GetItem': [keys.connection('*', '*').pk],
-      'dynamodb:UpdateItem': [keys.connection('*', '*').pk],
+      'dynamodb:UpdateItem': [keys.connection('*', '*').pk, keys.rateBucket('*').pk],
       'dynamodb:PutItem': [keys.auditPartition('*', '*')],
     },
     queriesListIndex: false,

@@ -188,7 +188,7 @@ describe('least privilege of the new functions', () => {
     ]);
   });
 
-  test('enrich-company: reads and updates connection items, puts audit entries, decrypts access tokens; no secret, no bus', () => {
+  test('enrich-company: reads and updates connection items, takes from the Finch budget, puts audit entries, decrypts access tokens; no secret, no bus', () => {
     const [tableId] = only(synth, 'AWS::DynamoDB::Table');
     const [keyId] = only(synth, 'AWS::KMS::Key');
     const logGroup = synth.json.Resources[functionLogicalId(synth, 'enrich-company')].Properties!.LoggingConfig.LogGroup.Ref;
@@ -199,9 +199,16 @@ describe('least privilege of the new functions', () => {
       { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [arnOf(dlq)], Condition: undefined },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:GetItem'],
         Resource: [arnOf(tableId)],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.connection('*', '*').pk] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:UpdateItem'],
+        Resource: [arnOf(tableId)],
+        // The connection's company fields, and the shared Finch budget's buckets.
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.connection('*', '*').pk, keys.rateBucket('*').pk] } },
       },
       {
         Effect: 'Allow',

@@ -109,13 +109,17 @@ describe('DynamoDB: items by key, on this table only', () => {
     }
   });
 
-  test('enrich-company reads and updates connections and appends audit entries, and nothing else', async () => {
+  test('enrich-company reads and updates connections, takes from the Finch budget and appends audit entries, and nothing else', async () => {
     const item = (action: string, pk: string, inTransaction = false): IamRequest => ({
       function: 'enrich-company', action, resource: policies.tableArn, leadingKeys: [pk], ...(inTransaction ? { enclosingOperation: 'TransactWriteItems' } : {}),
     });
     await expectDecision(item('dynamodb:GetItem', 'CUSTOMER#acme'), true);
     await expectDecision(item('dynamodb:UpdateItem', 'CUSTOMER#acme', true), true);
     await expectDecision(item('dynamodb:PutItem', 'AUDIT#acme#conn-1', true), true);
+    // The shared Finch budget's bucket, before each Finch call.
+    await expectDecision(item('dynamodb:UpdateItem', 'RATE#ip'), true);
+    await expectDecision(item('dynamodb:GetItem', 'RATE#ip'), false);
+    await expectDecision(item('dynamodb:PutItem', 'RATE#ip'), false);
     // Not a new connection, an owner, a session or an idempotency record; no delete; no audit rewrite.
     await expectDecision(item('dynamodb:PutItem', 'CUSTOMER#acme', true), false);
     await expectDecision(item('dynamodb:GetItem', 'CONNECTION#conn-1'), false);
