@@ -78,7 +78,8 @@ export function toLambdaRecord(record: _Record, streamArn: string, region: strin
     eventName: record.eventName,
     eventVersion: record.eventVersion ?? '1.1',
     eventSource: 'aws:dynamodb',
-    awsRegion: record.awsRegion ?? region,
+    // DynamoDB Local names its region `ddblocal`; Lambda gives the table's.
+    awsRegion: region,
     eventSourceARN: streamArn,
     dynamodb: {
       ApproximateCreationDateTime: Math.floor((change.ApproximateCreationDateTime ?? new Date()).getTime() / 1000),
