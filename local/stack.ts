@@ -13,6 +13,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-
 import { createCors } from './gateway/cors.js';
 import { LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, createJwtAuthorizer, publicJwks } from './gateway/jwt.js';
 import { createLocalRoutes } from './gateway/local-routes.js';
+import { subscribeEnrichment } from './enrich-company.js';
 import { type LocalEvents, startLocalEvents } from './events/index.js';
 import type { LocalBus } from './events/bus.js';
 import { type LambdaHandler, type RunningGateway, startGateway } from './gateway/server.js';
@@ -166,6 +167,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     progress(`dynamodb  answering on ${dynamo.endpoint} after ${(dynamo.startedInMs / 1000).toFixed(1)}s`);
     const created = await ensureTable(dynamo.endpoint, tableName);
     progress(`table     ${tableName} ${created ? 'created' : 'kept from the last run'}`);
+    // The bus rule's target in AWS, here a subscriber of the local bus (local/enrich-company.ts).
+    await subscribeEnrichment(events.bus);
     // Read before any request is served, so every change's event reaches the bus.
     await events.startStream({ endpoint: dynamo.endpoint, tableName, credentials: LOCAL_CREDENTIALS });
     progress(`events    the table's stream → the events function → the local bus${env.EVENTS_FORWARD_URL ? ` → ${env.EVENTS_FORWARD_URL}` : ''} (${join(stateDir, 'events.jsonl')})`);

@@ -10,6 +10,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BaseDeps, CoreDeps, CoreSettings, Log, SessionDeps } from '#core/deps.js';
+import type { EnrichmentDeps } from '#core/enrichment.js';
 import { type CallerKind, FinchBudget, loggingObserver } from '#core/finch-budget.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
@@ -37,6 +38,8 @@ const APP_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'cipher'
 const SESSION_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'settings'] as const;
 /** The data proxy: no client credentials, no session settings. */
 const DATA_PARTS = ['store', 'caller', 'finch', 'budget', 'cipher', 'proxy'] as const;
+/** enrich-company: no HTTP caller, no client credentials, no session settings. */
+const ENRICHMENT_PARTS = ['store', 'finch', 'budget', 'cipher'] as const;
 
 interface Base<D, P extends Part> {
   /** The variables of this container's parts, validated at cold start. */
@@ -58,6 +61,9 @@ export type SessionContainer = Base<SessionDeps, (typeof SESSION_PARTS)[number]>
 
 /** The data proxy: the token cipher and Finch's data API with a connection's token, and no client credentials at all. */
 export type DataContainer = Base<BaseDeps, (typeof DATA_PARTS)[number]> & WithCipher & { finchData: FinchDataGateway };
+
+/** enrich-company: the token cipher and Finch with a connection's token only, so no Secrets Manager client. */
+export type EnrichmentContainer = Base<EnrichmentDeps, (typeof ENRICHMENT_PARTS)[number]> & WithCipher;
 
 /** How a function gets Finch's client credentials (functions/adapters/secrets.ts finchCredentials). */
 export type CredentialsFactory = typeof finchCredentials;
@@ -96,6 +102,22 @@ export function buildDataContainer(env: Env, log: Log, cipher: CipherFactory): D
     finchData: new SdkFinchDataGateway({
       baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'interactive'),
     }),
+  };
+}
+
+export function buildEnrichmentContainer(env: Env, log: Log, cipher: CipherFactory): EnrichmentContainer {
+  const config = loadConfig(env, ENRICHMENT_PARTS);
+  const base = baseParts(config, log);
+  const tokens = cipherParts(config, cipher);
+  // Nobody waits on it: it takes Finch's budget as a background caller, leaving the reserve to requests.
+  const finch = new SdkFinchGateway(null, {
+    baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'background'),
+  });
+  return {
+    config,
+    deps: { ...base.deps, cipher: tokens.cipher, finch },
+    clients: { ...base.clients, kms: tokens.client },
+    contextCipher: tokens.contextCipher,
   };
 }
 

@@ -39,12 +39,17 @@ type CallKind = 'basic' | 'connect' | 'exchange' | 'bearer';
 const ALREADY_CONNECTED = /already[\s_-]*(exists?|connected)|existing[\s_-]*connection|connection[\s_-]*exists/i;
 
 export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
-  private client: { credentials: object; finch: Finch } | null = null;
+  private client: { credentials: object | null; finch: Finch } | null = null;
 
-  constructor(private readonly credentials: FinchCredentialsSource, private readonly options: FinchGatewayOptions) {}
+  /**
+   * `credentials` null: a client for the calls made with a connection's access token only
+   * (introspect, the company, disconnect), for a function that holds no client credentials
+   * (enrich-company: no Secrets Manager call); any other call throws before anything is sent.
+   */
+  constructor(private readonly credentials: FinchCredentialsSource | null, private readonly options: FinchGatewayOptions) {}
 
   async prepare(): Promise<void> {
-    await this.credentials.get();
+    await this.credentials?.get();
   }
 
   async createConnectSession(request: ConnectSessionRequest): Promise<FinchSession> {
@@ -113,7 +118,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
   async verify(rawBody: string, headers: Record<string, string | undefined>): Promise<void> {
     const clean = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     for (let attempt = 0; attempt < 2; attempt++) {
-      const credentials = await this.credentials.get(attempt > 0);
+      const credentials = await this.clientCredentials().get(attempt > 0);
       if (!credentials.webhook_secret) throw new Error('The Finch webhook secret is not configured.');
       try {
         (await this.finch(false)).webhooks.verifySignature(rawBody, clean, credentials.webhook_secret);
@@ -131,6 +136,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
    * exchange, which is never sent twice.
    */
   private async withClient<T>(call: (finch: Finch) => Promise<T>, kind: CallKind = 'basic'): Promise<T> {
+    if (kind !== 'bearer') this.clientCredentials();
     for (let attempt = 0; ; attempt++) {
       const finch = await this.finch(attempt > 0);
       try {
@@ -142,14 +148,20 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
     }
   }
 
+  private clientCredentials(): FinchCredentialsSource {
+    if (!this.credentials) throw new Error('This Finch client holds no client credentials: it makes only calls with an access token.');
+    return this.credentials;
+  }
+
   private async finch(refresh: boolean): Promise<Finch> {
-    const credentials = await this.credentials.get(refresh);
-    if (this.client?.credentials !== credentials) {
+    const credentials = this.credentials ? await this.credentials.get(refresh) : null;
+    if (!this.client || this.client.credentials !== credentials) {
       this.client = {
         credentials,
         finch: new Finch({
-          clientID: credentials.client_id,
-          clientSecret: credentials.client_secret,
+          // Explicit nulls without credentials: the SDK would otherwise read FINCH_CLIENT_ID/SECRET from the environment.
+          clientID: credentials?.client_id ?? null,
+          clientSecret: credentials?.client_secret ?? null,
           accessToken: null,
           webhookSecret: null,
           baseURL: this.options.baseURL,

@@ -92,15 +92,17 @@ export class DynamoConnectionStore implements ConnectionStore {
   async recordCompany(customerId: string, connectionId: string, company: CompanyFields, expected: CompanyWriteGuard, now: Date, audit: AuditEntry): Promise<CompanyOutcome> {
     const { sets, names, values } = setFields({ ...company, updated_at: now.toISOString() });
     // Only with the token and status the enrichment read, and only a change (a redelivered event's
-    // write fails here, so it adds no second entry).
+    // write fails here, so it adds no second entry). A null is stored as DynamoDB's NULL type.
     const unchanged = COMPANY_FIELDS.map((field) => (company[field] === null
       ? `(attribute_not_exists(#${field}) OR attribute_type(#${field}, :null_type))` : `#${field} = :${field}`));
+    const own: Item = { ...values, ':issued': expected.token_issued_at, ':seen': expected.status };
+    // DynamoDB refuses a value no expression uses.
+    if (COMPANY_FIELDS.some((field) => company[field] === null)) own[':null_type'] = 'NULL';
     const update = {
       TableName: this.tableName,
       Key: keys.connection(customerId, connectionId),
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ...whileLive({ names, values: { ...values, ':issued': expected.token_issued_at, ':seen': expected.status, ':null_type': 'NULL' } },
-        `token_issued_at = :issued AND #status = :seen AND NOT (${unchanged.join(' AND ')})`),
+      ...whileLive({ names, values: own }, `token_issued_at = :issued AND #status = :seen AND NOT (${unchanged.join(' AND ')})`),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
     try {

@@ -1,0 +1,217 @@
+// enrich-company (functions/enrich-company/handler.ts) invoked as Lambda invokes an EventBridge
+// rule's target, with the event the events function would make of the connection's audit entry
+// (functions/core/events.ts), over DynamoDB Local and the Finch emulator over HTTP: what it records,
+// that a redelivery records nothing more, that a disconnect or a reauthentication racing it wins,
+// and which of Finch's answers it records nothing for or throws for (Lambda's asynchronous retry).
+import { randomUUID } from 'node:crypto';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { keys } from '#adapters/table.js';
+import { type ConnectionEventDetail, EVENT_SOURCE, toConnectionEvent } from '#core/events.js';
+import type { AuditRecord } from '#core/ports/audit.js';
+import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
+import {
+  RETURN_ORIGIN, authorizeAtFinch, capturedLogs, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile,
+} from '../support/harness.js';
+
+const h = harnessForFile({ clearFaults: true });
+const customer = customerIds();
+const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
+const LEGAL_NAME = 'Acme Payroll LLC';
+
+type Handler = typeof import('../../functions/enrich-company/handler.js')['handler'];
+let handler: Handler;
+
+beforeAll(async () => {
+  // Imported once the harness has set the environment: the handler reads it at cold start, as in Lambda.
+  const module = await import('../../functions/enrich-company/handler.js');
+  handler = module.handler;
+  recordCallsOf(module.enrichment, 'enrich-company');
+});
+
+const context = { awsRequestId: randomUUID(), functionName: 'enrich-company' } as unknown as Context;
+const enrich = (event: unknown) => invokeAs('enrich-company', () => handler(event, context));
+
+/** As EventBridge hands an event to a rule's Lambda target. */
+function asDelivered(detail: ConnectionEventDetail): EventBridgeEvent<string, ConnectionEventDetail> {
+  return {
+    version: '0', id: randomUUID(), 'detail-type': detail.type, source: EVENT_SOURCE, account: '123456789012',
+    time: new Date().toISOString(), region: 'us-east-1', resources: [], detail,
+  };
+}
+
+async function auditOf(customerId: string, connectionId: string): Promise<AuditRecord[]> {
+  const { entries } = await h.app.deps.connections.listAudit(customerId, connectionId, { limit: 100 });
+  return entries;
+}
+
+/** The event the events function makes of the connection's newest entry of this action. */
+async function eventOf(customerId: string, connectionId: string, action: 'connection_stored' | 'reauthenticated') {
+  const entry = (await auditOf(customerId, connectionId)).find((record) => record.action === action);
+  const detail = entry && toConnectionEvent(entry);
+  if (!detail) throw new Error(`no ${action} event for ${connectionId}`);
+  return asDelivered(detail);
+}
+
+async function connected(name: string) {
+  const customerId = customer(name);
+  const connectionId = await connectCustomer(h, claims(customerId), { customer_name: LEGAL_NAME });
+  return { customerId, connectionId, event: await eventOf(customerId, connectionId, 'connection_stored') };
+}
+
+const companyEntries = async (customerId: string, connectionId: string) =>
+  (await auditOf(customerId, connectionId)).filter((entry) => entry.action === 'company_updated');
+const atFinch = (connectionId: string) => h.emulator.state().connections.find((c) => c.connection_id === connectionId)!;
+const companyCalls = () => h.emulator.state().calls['GET /employer/company'] ?? 0;
+
+/** Waits, without a deadline of its own (jest's test timeout is the limit), for `condition`. */
+async function until(condition: () => boolean | Promise<boolean>) {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+describe('enrich-company: connection.connected fills in the employer', () => {
+  test('a connected connection gets its company name, company_id and manual, and exactly one company_updated entry', async () => {
+    const { customerId, connectionId, event } = await connected('enrich');
+    await expect(enrich(event)).resolves.toEqual({ outcome: 'updated' });
+    const got = await h.invoke(`GET /connections/${connectionId}`, { claims: claims(customerId) });
+    expect(got.json).toMatchObject({ company_name: LEGAL_NAME, company_id: atFinch(connectionId).company_id, manual: false, status: 'connected' });
+    const entries = await companyEntries(customerId, connectionId);
+    expect(entries).toEqual([expect.objectContaining({
+      actor: 'finch',
+      subject: { entity: null, provider_id: 'gusto', company_id: atFinch(connectionId).company_id, status: 'connected' },
+      details: { company_name: LEGAL_NAME, manual: false },
+    })]);
+    // Its event is connection.company_updated, for the same connection.
+    expect(toConnectionEvent(entries[0])).toMatchObject({ type: 'connection.company_updated', connection_id: connectionId, company_id: atFinch(connectionId).company_id });
+  });
+
+  test('a redelivered event (EventBridge delivers at least once) writes nothing: still one company_updated entry', async () => {
+    const { customerId, connectionId, event } = await connected('redelivered');
+    await enrich(event);
+    const before = await getItem(h, keys.connection(customerId, connectionId));
+    await expect(enrich(event)).resolves.toEqual({ outcome: 'unchanged' });
+    await expect(enrich({ ...event, id: randomUUID() })).resolves.toEqual({ outcome: 'unchanged' });
+    expect(await companyEntries(customerId, connectionId)).toHaveLength(1);
+    expect((await getItem(h, keys.connection(customerId, connectionId)))!.updated_at).toBe(before!.updated_at);
+  });
+
+  test('two deliveries at once: one write, one entry (the write\'s condition refuses the second)', async () => {
+    const { customerId, connectionId, event } = await connected('concurrent');
+    const outcomes = (await Promise.all([enrich(event), enrich(event)])).map((result) => result.outcome).sort();
+    expect(outcomes).toEqual(['unchanged', 'updated']);
+    expect(await companyEntries(customerId, connectionId)).toHaveLength(1);
+  });
+
+  test('connection.reauthenticated: read with the new token', async () => {
+    const { customerId, connectionId } = await connected('reauthed');
+    const session = await h.invoke('POST /connect/sessions/reauthenticate', { claims: claims(customerId), body: { connection_id: connectionId, return_to: `${RETURN_ORIGIN}/` } });
+    const { code, state } = await authorizeAtFinch(session.json.connect_url);
+    await h.invoke('GET /connect/callback', { query: { code: code!, state } });
+    const event = await eventOf(customerId, connectionId, 'reauthenticated');
+    expect(event['detail-type']).toBe('connection.reauthenticated');
+    await expect(enrich(event)).resolves.toEqual({ outcome: 'updated' });
+    expect(await getItem(h, keys.connection(customerId, connectionId))).toMatchObject({ company_name: LEGAL_NAME, token_version: 2 });
+  });
+});
+
+describe('enrich-company: a change racing it wins (Finch answers /employer/company late)', () => {
+  test.each([
+    // Finch read the company before the disconnect, and its answer arrives after it: the write is refused.
+    ['answered before the disconnect (the write is refused)', true, 'ended'],
+    // Finch reads after the disconnect revoked the token: 401, nothing to write.
+    ['reading after the disconnect (Finch refuses the revoked token)', false, 'token_refused'],
+  ] as const)('disconnected while it waits on Finch, %s: stays disconnected, no company_updated, no token revived', async (_name, afterResponse, outcome) => {
+    const { customerId, connectionId, event } = await connected('race-disconnect');
+    await emulatorFault(h, { method: 'GET', path: '/employer/company', delay_ms: 1500, after_response: afterResponse });
+    const calls = companyCalls();
+    const enriching = enrich(event);
+    await until(() => companyCalls() > calls);
+    expect((await h.invoke(`DELETE /connections/${connectionId}`, { claims: claims(customerId) })).statusCode).toBe(204);
+    await expect(enriching).resolves.toEqual({ outcome });
+    const item = await getItem(h, keys.connection(customerId, connectionId));
+    expect(item).toMatchObject({ status: 'disconnected', company_name: null });
+    expect(item).not.toHaveProperty('token_ciphertext');
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+  });
+
+  test('reauthenticated with a newer token while it waits: its write is refused, the new token stays', async () => {
+    const { customerId, connectionId, event } = await connected('race-reauth');
+    const session = await h.invoke('POST /connect/sessions/reauthenticate', { claims: claims(customerId), body: { connection_id: connectionId, return_to: `${RETURN_ORIGIN}/` } });
+    const { code, state } = await authorizeAtFinch(session.json.connect_url);
+    // Finch answers for the old token, late: the new one is stored meanwhile.
+    await emulatorFault(h, { method: 'GET', path: '/employer/company', delay_ms: 1500, after_response: true });
+    const calls = companyCalls();
+    const enriching = enrich(event);
+    await until(() => companyCalls() > calls);
+    await h.invoke('GET /connect/callback', { query: { code: code!, state } });
+    const reauthed = await getItem(h, keys.connection(customerId, connectionId));
+    expect(reauthed).toMatchObject({ token_version: 2 });
+    await expect(enriching).resolves.toEqual({ outcome: 'superseded' });
+    const item = await getItem(h, keys.connection(customerId, connectionId));
+    expect(item).toMatchObject({ company_name: null, token_version: 2, token_ciphertext: reauthed!.token_ciphertext, token_issued_at: reauthed!.token_issued_at });
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+  });
+});
+
+describe('enrich-company: Finch\'s answers', () => {
+  test('Finch refuses the token (401 on /introspect): nothing recorded, and no error (the event is not retried)', async () => {
+    const { customerId, connectionId, event } = await connected('refused');
+    const before = await getItem(h, keys.connection(customerId, connectionId));
+    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 401 });
+    await expect(enrich(event)).resolves.toEqual({ outcome: 'token_refused' });
+    expect(await getItem(h, keys.connection(customerId, connectionId))).toEqual(before);
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+  });
+
+  test('Finch unavailable (503 on /employer/company, the SDK\'s one retry included): throws, so Lambda delivers the event again; nothing recorded', async () => {
+    const { customerId, connectionId, event } = await connected('unavailable');
+    await emulatorFault(h, { method: 'GET', path: '/employer/company', status: 503, times: 2 });
+    await expect(enrich(event)).rejects.toMatchObject({ name: 'FinchUnavailable' });
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+    // The retry, once Finch answers: recorded.
+    await expect(enrich(event)).resolves.toEqual({ outcome: 'updated' });
+  });
+
+  test('Finch rate limited (429 on /introspect, never retried inside the call): throws for the event\'s retry', async () => {
+    const { customerId, connectionId, event } = await connected('limited');
+    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 429 });
+    await expect(enrich(event)).rejects.toMatchObject({ name: 'FinchRateLimited' });
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+  });
+});
+
+describe('enrich-company: what it takes', () => {
+  test.each([
+    ['another source', (event: ReturnType<typeof asDelivered>) => ({ ...event, source: 'someone-else' })],
+    ['another type', (event: ReturnType<typeof asDelivered>) => ({ ...event, 'detail-type': 'connection.disconnected', detail: { ...event.detail, type: 'connection.disconnected' } })],
+    ['a detail without its connection', (event: ReturnType<typeof asDelivered>) => ({ ...event, detail: { ...event.detail, connection_id: undefined } })],
+    ['a customer id that is no customer id', (event: ReturnType<typeof asDelivered>) => ({ ...event, detail: { ...event.detail, customer_id: '../x' } })],
+  ])('%s: logged and dropped, not thrown (a retry would fail the same way), nothing recorded', async (_name, spoil) => {
+    const { customerId, connectionId, event } = await connected('spoiled');
+    await expect(enrich(spoil(event))).resolves.toEqual({ outcome: 'dropped' });
+    expect(await companyEntries(customerId, connectionId)).toEqual([]);
+  });
+
+  test('a connection of another customer (the detail\'s customer_id) is not found: nothing read from Finch', async () => {
+    const { connectionId, event } = await connected('owner');
+    const calls = h.emulator.state().calls['GET /introspect'] ?? 0;
+    await expect(enrich({ ...event, detail: { ...event.detail, customer_id: customer('stranger') } })).resolves.toEqual({ outcome: 'missing' });
+    expect(h.emulator.state().calls['GET /introspect'] ?? 0).toBe(calls);
+    expect(atFinch(connectionId).disconnected).toBe(false);
+  });
+
+  test('it holds no client credentials: no Secrets Manager client, and a call that needs them is refused before anything is sent', async () => {
+    const { enrichment } = await import('../../functions/enrich-company/handler.js');
+    expect(enrichment.clients.secretsManager).toBeUndefined();
+    const sessions = h.emulator.state().calls['POST /connect/sessions'] ?? 0;
+    const finch = enrichment.deps.finch as unknown as { createConnectSession(request: object): Promise<unknown> };
+    await expect(finch.createConnectSession({ customer_id: 'x', customer_name: 'x', products: ['company'], minutes_to_expire: 10 })).rejects.toThrow(/no client credentials/);
+    expect(h.emulator.state().calls['POST /connect/sessions'] ?? 0).toBe(sessions);
+  });
+
+  test('no access token Finch issued in this file reaches a log line', () => {
+    const logs = capturedLogs();
+    const tokens = h.emulator.state().connections.flatMap((connection) => connection.tokens);
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const token of tokens) expect(logs).not.toContain(token);
+  });
+});
