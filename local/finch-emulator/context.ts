@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FaultBook } from './faults.js';
+import type { RateLimiter } from './rate-limits.js';
 import type { EmulatedConnection, EmulatorStore, IssuedToken } from './store.js';
 import type { WebhookSender } from './webhooks.js';
 
@@ -21,6 +22,8 @@ export interface EmulatorDeps {
   clientSecret: string;
   /** Webhook deliveries: the receiver, the secret, retries and the events Finch sends by itself. */
   events: WebhookSender;
+  /** Finch's rate limits: counted always, enforced when switched on (rate-limits.ts). */
+  rateLimits: RateLimiter;
 }
 
 /** The holder of a valid access token, resolved before a bearer route's handler runs. */

@@ -37,8 +37,15 @@ export function clearFaults(_input: RequestInput, deps: EmulatorDeps): Reply {
   return json(200, { pending: [] });
 }
 
+/** `GET /_emulator/rate-limits`: what each product saw, and the limits' windows (rate-limits.ts). */
+export const readRateLimits = (_input: RequestInput, deps: EmulatorDeps): Reply => json(200, deps.rateLimits.view());
+
+/** `POST /_emulator/rate-limits {enforce?, advance_ms?, reset?}`: Finch's limits on or off, and their clock moved on. */
+export const configureRateLimits = (input: RequestInput, deps: EmulatorDeps): Reply => json(200, deps.rateLimits.configure(input.body));
+
 export function resetEmulator(_input: RequestInput, deps: EmulatorDeps): Reply {
   deps.store.reset();
+  deps.rateLimits.reset();
   deps.faults.clear();
   deps.events.reset();
   return json(200, { reset: true });

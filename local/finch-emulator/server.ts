@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { isLoopbackHost } from '../loopback-host.js';
-import { addFault, clearFaults, readState, resetEmulator, setConnectionStatus } from './controls.js';
+import { addFault, clearFaults, configureRateLimits, readRateLimits, readState, resetEmulator, setConnectionStatus } from './controls.js';
 import { json, type EmulatorDeps, type Reply, type RequestInput } from './context.js';
 import { disconnect, introspect, updateSandboxAccount } from './account.js';
 import { company, directory, employments, individuals } from './data.js';
@@ -22,6 +22,7 @@ import {
   FinchApiError, errorForStatus, invalidClient, invalidRequest, invalidToken, missingApiVersion, unauthorizedRequest,
 } from './errors.js';
 import { FaultBook, answersError, faultAnswer, withFaultHeaders } from './faults.js';
+import { RateLimiter } from './rate-limits.js';
 import { isObject } from './validate.js';
 import { authorize, showHostedPage } from './hosted-page.js';
 import { createReauthSession, createSession } from './sessions.js';
@@ -47,6 +48,8 @@ export interface EmulatorOptions {
   eventDelayMs?: number;
   /** Milliseconds; default Date.now. Drives session, code and webhook timestamps. */
   now?: () => number;
+  /** Enforce Finch's rate limits from the start (default false; `POST /_emulator/rate-limits` switches them). */
+  enforceRateLimits?: boolean;
 }
 
 export interface RunningEmulator {
@@ -128,6 +131,8 @@ const ROUTES: Route[] = [
   { method: 'POST', template: '/_emulator/reset', access: 'control', handle: resetEmulator },
   { method: 'POST', template: '/_emulator/webhooks', access: 'control', handle: sendWebhook },
   { method: 'GET', template: '/_emulator/webhooks', access: 'control', handle: listWebhooks },
+  { method: 'GET', template: '/_emulator/rate-limits', access: 'control', handle: readRateLimits },
+  { method: 'POST', template: '/_emulator/rate-limits', access: 'control', handle: configureRateLimits },
 ];
 
 const routeKey = (route: Route) => `${route.method} ${route.template}`;
@@ -154,6 +159,7 @@ export async function startFinchEmulator(options: EmulatorOptions): Promise<Runn
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     events,
+    rateLimits: new RateLimiter(now, options.enforceRateLimits ?? false),
   };
 
   const server = createServer((req, res) => {
@@ -181,6 +187,7 @@ export async function startFinchEmulator(options: EmulatorOptions): Promise<Runn
       store.reset();
       faults.clear();
       events.reset();
+      deps.rateLimits.reset();
     },
     configureWebhooks: (settings) => events.configure(settings),
     webhooks: () => events.list(),
@@ -231,6 +238,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
     return;
   }
 
+  // The IP address's limit comes before anything else Finch does; the hosted page is the browser's address.
+  const limited = isFinch && route.access !== 'hosted' ? deps.rateLimits.admitAddress(url.pathname) : null;
+  if (limited) {
+    answer(errorReply(limited));
+    return;
+  }
+
   if (fault && !fault.after_response) {
     if (fault.delay_ms) {
       await sleeper.sleep(fault.delay_ms);
@@ -247,6 +261,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: EmulatorDe
   try {
     const input: RequestInput = { query: url.searchParams, params, headers: req.headers, body: parseBody(req, rawBody) };
     checkAccess(route.access, input, deps);
+    // The application's limits count the requests of its tokens.
+    const limitedProduct = deps.rateLimits.admitProduct(url.pathname);
+    if (limitedProduct) throw limitedProduct;
     reply = await route.handle(input, deps);
   } catch (error) {
     reply = errorReply(error);
