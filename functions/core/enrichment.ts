@@ -8,6 +8,7 @@
 // the stored one, so a disconnect or a reauthentication racing it wins. Events come at least once:
 // a redelivery that finds what Finch says already stored writes nothing (no second entry, no
 // second event).
+import { subjectOf } from './audit-subject.js';
 import type { BaseDeps } from './deps.js';
 import { AccessTokenRejected, FinchRejected } from './errors.js';
 import { isEnded } from './model.js';
@@ -135,7 +136,7 @@ function companyEntry(stored: StoredConnection, company: CompanyFields, now: Dat
     customer_id: stored.customer_id,
     connection_id: stored.connection_id,
     at: now.toISOString(),
-    subject: { entity: stored.entity, provider_id: stored.provider_id, company_id: company.company_id, status: stored.status },
+    subject: subjectOf(stored, { company_id: company.company_id }),
     details: { company_name: company.company_name, manual: company.manual },
   };
 }
