@@ -1,6 +1,7 @@
 // cfn-lint (the Python 1.x tool, current CloudFormation resource specs) over the synthesized
-// templates: the default stack and the WAF variant. CloudFormation would reject what it calls an
-// error at deploy time, long after cdk synth and cdk-nag passed: 0 errors. Warnings are printed.
+// templates: the default stack, the WAF variant and the events webhook variant. CloudFormation
+// would reject what it calls an error at deploy time, long after cdk synth and cdk-nag passed:
+// 0 errors. Warnings are printed.
 // Skipped (one line) where cfn-lint is not installed; REQUIRE_CFN_LINT=1 fails instead. Bundling is
 // skipped (the template is the same with placeholder assets).
 import { jest } from '@jest/globals';
@@ -63,6 +64,13 @@ suite('cfn-lint over the synthesized templates', () => {
     const { result, types } = lint('waf=true', { ...DEPLOY_CONTEXT, waf: true }, { env: { account: '123456789012', region: 'us-east-1' } }, ['us-east-1']);
     expect(result.errors.map(formatFinding)).toEqual([]);
     expect([...types]).toEqual(expect.arrayContaining(['AWS::WAFv2::WebACL', 'AWS::CloudFront::Distribution']));
+  });
+
+  test('the events webhook variant (eventsWebhookUrl, with alarm email) has no errors', () => {
+    const context = { ...DEPLOY_CONTEXT, eventsWebhookUrl: 'https://app.acme-payroll.io/hooks/finch-connections', alarmEmail: 'oncall@acme-payroll.io' };
+    const { result, types } = lint('eventsWebhookUrl', context, {}, ['us-east-1']);
+    expect(result.errors.map(formatFinding)).toEqual([]);
+    expect([...types]).toEqual(expect.arrayContaining(['AWS::Events::Connection', 'AWS::Events::ApiDestination', 'AWS::Events::Archive', 'AWS::Lambda::EventSourceMapping']));
   });
 
   test('the helper reports a template CloudFormation would refuse', () => {
