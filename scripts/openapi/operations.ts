@@ -3,6 +3,7 @@
 // statuses it can answer, and the words an integrator reads. One entry a route key; the builder
 // refuses a route without one, and an entry for no route.
 import type { $ZodType } from 'zod/v4/core';
+import { FORWARDED_REQUEST_HEADERS } from '#core/proxy.js';
 import * as z from '#core/zod.js';
 import { EmbeddedCallbackBody, EmbeddedCallbackResponse, RedirectCallbackQuery } from '../../functions/callback/schema.js';
 import {
@@ -193,7 +194,8 @@ function proxyOperation(method: 'GET' | 'POST' | 'DELETE', operationId: string):
     summary: `Finch's data API for one of the caller's connections (${method})`,
     description: 'The path after `/finch` is Finch\'s (`/employer/...`), allowlisted by method and path template: anything else is 400 `path_not_allowed` '
       + 'with no call to Finch. Finch\'s writes only where `FINCH_PROXY_WRITE_PATHS` enables them and the token holds `FINCH_PROXY_WRITE_SCOPE`. '
-      + 'The stored token is added server-side; Finch\'s status and JSON body are answered as they are. Finch\'s 401 `reauthenticate_user` marks the connection `reauth`: 409 `reauth_required`.',
+      + 'The stored token is added server-side; Finch\'s status and JSON body are answered as they are. Finch\'s 401 `reauthenticate_user` marks the connection `reauth`: 409 `reauth_required`. '
+      + `Of the caller's headers only ${FORWARDED_REQUEST_HEADERS.map((name) => `\`${name}\``).join(' and ')} reach Finch: \`Authorization\` and \`Finch-API-Version\` are the backend's.`,
     query: ProxyQuery(),
     path: z.strictObject({ path: z.string() }),
     headers: [{

@@ -13,6 +13,7 @@ import { jest } from '@jest/globals';
 import { VERSION as FINCH_SDK_VERSION } from '@tryfinch/finch-api/version';
 import { type Outcome, localStackEnvironment, prepareInvocation, runInvocation } from '../../scripts/invoke.js';
 import { type CfnTemplate, templateFunctions } from '../../scripts/sam-environment.js';
+import { checkAnswer } from '../support/openapi-check.js';
 import { REPO_ROOT, type StackProcess, http, killStack, parseConnectForm, startStackProcess } from './stack-process.js';
 
 jest.setTimeout(60_000);
@@ -67,7 +68,14 @@ const collectLogs = (chunk: Buffer) => { logs += chunk.toString('utf8'); };
 
 async function invoke(fn: string, event: unknown, options: { sam?: boolean; envVarsFile?: string } = {}): Promise<Outcome> {
   const prepared = await prepareInvocation({ functionName: fn, templateFile, shell: shell(), ...options });
-  return runInvocation(prepared, event, collectLogs);
+  const outcome = await runInvocation(prepared, event, collectLogs);
+  // A bundle's answer is one openapi.json documents, as every answer over HTTP is (test/support/openapi-check.ts).
+  const response = outcome.response as Response | undefined;
+  const request = event as { rawPath?: string; requestContext?: { http?: { method?: string } } };
+  if (response && request.rawPath && request.requestContext?.http?.method) {
+    checkAnswer({ method: request.requestContext.http.method, path: request.rawPath, status: response.statusCode, headers: response.headers ?? {}, body: response.body ?? '' });
+  }
+  return outcome;
 }
 const responseOf = (outcome: Outcome): Response => {
   if (outcome.error) throw new Error(`the function failed: ${JSON.stringify(outcome.error)}\n${logs.slice(-2000)}`);
