@@ -2,6 +2,7 @@
 // before anything is built, so a bad value fails synth with a message naming the key.
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { parseRateLimits } from '#core/finch-budget.js';
 import { FINCH_PRODUCTS, type FinchProduct } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
@@ -43,6 +44,15 @@ export interface StackConfig {
   finchTimeoutMs: number;
   /** How long the callback keeps retrying its final store (STORE_BUDGET_MS). */
   storeBudgetMs: number;
+  /**
+   * The shared Finch budget (functions/core/finch-budget.ts): overrides of Finch's documented limits
+   * as `bucket=limit[/seconds]` (FINCH_RATE_LIMITS, empty: Finch's numbers), the share of each burst
+   * background callers leave (FINCH_BUDGET_RESERVE) and the share of each limit that may go at once
+   * (FINCH_BUDGET_BURST).
+   */
+  finchRateLimits: string;
+  finchBudgetReserve: number;
+  finchBudgetBurst: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   logRetention: RetentionDays;
   throttle: { rateLimit: number; burstLimit: number };
@@ -152,6 +162,14 @@ export function readStackConfig(node: Node): StackConfig {
   const storeBudgetMs = int(read('storeBudgetMs'), 'storeBudgetMs', 6000, 500);
   if (storeBudgetMs > 6000) throw new StackConfigError('storeBudgetMs must be at most 6000 (the callback\'s timeout is sized for it).');
 
+  // Finch's limits are the application's, shared by every function: a lower number is safe, a higher
+  // one only if Finch raised this application's (https://developer.tryfinch.com/api-reference/development-guides/Rate-Limits).
+  const finchRateLimits = list(read('finchRateLimits'), 'finchRateLimits').join(',');
+  const parsedLimits = parseRateLimits(finchRateLimits);
+  if ('error' in parsedLimits) throw new StackConfigError(`finchRateLimits: ${parsedLimits.error}.`);
+  const finchBudgetReserve = fraction(read('finchBudgetReserve'), 'finchBudgetReserve', 0.25, 0, 0.9);
+  const finchBudgetBurst = fraction(read('finchBudgetBurst'), 'finchBudgetBurst', 0.25, 0.01, 1);
+
   // Secrets Manager version ids (ClientRequestToken: 32 to 64 letters, digits and hyphens), as the
   // rotation steps of lib/README.md pass them.
   const originVerifyVersions = list(read('originVerifyVersions'), 'originVerifyVersions');
@@ -203,6 +221,9 @@ export function readStackConfig(node: Node): StackConfig {
     finchProxyWriteScope: scope(str(read('finchProxyWriteScope')) ?? 'connections:write', 'finchProxyWriteScope'),
     finchTimeoutMs,
     storeBudgetMs,
+    finchRateLimits,
+    finchBudgetReserve,
+    finchBudgetBurst,
     logLevel: logLevel as StackConfig['logLevel'],
     logRetention: logRetention as RetentionDays,
     throttle: {
@@ -258,6 +279,13 @@ function int(value: unknown, key: string, fallback: number, min = 0): number {
   if (value === undefined || value === null || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min) throw new StackConfigError(`${key} must be an integer of at least ${min}.`);
+  return parsed;
+}
+
+function fraction(value: unknown, key: string, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new StackConfigError(`${key} must be a number from ${min} to ${max}.`);
   return parsed;
 }
 

@@ -6,7 +6,8 @@
 //   create-session  PutItem (session + audit), GetItem (owner, adopt),     -               Encrypt+Decrypt (idempotency)            yes
 //                   + Get/Put/Update/DeleteItem (Idempotency-Key records),
 //                   each only on the partition keys it uses (LeadingKeys)
-//   reauthenticate  GetItem (connection), PutItem (session + audit)        -               -                                        yes
+//   reauthenticate  GetItem (connection), PutItem (session + audit),       -               -                                        yes
+//                   UpdateItem (RATE#* only: the Finch budget)
 //   callback        GetItem, UpdateItem, PutItem, ConditionCheckItem       -               Encrypt (access_token)                   yes
 //   connections     GetItem, UpdateItem, PutItem (audit)                   index, table    Decrypt (access_token: refresh, DELETE)  yes
 //   webhook         GetItem, PutItem, UpdateItem                           -               Decrypt (access_token: introspect)       yes
@@ -16,6 +17,10 @@
 //                   + events:PutEvents on the stack's bus, sqs:SendMessage on its DLQ (the mapping's on-failure destination)
 //   enrich-company  GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), -              Decrypt (access_token: Finch's           no
 //                   PutItem (AUDIT#*); + sqs:SendMessage on its DLQ                        /introspect and /employer/company)
+//
+// Every function that calls Finch takes the shared Finch budget first: a conditional UpdateItem of
+// a `RATE#<bucket>` item (functions/adapters/dynamo/rate-buckets.ts). Those whose UpdateItem is
+// otherwise limited by key get RATE#* added; the others' UpdateItem covers it.
 //
 // Audit entries are Puts inside the transaction of the change they record, so every function
 // that records one holds PutItem. TransactWriteItems has no IAM action of its own: it is
@@ -87,7 +92,7 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     // only appended is the store's condition (attribute_not_exists), not IAM's.
     leadingKeys: {
       'dynamodb:PutItem': [keys.session('*').pk, keys.auditPartition('*', '*'), IDEMPOTENCY_PARTITION],
-      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION],
+      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION, keys.rateBucket('*').pk],
       'dynamodb:DeleteItem': [IDEMPOTENCY_PARTITION],
       'dynamodb:GetItem': [keys.owner('*').pk, IDEMPOTENCY_PARTITION],
     },
@@ -102,7 +107,9 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     id: 'Reauthenticate',
     description: 'POST /connect/sessions/reauthenticate: a Connect session renewing a connection\'s token',
     timeout: Duration.seconds(10),
-    itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    itemActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    // It writes no connection: its only update is the Finch budget's.
+    leadingKeys: { 'dynamodb:UpdateItem': [keys.rateBucket('*').pk] },
     queriesListIndex: false,
     queriesTable: false,
     key: [],
@@ -200,7 +207,10 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
     // Both calls are bearer calls with the connection's token: no client credentials.
     readsFinchSecret: false,
-    environment: ['TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', ...POWERTOOLS_VARIABLES],
+    environment: [
+      'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
+      ...POWERTOOLS_VARIABLES,
+    ],
   },
 };
 
