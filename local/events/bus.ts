@@ -167,7 +167,7 @@ export class LocalBus {
       signal: AbortSignal.timeout(5000),
     });
     await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) throw new Error(`answered ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error('not 2xx'), { name: `HTTP ${response.status}` });
   }
 
   private async retried(what: string, event: ConnectionEvent, deliver: () => unknown): Promise<void> {
@@ -178,8 +178,8 @@ export class LocalBus {
         await deliver();
         return;
       } catch (error) {
-        // Ids and types only: the error of a subscriber is its own, never the event's content.
-        const reason = error instanceof Error ? error.name === 'Error' ? error.message : error.name : 'failed';
+        // Ids, types and the error's name only: a subscriber's message is its own and may say anything.
+        const reason = error instanceof Error ? error.name : 'failed';
         if (attempt >= attempts) {
           this.options.log?.(`events    ${what}: ${event['detail-type']} ${event.detail.id} not delivered after ${attempts} attempts (${reason})`);
           return;
