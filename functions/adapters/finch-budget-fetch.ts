@@ -4,18 +4,22 @@
 // Finch around the budget (test/integration/finch-budget.test.ts counts both sides).
 //
 // A refusal must reach our caller as FinchRateLimited, with no request sent and no retry by the
-// SDK. A fetch that throws is retried by the SDK (it takes it for a network fault), so the refusal
-// is a 429 that never left: `x-should-retry: false`, and its Headers object remembered here, which
-// the SDK hands on unchanged as the APIError's `headers`: budgetRefusal() tells it from Finch's own
-// 429, which no header can imitate.
+// SDK; so must a fault of the budget's own (the table unreachable: TransientStoreError, 503), not
+// as Finch being unavailable. A fetch that throws is retried by the SDK and then reported as a
+// network fault, so the stop is a 429 that never left: `x-should-retry: false`, and its Headers
+// object remembered here with the error, which the SDK hands on unchanged as the APIError's
+// `headers`: budgetRefusal() tells it from Finch's own 429, which no header can imitate.
 import { FinchRateLimited } from '#core/errors.js';
 import type { FinchBudget } from '#core/finch-budget.js';
 import { retryAfterSeconds } from './finch-rate-limits.js';
 
-const refusals = new WeakMap<Headers, FinchRateLimited>();
+const refusals = new WeakMap<Headers, Error>();
 
-/** The budget's refusal behind an SDK error's headers, or undefined for an answer Finch gave. */
-export function budgetRefusal(headers: Headers | undefined): FinchRateLimited | undefined {
+/**
+ * What stopped the request before it left, behind an SDK error's headers: the budget's refusal
+ * (FinchRateLimited) or the fault that kept the budget from answering. Undefined for an answer Finch gave.
+ */
+export function budgetRefusal(headers: Headers | undefined): Error | undefined {
   return headers ? refusals.get(headers) : undefined;
 }
 
@@ -26,12 +30,15 @@ export function withFinchBudget(send: typeof fetch, budget: FinchBudget): typeof
     try {
       await budget.take(path);
     } catch (error) {
-      if (!(error instanceof FinchRateLimited)) throw error;
+      const stop = error instanceof Error ? error : new Error('The Finch budget could not be taken.');
       const refusal = new Response('{}', {
         status: 429,
-        headers: { 'content-type': 'application/json', 'x-should-retry': 'false', 'retry-after': String(error.retryAfterSeconds) },
+        headers: {
+          'content-type': 'application/json', 'x-should-retry': 'false',
+          ...(stop instanceof FinchRateLimited ? { 'retry-after': String(stop.retryAfterSeconds) } : {}),
+        },
       });
-      refusals.set(refusal.headers, error);
+      refusals.set(refusal.headers, stop);
       return refusal;
     }
     const response = await send(input, init);
