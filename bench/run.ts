@@ -177,7 +177,7 @@ async function main(): Promise<void> {
         if (receiver) {
           const listening = receiver;
           events = await part('events', `events end to end: ${options.eventConnections} connections connected and disconnected one at a time`,
-            () => measureEventsLatency(running.stack.stack, listening, { connections: options.eventConnections, settleMs: 30_000 }))
+            () => measureEventsLatency(running.stack.stack, listening, { connections: options.eventConnections, settleMs: 30_000, enrichmentWaitMs: 2000 }))
             .catch((error: Error) => { failures.push(`events: ${error.message}`); return undefined; });
           if (events?.missing.length) failures.push(`events: ${events.missing.length} of ${events.expected} expected events not delivered`);
         }
