@@ -224,7 +224,9 @@ describe('least privilege of the new functions', () => {
     const variables = (name: 'events' | 'enrich-company') => synth.json.Resources[functionLogicalId(synth, name)].Properties!.Environment.Variables as Record<string, unknown>;
     const powertools = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
     expect(Object.keys(variables('events')).sort()).toEqual(['EVENT_BUS_NAME', 'NODE_OPTIONS', ...powertools].sort());
-    expect(Object.keys(variables('enrich-company')).sort()).toEqual(['FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS', ...powertools, 'TABLE_NAME'].sort());
+    // The shared Finch budget's settings too: it takes from the budget like every function that calls Finch.
+    const budget = ['FINCH_BUDGET_BURST', 'FINCH_BUDGET_RESERVE', 'FINCH_RATE_LIMITS'];
+    expect(Object.keys(variables('enrich-company')).sort()).toEqual(['FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS', ...budget, ...powertools, 'TABLE_NAME'].sort());
     // Behind the WAF the HTTP functions get the origin header; the event functions take no request.
     const edge = synthesize({ ...DEPLOY_CONTEXT, waf: true }, { env: { account: '123456789012', region: 'us-east-1' }, nag: false });
     for (const name of ['events', 'enrich-company'] as const) {

@@ -138,8 +138,8 @@ describe('functions', () => {
     const variables = fn(name).Environment.Variables as Record<string, unknown>;
     expect(Object.keys(variables).sort()).toEqual([
       'ADMIN_SCOPE', 'ALLOWED_PRODUCTS', 'ALLOWED_RETURN_ORIGINS', 'CALLBACK_URL', 'CUSTOMER_ID_CLAIM', 'CUSTOMER_NAME_CLAIM',
-      'DEFAULT_PRODUCTS', 'FINCH_API_BASE_URL', 'FINCH_PROXY_WRITE_PATHS', 'FINCH_PROXY_WRITE_SCOPE', 'FINCH_SECRET_ARN',
-      'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS',
+      'DEFAULT_PRODUCTS', 'FINCH_API_BASE_URL', 'FINCH_BUDGET_BURST', 'FINCH_BUDGET_RESERVE', 'FINCH_PROXY_WRITE_PATHS',
+      'FINCH_PROXY_WRITE_SCOPE', 'FINCH_RATE_LIMITS', 'FINCH_SECRET_ARN', 'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS',
       'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STORE_BUDGET_MS', 'TABLE_NAME',
     ]);
     // Proxy writes stay off unless the deployer names them.
@@ -210,7 +210,8 @@ describe('least privilege', () => {
     })).sort()]));
     expect(tableAccess).toEqual({
       'create-session': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      reauthenticate: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      // Its only update is the Finch budget's bucket (RATE#* only: see least-privilege tests below).
+      reauthenticate: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       callback: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       connections: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Query (index)', 'dynamodb:UpdateItem'],
       webhook: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -234,7 +235,8 @@ describe('least privilege', () => {
       // The session and its audit entry (one transaction: each Put is authorized as a PutItem), and
       // Powertools' Idempotency-Key record.
       'dynamodb:PutItem': ['AUDIT#*#*', IDEMPOTENCY_PARTITION, 'SESSION#*'],
-      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION],
+      // Powertools' record, and the shared Finch budget's buckets.
+      'dynamodb:UpdateItem': [IDEMPOTENCY_PARTITION, keys.rateBucket('*').pk].sort(),
       'dynamodb:DeleteItem': [IDEMPOTENCY_PARTITION],
       // The adopt path reads a connection's owner; Powertools reads its record.
       'dynamodb:GetItem': ['CONNECTION#*', IDEMPOTENCY_PARTITION],
@@ -243,6 +245,14 @@ describe('least privilege', () => {
     const writable = (pk: string) => (grants['dynamodb:PutItem'] as string[]).some((pattern) => stringLike(pattern, pk));
     expect([keys.session('a'.repeat(64)).pk, keys.auditPartition('acme', null), keys.auditPartition('acme', 'conn-1'), IDEMPOTENCY_PARTITION].every(writable)).toBe(true);
     expect([keys.connection('acme', 'conn-1').pk, keys.owner('conn-1').pk, keys.webhookEvent('evt-1').pk, `${IDEMPOTENCY_PARTITION}#x`].some(writable)).toBe(false);
+  });
+
+  test('reauthenticate updates only the Finch budget\'s buckets (RATE#*), never a connection', () => {
+    const updates = statementsOf(synth, 'reauthenticate').filter((statement) => statement.Action.includes('dynamodb:UpdateItem'));
+    expect(updates).toEqual([expect.objectContaining({
+      Action: ['dynamodb:UpdateItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.rateBucket('*').pk] } },
+    })]);
   });
 
   test('create-session can use the key only for idempotency records, so it cannot decrypt a token', () => {
