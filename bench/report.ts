@@ -80,13 +80,15 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
   if (results.roundTrips) {
     console.log('\nRound trips per operation (SDK middleware on the container\'s clients; Finch emulator counters)');
     console.log(table(
-      ['operation', 'Finch', 'DynamoDB', 'Secrets Mgr', 'KMS', 'answered', 'goal', ''],
+      ['operation', 'Finch', 'DynamoDB', 'budget', 'Secrets Mgr', 'KMS', 'answered', 'goal', ''],
       results.roundTrips.operations.map((op) => [
-        op.operation, counts(op.finch), counts(op.dynamodb) + (op.dynamodbRetries ? ` (+${op.dynamodbRetries} retries)` : ''),
+        op.operation, counts(op.finch), counts(op.dynamodb) + (op.dynamodbRetries ? ` (+${op.dynamodbRetries} retries)` : ''), String(op.finchBudget ?? 0),
         String(op.secretsManager), counts(op.kms), op.answered.length > 48 ? `${op.answered.slice(0, 45)}…` : op.answered, op.goal, mark(op.met),
       ]),
     ));
     console.log(`  Secrets Manager calls on warm invocations: ${results.roundTrips.warmSecretsManagerCalls} (goal 0) ${mark(results.roundTrips.warmSecretsManagerCalls === 0)}`);
+    const take = results.roundTrips.budgetTakeMs;
+    if (take) console.log(`  Finch budget take on DynamoDB Local (${take.takes} each): a product's path (2 buckets side by side) p50 ${take.product.p50} ms, p95 ${take.product.p95} ms; the IP's alone p50 ${take.ipOnly.p50} ms, p95 ${take.ipOnly.p95} ms`);
   }
 
   if (results.start) {

@@ -3,6 +3,9 @@
 // the container's clients configured as in AWS (FINCH_SECRET_ARN, KMS_KEY_ARN). Counting
 // middleware goes on the container's own DynamoDB, Secrets Manager and KMS clients; Secrets
 // Manager and KMS are answered by stub middleware (no AWS here), DynamoDB and Finch are real.
+import { DynamoRateBuckets } from '#adapters/dynamo/rate-buckets.js';
+import { DEFAULT_BUDGET, FinchBudget } from '#core/finch-budget.js';
+import { quietObserver } from '../test/support/budget.js';
 import * as harnessModule from '../test/support/harness.js';
 import { CLIENT_ID, CLIENT_SECRET, type Harness, authorizeAtFinch, startHarness } from '../test/support/harness.js';
 import { servePhase } from './child.js';
@@ -11,7 +14,10 @@ import { type Counts, type SdkClientLike, answerCalls, countCalls, delta, total 
 export interface RoundTrip {
   operation: string;
   finch: Counts;
+  /** DynamoDB commands, the Finch budget's left out (`finchBudget`). */
   dynamodb: Counts;
+  /** The Finch budget's conditional UpdateItems (RATE#… buckets, functions/adapters/dynamo/rate-buckets.ts). */
+  finchBudget: number;
   /** HTTP attempts to DynamoDB beyond the commands (retries). */
   dynamodbRetries: number;
   secretsManager: number;
@@ -27,7 +33,25 @@ export interface RoundTripsResult {
   /** Secrets Manager calls over every invocation after the container's first Finch call. */
   warmSecretsManagerCalls: number;
   idempotencyKeyHonoured: boolean;
+  /** One take of the Finch budget on DynamoDB Local, in ms: a product's path (two buckets side by side) and the IP's alone. */
+  budgetTakeMs: { product: { p50: number; p95: number }; ipOnly: { p50: number; p95: number }; takes: number };
 }
+
+/** Counts the Finch budget's UpdateItems (a `RATE#` key) apart from the rest. */
+function countBudget(client: SdkClientLike, counter: { takes: number }): void {
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'UpdateItemCommand' && String(args.input?.Key?.pk ?? '').startsWith('RATE#')) counter.takes++;
+    return next(args);
+  }, { step: 'initialize', priority: 'high', name: 'benchBudgetCounter' });
+}
+
+/** How many buckets the Finch calls of an operation take: a data path its product's and the IP's, any other the IP's. */
+const bucketsOf = (finch: Counts) => Object.entries(finch).reduce((sum, [route, n]) => sum + n * (route.split(' ')[1]?.startsWith('/employer/') ? 2 : 1), 0);
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 100) / 100;
+};
 
 /** A client the container made; the round trips need the ones AWS would have. */
 function clientOf(client: SdkClientLike | undefined, what: string): SdkClientLike {
@@ -72,6 +96,9 @@ async function run(): Promise<RoundTripsResult> {
   // container (the store's and Powertools' Idempotency-Key records) passes these counters.
   const dynamo = countCalls(clientOf(app.clients.dynamo, 'DynamoDB'));
   countCalls(clientOf(sessionApp.clients.dynamo, 'DynamoDB'), dynamo);
+  const budget = { takes: 0 };
+  countBudget(clientOf(app.clients.dynamo, 'DynamoDB'), budget);
+  countBudget(clientOf(sessionApp.clients.dynamo, 'DynamoDB'), budget);
   // The containers make these at their first call; made here first, they are the ones they use.
   const secretsClients = [app, sessionApp].map((container) => clientOf(container.clients.secretsManager?.(), 'Secrets Manager'));
   const secrets = countCalls(secretsClients[0]);
@@ -87,7 +114,7 @@ async function run(): Promise<RoundTripsResult> {
 
   const operations: RoundTrip[] = [];
   const snapshot = () => ({
-    dynamo: { ...dynamo.commands }, attempts: total(dynamo.attempts), secrets: total(secrets.commands),
+    dynamo: { ...dynamo.commands }, budget: budget.takes, attempts: total(dynamo.attempts), secrets: total(secrets.commands),
     kms: { ...kms.commands }, finch: { ...harness.emulator.state().calls },
   });
   /** Runs one operation and records what it cost; `judge` gets the deltas. */
@@ -95,10 +122,15 @@ async function run(): Promise<RoundTripsResult> {
     const before = snapshot();
     const answered = await act();
     const after = snapshot();
+    const finchBudget = after.budget - before.budget;
+    const dynamodb = delta(after.dynamo, before.dynamo);
+    if (finchBudget > 0) dynamodb.UpdateItemCommand -= finchBudget;
+    if (dynamodb.UpdateItemCommand === 0) delete dynamodb.UpdateItemCommand;
     const trip: RoundTrip = {
       operation,
       finch: delta(after.finch, before.finch),
-      dynamodb: delta(after.dynamo, before.dynamo),
+      dynamodb,
+      finchBudget,
       dynamodbRetries: after.attempts - before.attempts - total(delta(after.dynamo, before.dynamo)),
       secretsManager: after.secrets - before.secrets,
       kms: delta(after.kms, before.kms),
@@ -106,7 +138,11 @@ async function run(): Promise<RoundTripsResult> {
       goal,
       met: false,
     };
-    trip.met = judge(trip);
+    // Every Finch call took its buckets first: one conditional update each (two when a bucket
+    // changed between idle and busy).
+    const buckets = bucketsOf(trip.finch);
+    trip.goal += buckets ? `; budget ${buckets}` : '';
+    trip.met = judge(trip) && trip.finchBudget >= buckets && trip.finchBudget <= 2 * buckets;
     operations.push(trip);
     return trip;
   }
@@ -213,12 +249,32 @@ async function run(): Promise<RoundTripsResult> {
     async () => String((await harness.invoke(`GET /connections/${connectionId}`, { claims: claimsOf('rt-main') })).statusCode),
     (trip) => total(trip.dynamodb) === 1 && total(trip.finch) === 0);
 
+  // The budget's own cost: sequential takes as one request makes them, on a fresh bucket set.
+  const timed = new FinchBudget(new DynamoRateBuckets(harness.table.doc, harness.table.tableName), {
+    ...DEFAULT_BUDGET, limits: Object.fromEntries(Object.keys(DEFAULT_BUDGET.limits).map((name) => [name, { limit: 1_000_000, periodSeconds: 60 }])) as typeof DEFAULT_BUDGET.limits,
+  }, 'interactive', Date.now, quietObserver);
+  const timings = { product: [] as number[], ipOnly: [] as number[] };
+  const TAKES = 300;
+  for (let i = 0; i < TAKES; i++) {
+    for (const [kind, path] of [['product', '/employer/directory'], ['ipOnly', '/introspect']] as const) {
+      const started = performance.now();
+      await timed.take(path);
+      timings[kind].push(performance.now() - started);
+    }
+  }
+  const budgetTakeMs = {
+    product: { p50: percentile(timings.product, 0.5), p95: percentile(timings.product, 0.95) },
+    ipOnly: { p50: percentile(timings.ipOnly, 0.5), p95: percentile(timings.ipOnly, 0.95) },
+    takes: TAKES,
+  };
+
   await harness.close();
   const warm = operations.slice(1).filter((trip) => trip.operation !== FIRST_OF_REAUTHENTICATE);
   return {
     operations,
     warmSecretsManagerCalls: warm.reduce((sum, trip) => sum + trip.secretsManager, 0),
     idempotencyKeyHonoured: first !== '' && first === replayed,
+    budgetTakeMs,
   };
 }
 
