@@ -31,7 +31,8 @@ export interface FinchDataResponse {
 /**
  * Finch's data API with a connection's access token. Answers every HTTP status as data (the proxy
  * returns Finch's status and body); only a failed or timed-out exchange throws (FinchUnavailable,
- * FinchTimeout, FinchDeadlineExceeded).
+ * FinchTimeout, FinchDeadlineExceeded), and a call the shared Finch budget refused before sending
+ * it (FinchRateLimited, functions/core/finch-budget.ts).
  * The adapter sets `Authorization` and `Finch-API-Version` itself and refuses a URL whose origin is
  * not Finch's.
  */
