@@ -1,51 +1,34 @@
 // The demo page in a real browser (playwright-core + Debian's chromium): pick a customer, Connect,
 // press #connect on the emulator's hosted page, land back on the demo page and see the connection
 // listed as connected; then break it in the emulator and reauthenticate it from the page.
-// Without chromium the suite is skipped with the reason and the install command, unless
-// REQUIRE_BROWSER=1 (CI), where a missing browser fails it.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Without chromium the suite is skipped with the reason (test/e2e/browser-support.ts).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ROUTES, routeKey } from '../../lib/routes.js';
-import { REPO_ROOT, type StackProcess, killStack, startStackProcess } from './stack-process.js';
+import { ARTIFACTS, type Browser, browserSuite, launchBrowser } from './browser-support.js';
+import { type StackProcess, killStack, startStackProcess } from './stack-process.js';
 
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-const executablePath = CANDIDATES.find((path): path is string => Boolean(path && existsSync(path)));
-const required = process.env.REQUIRE_BROWSER === '1';
-const INSTALL_HINT = 'install it with `sudo apt-get install -y chromium` (Debian/Ubuntu) or point CHROMIUM_PATH at a Chrome/Chromium binary';
-if (!executablePath && !required) console.warn(`browser e2e skipped: no chromium found (${CANDIDATES.filter(Boolean).join(', ')}); ${INSTALL_HINT}`);
-
-const ARTIFACTS = join(REPO_ROOT, 'test', 'e2e', 'artifacts');
-const suite = executablePath || required ? describe : describe.skip;
+const suite = browserSuite('browser e2e');
 // The page shows Disconnect once the API routes DELETE (the lifecycle work), and so does this test.
 const canDisconnect = ROUTES.some((route) => routeKey(route) === 'DELETE /connections/{connection_id}');
 
 suite('demo page in a browser', () => {
   let stack: StackProcess;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
 
   beforeAll(async () => {
-    if (!executablePath) throw new Error(`REQUIRE_BROWSER=1 but no chromium was found; ${INSTALL_HINT}`);
     stack = await startStackProcess();
-    profile = mkdtempSync(join(tmpdir(), 'finch-connections-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(30_000);
+    browser = await launchBrowser();
+    page = browser.page;
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await stack?.stop();
     killStack(stack);
-    if (profile) rmSync(profile, { recursive: true, force: true });
   }, 90_000);
 
   const row = () => page.locator('#connections tbody tr');
