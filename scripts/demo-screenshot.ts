@@ -1,7 +1,8 @@
 // Refreshes the README's picture of the demo page (local/demo/screenshot.png) against a running
 // stack: `npm start` in one terminal, then `tsx scripts/demo-screenshot.ts [--stack .local/stack.json]`.
 // Needs chromium (CHROMIUM_PATH, or /usr/bin/chromium). Shows one customer with a connected
-// connection and a second entity that Finch put in `reauth`.
+// connection and a second entity that Finch put in `reauth`, with the events' activity feed and
+// the Reconnect prompt that the reauth_required event raises.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,10 @@ try {
   // The newest (west) is listed first: break it in the emulator so the page offers Reauthenticate.
   await page.locator('#connections tbody tr').first().locator('button.break').click();
   await page.locator('#connections tbody tr[data-status="reauth"]').waitFor();
+  // The refresh's connection.reauth_required reaches the page's activity feed (a poll every 2 s) and its Reconnect prompt.
+  await page.locator('.reconnect-prompt').waitFor();
+  // And the enrichment's company names (company_updated) are in the list.
+  await page.locator('#activity li[data-type="connection.company_updated"]').nth(1).waitFor();
   const path = join(REPO_ROOT, 'local', 'demo', 'screenshot.png');
   await page.screenshot({ path, fullPage: true });
   console.log(`saved ${path}`);

@@ -88,10 +88,16 @@ function accept(events) {
   return fresh;
 }
 
-/** The connections whose latest event says Finch needs the employer to sign in again. */
+/** Events that move a connection's status; a company or a first sync after them changes nothing of it. */
+const STATUS_CHANGES = new Set([
+  'connection.connected', 'connection.reauthenticated', 'connection.reauth_required',
+  'connection.status_changed', 'connection.disconnected',
+]);
+
+/** The connections whose latest status event says Finch needs the employer to sign in again. */
 function needingReconnect() {
   const latest = new Map();
-  for (const event of feed.events) latest.set(event.connection_id, event);
+  for (const event of feed.events) if (STATUS_CHANGES.has(event.type)) latest.set(event.connection_id, event);
   return [...latest.values()].filter((event) => event.type === 'connection.reauth_required');
 }
 

@@ -85,6 +85,11 @@ browserSuite('browser-events.test.ts')('demo page: the activity feed of the loca
     await waitFor(`.reconnect-prompt[data-connection-id="${id}"]`, 'reconnect prompt');
     await waitFor('#activity li[data-type="connection.reauth_required"]', 'reauth_required event');
     await waitFor(`#connections tbody tr.needs-reconnect[data-status="reauth"][data-connection-id="${id}"]`, 'row in reauth');
+    // An event that moves no status (Finch's first payroll sync) comes after it: the prompt stays.
+    const sync = await http('POST', `${finchUrl}/_emulator/webhooks`, { body: { type: 'job.initial_data_sync_payroll.succeeded', connection_id: id } });
+    expect(sync.status).toBe(200);
+    await waitFor('#activity li[data-type="connection.initial_sync_completed"]:has-text("payroll")', 'payroll sync event');
+    await expect(page.locator(`.reconnect-prompt[data-connection-id="${id}"]`).count()).resolves.toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-events-reconnect.png'), fullPage: true });
 
     await page.locator(`.reconnect-prompt[data-connection-id="${id}"] button.reconnect`).click();
