@@ -19,6 +19,8 @@ import { dynamoStores } from './dynamo/index.js';
 import { DynamoRateBuckets } from './dynamo/rate-buckets.js';
 import { SdkFinchGateway } from './finch-gateway.js';
 import { SdkFinchDataGateway } from './finch-data.js';
+import { meteredBudgetObserver } from './finch-metrics-fetch.js';
+import { metrics } from './metrics.js';
 import type { finchCredentials } from './secrets.js';
 import { AccessTokenCipher, type ContextCipher, type configuredCipher } from './token-cipher.js';
 
@@ -129,11 +131,11 @@ export function makeNow(...clients: Array<(() => unknown) | undefined>): void {
   for (const make of clients) make?.();
 }
 
-/** The stores on the table, time and the logger. */
+/** The stores on the table, time, the logger and the metrics. */
 function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'cipher'>; clients: { dynamo: DynamoDBClient }; doc: DynamoDBDocumentClient } {
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log }, clients: { dynamo }, doc };
+  return { deps: { ...dynamoStores(doc, config.TABLE_NAME), clock: { now: () => new Date() }, log, metrics }, clients: { dynamo }, doc };
 }
 
 /**
@@ -143,7 +145,7 @@ function baseParts(config: Config<'store'>, log: Log): { deps: Omit<BaseDeps, 'c
  */
 export function finchBudget(config: Config<'store' | 'budget'>, doc: DynamoDBDocumentClient, log: Log, kind: CallerKind): FinchBudget {
   const settings = { limits: config.FINCH_RATE_LIMITS, reserve: config.FINCH_BUDGET_RESERVE, burst: config.FINCH_BUDGET_BURST };
-  return new FinchBudget(new DynamoRateBuckets(doc, config.TABLE_NAME), settings, kind, Date.now, loggingObserver(log));
+  return new FinchBudget(new DynamoRateBuckets(doc, config.TABLE_NAME), settings, kind, Date.now, meteredBudgetObserver(loggingObserver(log), metrics));
 }
 
 /** What every container that starts Connect sessions has: the stores, Finch with the client credentials, the core's settings. */

@@ -9,6 +9,8 @@ import type { FinchBudget } from '#core/finch-budget.js';
 import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { budgetRefusal, withFinchBudget } from './finch-budget-fetch.js';
 import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
+import { countFinchError, withFinchMetrics } from './finch-metrics-fetch.js';
+import { metrics } from './metrics.js';
 import { retryAfterSeconds } from './finch-rate-limits.js';
 
 export interface FinchDataOptions {
@@ -51,7 +53,7 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       maxRetries: 0,
       // A redirect could carry the token elsewhere: never follow one.
       fetchOptions: { redirect: 'error' },
-      fetch: this.guard(withFinchBudget(send, options.budget)),
+      fetch: this.guard(withFinchBudget(withFinchMetrics(send, metrics), options.budget)),
       defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
     });
   }
@@ -82,15 +84,15 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       if (error instanceof APIError && typeof error.status === 'number') {
         // The budget's refusal: nothing was sent, and the caller is ours to answer (429 finch_rate_limited).
         const refusal = error.status === 429 ? budgetRefusal(error.headers) : undefined;
-        if (refusal) throw refusal;
+        if (refusal) throw countFinchError(metrics, refusal);
         const headers = pickHeaders(error.headers);
         // Finch documents no Retry-After for its 429s: the caller gets one anyway, Finch's (capped)
         // or the finch_code's, as every 429 of this API has one (finch-rate-limits.ts).
         if (error.status === 429) headers['retry-after'] = String(retryAfterSeconds(error.headers, (error.error as { finch_code?: unknown } | undefined)?.finch_code));
         return { status: error.status, body: error.error ?? null, headers };
       }
-      if (error instanceof APIConnectionTimeoutError) throw cut ? new FinchDeadlineExceeded() : new FinchTimeout();
-      if (error instanceof APIConnectionError) throw new FinchUnavailable();
+      if (error instanceof APIConnectionTimeoutError) throw countFinchError(metrics, cut ? new FinchDeadlineExceeded() : new FinchTimeout());
+      if (error instanceof APIConnectionError) throw countFinchError(metrics, new FinchUnavailable());
       throw error;
     }
   }

@@ -13,7 +13,9 @@ import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
 import { budgetRefusal, withFinchBudget } from './finch-budget-fetch.js';
+import { countFinchError, withFinchMetrics } from './finch-metrics-fetch.js';
 import { retryAfterSeconds, withoutLongRetries } from './finch-rate-limits.js';
+import { metrics } from './metrics.js';
 import type { FinchCredentialsSource } from './secrets.js';
 
 export interface FinchGatewayOptions {
@@ -143,7 +145,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
         return await call(finch);
       } catch (error) {
         if ((kind === 'basic' || kind === 'connect') && error instanceof APIError && error.status === 401 && attempt === 0) continue;
-        throw translate(error, kind);
+        throw countFinchError(metrics, translate(error, kind));
       }
     }
   }
@@ -169,8 +171,9 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
           // One retry of a passing fault (a 5xx, a reset connection), never of a 429 or a 409, and
           // never after a long Retry-After: a request does not sleep on Finch (finch-rate-limits.ts).
           maxRetries: 1,
-          // The budget outermost: it sees each request the SDK sends, retries included.
-          fetch: withFinchBudget(withoutLongRetries(abortAwareFetch), this.options.budget),
+          // The budget outermost: it sees each request the SDK sends, retries included; the metrics
+          // inside it see only what left for Finch.
+          fetch: withFinchBudget(withFinchMetrics(withoutLongRetries(abortAwareFetch), metrics), this.options.budget),
           defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
         }),
       };

@@ -17,6 +17,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Caller } from '#core/deps.js';
 import { DomainError, IdempotencyInProgress, IdempotencyKeyReused, TransientStoreError } from '#core/errors.js';
 import { isTransient } from './aws-errors.js';
+import { metrics } from './metrics.js';
 import { IDEMPOTENCY_PARTITION, TTL_ATTRIBUTE, TABLE_KEYS } from './table.js';
 import type { ContextCipher } from './token-cipher.js';
 
@@ -51,7 +52,12 @@ export class IdempotentRequests {
   async run<T>(scope: IdempotencyScope, context: Context, operation: () => Promise<T>): Promise<T> {
     const { caller } = scope;
     const encryption = { purpose: 'idempotency', customer_id: caller.customer_id };
-    const sealed = async (): Promise<Sealed> => ({ sealed: await this.cipher.encrypt(JSON.stringify(await operation()), encryption) });
+    // Not run: Powertools answered from the key's record (IdempotentReplays).
+    let ran = false;
+    const sealed = async (): Promise<Sealed> => {
+      ran = true;
+      return { sealed: await this.cipher.encrypt(JSON.stringify(await operation()), encryption) };
+    };
     // A config per invocation: it holds the invocation's context (its remaining time bounds how
     // long an in-progress record blocks a retry), and the local stack runs invocations side by side.
     const config = new IdempotencyConfig({
@@ -80,6 +86,7 @@ export class IdempotentRequests {
       const cause = (error as { cause?: unknown }).cause;
       throw cause instanceof DomainError ? cause : error;
     }
+    if (!ran) metrics.add('IdempotentReplays', {});
     return JSON.parse(await this.cipher.decrypt(out.sealed, encryption)) as T;
   }
 }

@@ -8,6 +8,7 @@ import type { AuditAction, AuditEntry, AuditSubject } from './ports/audit.js';
 import { subjectOf } from './audit-subject.js';
 import type { TokenGrant } from './ports/finch.js';
 import { isTransientFault, retryTransient } from './retry.js';
+import { countCallback } from './callback-metrics.js';
 
 export interface CallbackInput {
   flow: Flow;
@@ -38,7 +39,12 @@ const CLAIM_BUDGET_MS = 2000;
 const AWAIT_CLAIM_MS = 3000;
 const AWAIT_POLL_MS = 150;
 
+/** The callback, counted by its result (Callbacks: connected, reauthenticated or the error code answered). */
 export async function handleCallback(deps: CoreDeps, input: CallbackInput): Promise<CallbackOutcome> {
+  return countCallback(deps.metrics, () => claimAndStore(deps, input));
+}
+
+async function claimAndStore(deps: CoreDeps, input: CallbackInput): Promise<CallbackOutcome> {
   // Checked before any read: a malformed state costs nothing.
   if (!STATE_PATTERN.test(input.state)) throw new InvalidState();
   const stateHash = hashState(input.state);
@@ -47,7 +53,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
   const claimId = newClaimId();
   const claim = await retryTransient(
-    () => deps.sessions.claimSession(stateHash, input.flow, nowSeconds, input.customer_id, claimId), Date.now() + CLAIM_BUDGET_MS);
+    () => deps.sessions.claimSession(stateHash, input.flow, nowSeconds, input.customer_id, claimId), Date.now() + CLAIM_BUDGET_MS, deps.metrics);
   const session = claim.claimed ? claim.session : ownClaim(claim.session, claimId);
   if (!session) return answerUnclaimed(deps, input, stateHash, nowSeconds, claim.session);
 
@@ -69,7 +75,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   let ciphertext: string;
   try {
     ciphertext = await retryTransient(
-      () => deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }), deadline);
+      () => deps.cipher.encrypt(grant.access_token, { customer_id: session.customer_id, connection_id: grant.connection_id }), deadline, deps.metrics);
   } catch (error) {
     if (!isTransientFault(error)) throw error;
     // Lost: nothing was stored, so a repeat cannot finish it. The session fails ("start Connect
@@ -89,7 +95,7 @@ export async function handleCallback(deps: CoreDeps, input: CallbackInput): Prom
   try {
     // Invariant 6: the ciphertext rests on the claimed session before the final transaction, so a
     // repeated callback can finish the store without a second exchange.
-    await retryTransient(() => deps.sessions.stashExchange(stateHash, stash, auditEntry(deps, session, 'code_exchanged', grant.connection_id)), deadline);
+    await retryTransient(() => deps.sessions.stashExchange(stateHash, stash, auditEntry(deps, session, 'code_exchanged', grant.connection_id)), deadline, deps.metrics);
   } catch (error) {
     // The token is still in hand: go on to the final transaction rather than drop it.
     deps.log.warn('could not stash the exchanged token; trying the final store directly', { error: errorName(error) });
@@ -229,7 +235,7 @@ async function storeConnection(deps: CoreDeps, session: SessionRecord, stash: Ex
           await deps.sessions.finishSession(stateHash, 'claimed', connected(true));
           return done(deps, session, connected(true));
       }
-    }, deadline);
+    }, deadline, deps.metrics);
   } catch (error) {
     if (!(error instanceof TransientStoreError)) throw error;
     // The stash stays on the claimed session: repeating this callback finishes the store.
@@ -273,7 +279,7 @@ async function replayFinished(deps: CoreDeps, session: SessionRecord): Promise<C
 
 async function fail(deps: CoreDeps, session: SessionRecord, error: CallbackErrorCode): Promise<CallbackOutcome> {
   const result: CallbackResult = { status: 'error', error };
-  await retryTransient(() => deps.sessions.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000);
+  await retryTransient(() => deps.sessions.finishSession(session.state_hash, 'claimed', result), Date.now() + 2000, deps.metrics);
   return { session, result };
 }
 

@@ -130,6 +130,7 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
     return;
   }
   deps.log.info('connection disconnected', { connection_id: connectionId, customer_id: customerId, revocation_confirmed: confirmed });
+  deps.metrics.add('Disconnects', { Revocation: confirmed ? 'confirmed' : 'unconfirmed' });
 }
 
 /** The owner's view of a connection's audit trail, newest first. */

@@ -1,6 +1,7 @@
 import type { Clock } from './ports/clock.js';
 import type { ConnectionStore } from './ports/connection-store.js';
 import type { FinchGateway, WebhookVerifier } from './ports/finch.js';
+import type { Metrics } from './ports/metrics.js';
 import type { SessionStore } from './ports/session-store.js';
 import type { TokenCipher } from './ports/token-cipher.js';
 import type { WebhookInbox } from './ports/webhook-inbox.js';
@@ -26,7 +27,7 @@ export interface Log {
   error(message: string, attributes?: Record<string, unknown>): void;
 }
 
-/** What every function has: the stores (one table), the token cipher, time and a logger. */
+/** What every function has: the stores (one table), the token cipher, time, a logger and the metrics. */
 export interface BaseDeps {
   /** Connect sessions, and the callback's claim, stash and final transactions. */
   sessions: SessionStore;
@@ -37,6 +38,8 @@ export interface BaseDeps {
   cipher: TokenCipher;
   clock: Clock;
   log: Log;
+  /** Business metrics (functions/core/metrics.ts), written once a request by the HTTP stack. */
+  metrics: Metrics;
 }
 
 /** Plus Finch with the client credentials and the settings: every function but the data proxy. */

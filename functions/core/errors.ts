@@ -136,7 +136,10 @@ export class WebhookSignatureInvalid extends DomainError {
  * changed while Finch was asked about it) and is not recorded: Finch delivers it again after a non-2xx.
  */
 export class WebhookDeferred extends DomainError {
-  constructor(readonly retryAfterSeconds: number) { super('This event cannot be applied yet; deliver it again later.'); }
+  /** `reason`: its connection is not stored here yet (unowned), or its token changed while Finch was asked. */
+  constructor(readonly retryAfterSeconds: number, readonly reason: 'unowned' | 'token_changed' = 'unowned') {
+    super('This event cannot be applied yet; deliver it again later.');
+  }
 }
 
 // ---- Faults of the backing services --------------------------------------------------------

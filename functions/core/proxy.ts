@@ -7,6 +7,7 @@ import {
   ReauthRequired, WriteScopeRequired, type ErrorDetail,
 } from './errors.js';
 import { isEnded } from './model.js';
+import { errorNameOf, statusClassOf } from './metrics.js';
 import { subjectOf } from './audit-subject.js';
 import type { StoredConnection } from './ports/connection-store.js';
 import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
@@ -214,7 +215,10 @@ export interface ProxyRequest {
 export async function proxyFinchCall(deps: ProxyDeps, customerId: string, request: ProxyRequest): Promise<FinchDataResponse> {
   let template: string | null = null;
   // The audit of token use, with CloudTrail's KMS Decrypt record: never the query values or bodies.
-  const audit = (status: number) => deps.log.info('finch proxy call', { connection_id: request.connectionId, method: request.method, template, status });
+  const audit = (status: number, error?: unknown) => {
+    deps.log.info('finch proxy call', { connection_id: request.connectionId, method: request.method, template, status });
+    deps.metrics.add('ProxyCalls', { StatusClass: statusClassOf(status), ErrorName: error === undefined ? 'none' : errorNameOf(error) });
+  };
   let response: FinchDataResponse;
   try {
     const { route, path } = resolveProxyPath(request.method, request.rawPath);
@@ -243,7 +247,7 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
     // Finch never echoes a token; if an answer ever held it, it must not reach the caller.
     if (response.body === null || JSON.stringify(response.body).includes(accessToken)) throw new FinchUnavailable();
   } catch (error) {
-    audit(deps.statusOf(error));
+    audit(deps.statusOf(error), error);
     throw error;
   }
   audit(response.status);

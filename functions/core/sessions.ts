@@ -225,6 +225,7 @@ async function recordSession(
     at: now.toISOString(),
     details: { session_id: finchSession.session_id, kind: base.kind, flow: base.flow, entity: base.entity, products: base.products.join(',') },
   });
+  deps.metrics.add('SessionsCreated', { Kind: base.kind });
   const connectUrl = new URL(finchSession.connect_url);
   connectUrl.searchParams.set('state', state);
   return {

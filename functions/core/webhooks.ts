@@ -3,7 +3,7 @@
 // before a failed apply would swallow Finch's retry). What each event type does is the table
 // below; Finch's "Webhooks" page lists the types and the SDK's WebhookEvent union holds them.
 import type { CoreDeps } from './deps.js';
-import { InvalidRequest, WebhookDeferred } from './errors.js';
+import { InvalidRequest, WebhookDeferred, WebhookSignatureInvalid } from './errors.js';
 import type { AuditDetails, AuditEntry, AuditSubject } from './ports/audit.js';
 import { subjectOf } from './audit-subject.js';
 import type { ApplyOutcome, ConnectionChange, WebhookEventRecord } from './ports/webhook-inbox.js';
@@ -62,7 +62,24 @@ const DEFER_SECONDS = 60;
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'not_applied';
 
+/** A delivery, counted by what it came to (Webhooks: outcome and reason). */
 export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Record<string, string | undefined>): Promise<WebhookOutcome> {
+  let outcome: WebhookOutcome;
+  try {
+    outcome = await receiveWebhook(deps, rawBody, headers);
+  } catch (error) {
+    // A backing service's fault is counted by the HTTP stack (ServiceUnavailable), not here.
+    const counted = error instanceof WebhookDeferred ? { Outcome: 'deferred', Reason: error.reason }
+      : error instanceof WebhookSignatureInvalid ? { Outcome: 'rejected', Reason: 'signature' }
+        : error instanceof InvalidRequest ? { Outcome: 'rejected', Reason: 'invalid_event' } : null;
+    if (counted) deps.metrics.add('Webhooks', counted);
+    throw error;
+  }
+  deps.metrics.add('Webhooks', { Outcome: outcome, Reason: 'none' });
+  return outcome;
+}
+
+async function receiveWebhook(deps: CoreDeps, rawBody: string, headers: Record<string, string | undefined>): Promise<WebhookOutcome> {
   // A bad signature: the verifier throws WebhookSignatureInvalid, answered as it is.
   await deps.webhooks.verify(rawBody, headers);
   // Signed, so from Finch: still checked, a key DynamoDB refuses must be a 400, not a 500.
@@ -85,7 +102,7 @@ export async function handleWebhook(deps: CoreDeps, rawBody: string, headers: Re
   const outcome: ApplyOutcome = await deps.inbox.applyWebhookEvent(event, found?.change ?? null, found?.audit ?? null);
   if (outcome === 'token_changed') {
     deps.log.warn('webhook deferred: the connection\'s token changed while Finch was asked', { event_type: event.event_type, connection_id: event.connection_id });
-    throw new WebhookDeferred(DEFER_SECONDS);
+    throw new WebhookDeferred(DEFER_SECONDS, 'token_changed');
   }
   deps.log.info('webhook', { event_type: event.event_type, connection_id: event.connection_id, outcome });
   return outcome;

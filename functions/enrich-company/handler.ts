@@ -12,6 +12,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { Context } from 'aws-lambda';
 import { buildEnrichmentContainer, makeNow } from '#adapters/container.js';
+import { metrics } from '#adapters/metrics.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
 import type { Log } from '#core/deps.js';
 import { type EnrichmentOutcome, enrichCompany } from '#core/enrichment.js';
@@ -32,6 +33,18 @@ const schema = enrichmentEvent();
 
 export async function handler(event: unknown, context?: Context): Promise<{ outcome: EnrichmentOutcome | 'dropped' }> {
   if (context) logger.addContext(context);
+  let outcome: EnrichmentOutcome | 'dropped' | 'failed' = 'failed';
+  try {
+    ({ outcome } = await enrich(event));
+    return { outcome };
+  } finally {
+    // One EMF line a run (CompanyEnrichments), as the HTTP stack writes a request's.
+    metrics.add('CompanyEnrichments', { Outcome: outcome });
+    metrics.flush();
+  }
+}
+
+async function enrich(event: unknown): Promise<{ outcome: EnrichmentOutcome | 'dropped' }> {
   const parsed = schema.safeParse(event);
   if (!parsed.success) {
     // Not retried: the same event would fail the same way. Paths only, never the values.

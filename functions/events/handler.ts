@@ -8,6 +8,7 @@ import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { loadConfig } from '#adapters/config.js';
+import { metrics } from '#adapters/metrics.js';
 import type { Log } from '#core/deps.js';
 import { publishStreamRecords } from './publish.js';
 
@@ -25,7 +26,13 @@ export const eventBridge = new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? {
 
 export async function handler(event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> {
   if (context) logger.addContext(context);
-  const response = await publishStreamRecords(event.Records ?? [], { eventBridge, busName: config.EVENT_BUS_NAME, log });
-  logger.info('stream batch', { records: event.Records?.length ?? 0, failed_at: response.batchItemFailures[0]?.itemIdentifier ?? null });
-  return response;
+  try {
+    const response = await publishStreamRecords(event.Records ?? [], { eventBridge, busName: config.EVENT_BUS_NAME, log, metrics });
+    logger.info('stream batch', { records: event.Records?.length ?? 0, failed_at: response.batchItemFailures[0]?.itemIdentifier ?? null });
+    if (response.batchItemFailures.length > 0) metrics.add('EventRecordsFailed', {});
+    return response;
+  } finally {
+    // The batch's EMF lines (EventsPublished, EventRecordsFailed), as the HTTP stack writes a request's.
+    metrics.flush();
+  }
 }

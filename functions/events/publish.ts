@@ -26,6 +26,7 @@ import { toAuditRecord } from '#adapters/dynamo/items.js';
 import { TABLE_KEYS } from '#adapters/table.js';
 import { type ConnectionEventDetail, EVENT_SOURCE, toConnectionEvent } from '#core/events.js';
 import type { Log } from '#core/deps.js';
+import type { Metrics } from '#core/ports/metrics.js';
 
 const MAX_ENTRIES_PER_CALL = 10;
 const AUDIT_PREFIX = 'AUDIT#';
@@ -35,6 +36,8 @@ export interface PublishDeps {
   /** EVENT_BUS_NAME: the stack's bus. */
   busName: string;
   log: Log;
+  /** EventsPublished counts here (functions/core/metrics.ts); absent, nothing is counted. */
+  metrics?: Metrics;
 }
 
 interface Pending {
@@ -102,6 +105,7 @@ export async function publishStreamRecords(records: readonly DynamoDBRecord[], d
     }
     const put = firstFailed < 0 ? chunk : chunk.slice(0, firstFailed);
     for (const { detail } of put) deps.log.info('event put', { id: detail.id, type: detail.type, connection_id: detail.connection_id });
+    if (put.length > 0) deps.metrics?.add('EventsPublished', {}, put.length);
     if (firstFailed >= 0) return failed(chunk[firstFailed].sequenceNumber);
   }
   return unreadable === undefined ? { batchItemFailures: [] } : failed(unreadable);

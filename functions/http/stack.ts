@@ -6,7 +6,9 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { InvalidRequest } from '#core/errors.js';
+import { metrics } from '#adapters/metrics.js';
+import { InvalidRequest, WebhookDeferred } from '#core/errors.js';
+import { serviceOf } from '#core/metrics.js';
 import { isTransientFault } from '#core/retry.js';
 import type { Caller } from '#core/deps.js';
 import * as z from '#core/zod.js';
@@ -122,6 +124,9 @@ function middyRoute<B, Q>(
   handle: (request: RequestBase<B, Q>, requestedCustomer: string | undefined) => Promise<HttpResult>,
 ): HttpHandler {
   return middy<HttpEvent, HttpResult, Error, Context>()
+    // Registered before everything, so it runs after everything: the request's business metrics
+    // (functions/core/metrics.ts, the error answer's included) written as EMF lines, once.
+    .use({ after: flushMetrics, onError: flushMetrics })
     // Registered first, so its after/onError run last: the request's keys are dropped only once
     // the error line below is written. The event is never logged, whatever
     // POWERTOOLS_LOGGER_LOG_EVENT says: it carries codes, states and bearer tokens.
@@ -146,6 +151,10 @@ function middyRoute<B, Q>(
       return handle({ event, body, query, requestId, rawBody, context }, requested);
     });
 }
+
+/** The request's id and route ride along as metadata, as on its log lines. */
+const flushMetrics = (request: { event: HttpEvent; context: Context }) =>
+  metrics.flush({ request_id: requestIdOf(request.event, request.context), route: request.event?.routeKey ?? 'unknown' });
 
 const schemaOf = <T>(schema: RouteSchema<T>): Schema<T> => (typeof schema === 'function' ? schema() : schema);
 
@@ -194,11 +203,14 @@ export function validate<T>(schema: Schema<T>, input: unknown, where: 'body' | '
 function toErrorResponse(error: unknown, requestId: string): HttpResult {
   const answer = answerOf(error);
   if (answer) {
-    if (answer.status >= 500) logger.error('request failed', { error_code: answer.code, status: answer.status });
+    // A deferred webhook is the plan working (Finch delivers it again), not a failure: WARN.
+    if (error instanceof WebhookDeferred) logger.warn('webhook deferred', { error_code: answer.code, status: answer.status, reason: error.reason });
+    else if (answer.status >= 500) logger.error('request failed', { error_code: answer.code, status: answer.status });
     return answered(answer, requestId);
   }
   // The store, the key service or the secrets service stayed unavailable through the retries.
   if (isTransientFault(error)) {
+    metrics.add('ServiceUnavailable', { Service: serviceOf(error) });
     logger.error('a backing service is unavailable', { error_name: error.name, cause_name: (error.cause as Error | undefined)?.name });
     return answered(TRANSIENT_ANSWER, requestId);
   }

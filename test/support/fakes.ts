@@ -7,6 +7,8 @@ import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
 import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
+import type { Metrics } from '#core/ports/metrics.js';
+import type { DimensionsOf, MetricName } from '#core/metrics.js';
 import { MemoryTable, memoryStores } from './memory-stores.js';
 
 /** A fake Finch that issues tokens and records every call. */
@@ -93,6 +95,19 @@ export class FakeVerifier implements WebhookVerifier {
 
 export const silentLog: Log = { info() {}, warn() {}, error() {} };
 
+/** Keeps every datum the core adds, for tests of what it counts. */
+export class RecordingMetrics implements Metrics {
+  readonly data: Array<{ name: MetricName; dimensions: Record<string, string>; value: number }> = [];
+  add<N extends MetricName>(name: N, dimensions: DimensionsOf<N>, value = 1) {
+    this.data.push({ name, dimensions: dimensions as Record<string, string>, value });
+  }
+  /** The data of one metric, as `name dim=value …` strings (sorted dimensions), for toEqual. */
+  of(name: MetricName): string[] {
+    return this.data.filter((datum) => datum.name === name)
+      .map((datum) => [datum.name, ...Object.keys(datum.dimensions).sort().map((key) => `${key}=${datum.dimensions[key]}`)].join(' '));
+  }
+}
+
 /**
  * Core deps on fakes. `store` is the table the three store fakes share, to seed and inspect; to make
  * a store misbehave, replace a method of `deps.sessions`, `deps.connections` or `deps.inbox`.
@@ -114,6 +129,7 @@ export function fakeDeps(overrides: Partial<CoreDeps> = {}) {
       storeBudgetMs: 500,
     },
     log: silentLog,
+    metrics: new RecordingMetrics(),
     ...overrides,
   };
   return { deps, store, finch };
