@@ -35,6 +35,12 @@ export interface LocalBusOptions {
   attempts?: number;
   /** Wait before a retry, doubled each time (default 200 ms). */
   retryDelayMs?: number;
+  /**
+   * The longest wait before a retry (default 60 s). A subscriber that fails with a
+   * `retryAfterSeconds` (FinchRateLimited: the shared Finch budget said when) is retried after that
+   * long, up to this cap, as the stack's queue hides a throttled message until then.
+   */
+  maxRetryDelayMs?: number;
   /** The events kept in memory, oldest dropped first (default 1000). */
   keep?: number;
   log?: (line: string) => void;
@@ -56,7 +62,7 @@ export interface BusFault {
 
 export class LocalBus {
   private readonly kept: ConnectionEvent[] = [];
-  private readonly subscribers: Array<{ types: ReadonlySet<string>; handler: Subscriber }> = [];
+  private readonly subscribers: Array<{ types: ReadonlySet<string>; handler: Subscriber; attempts?: number }> = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly faults: BusFault[] = [];
   private readonly arn: string;
@@ -67,8 +73,8 @@ export class LocalBus {
   }
 
   /** Delivers each event of these types to `handler`; returns the unsubscribe. */
-  subscribe(types: readonly ConnectionEventType[], handler: Subscriber): () => void {
-    const subscriber = { types: new Set<string>(types), handler };
+  subscribe(types: readonly ConnectionEventType[], handler: Subscriber, options: { attempts?: number } = {}): () => void {
+    const subscriber = { types: new Set<string>(types), handler, attempts: options.attempts };
     this.subscribers.push(subscriber);
     return () => {
       const index = this.subscribers.indexOf(subscriber);
@@ -154,7 +160,7 @@ export class LocalBus {
     if (this.kept.length > (this.options.keep ?? 1000)) this.kept.shift();
     if (this.options.file) appendFileSync(this.options.file, `${JSON.stringify(event)}\n`);
     for (const subscriber of this.subscribers) {
-      if (subscriber.types.has(event['detail-type'])) this.track(this.retried(`subscriber of ${event['detail-type']}`, event, () => subscriber.handler(event)));
+      if (subscriber.types.has(event['detail-type'])) this.track(this.retried(`subscriber of ${event['detail-type']}`, event, () => subscriber.handler(event), subscriber.attempts));
     }
     if (this.options.forwardUrl) this.track(this.retried(`forward to ${this.options.forwardUrl}`, event, () => this.forward(event)));
   }
@@ -170,8 +176,8 @@ export class LocalBus {
     if (!response.ok) throw Object.assign(new Error('not 2xx'), { name: `HTTP ${response.status}` });
   }
 
-  private async retried(what: string, event: ConnectionEvent, deliver: () => unknown): Promise<void> {
-    const attempts = this.options.attempts ?? 3;
+  private async retried(what: string, event: ConnectionEvent, deliver: () => unknown, subscriberAttempts?: number): Promise<void> {
+    const attempts = subscriberAttempts ?? this.options.attempts ?? 3;
     let delay = this.options.retryDelayMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -184,10 +190,17 @@ export class LocalBus {
           this.options.log?.(`events    ${what}: ${event['detail-type']} ${event.detail.id} not delivered after ${attempts} attempts (${reason})`);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await new Promise((resolve) => setTimeout(resolve, this.waitBefore(error, delay)));
         delay *= 2;
       }
     }
+  }
+
+  /** Retry-After when the failure says when (a throttled Finch budget), else the backoff; capped. */
+  private waitBefore(error: unknown, backoffMs: number): number {
+    const retryAfter = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    const wanted = typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0 ? Math.max(retryAfter * 1000, backoffMs) : backoffMs;
+    return Math.min(wanted, this.options.maxRetryDelayMs ?? 60_000);
   }
 
   private track(delivery: Promise<void>): void {

@@ -136,6 +136,24 @@ describe('delivery', () => {
   });
 });
 
+describe('a throttled subscriber', () => {
+  // The enrichment consumer fails with FinchRateLimited when the shared Finch budget is spent; its
+  // retryAfterSeconds says when the budget has room. Retried at the backoff (1 ms here) it would
+  // spend every attempt within milliseconds and drop the event.
+  test('is retried after the Retry-After its error carries (capped), with its own number of attempts', async () => {
+    const throttled = new LocalBus({ busName: BUS, attempts: 2, retryDelayMs: 1, maxRetryDelayMs: 150, log: () => undefined });
+    const tries: number[] = [];
+    throttled.subscribe(['connection.connected'], () => {
+      tries.push(Date.now());
+      if (tries.length < 4) throw Object.assign(new Error('budget spent'), { retryAfterSeconds: 0.05 });
+    }, { attempts: 4 });
+    throttled.put([entry(detail('connection.connected'))]);
+    await throttled.settled();
+    expect(tries).toHaveLength(4);
+    for (let i = 1; i < tries.length; i += 1) expect(tries[i] - tries[i - 1]).toBeGreaterThanOrEqual(45);
+  });
+});
+
 describe('GET /_local/events', () => {
   const routes = createLocalRoutes({
     mintToken: async () => 'token', jwks: { keys: [] }, demoDir: dir, emulatorUrl: () => undefined, port: () => 3000, routeKeys: [],
