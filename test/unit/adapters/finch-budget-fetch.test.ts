@@ -53,7 +53,7 @@ test('the budget\'s store failing: the store\'s fault (503), not Finch unavailab
   expect(sent).toEqual([]);
   // The client-credentials client retries a passing fault once: not this one.
   const before = buckets.takes;
-  const gateway = new SdkFinchGateway(new StaticCredentials({ client_id: 'id', client_secret: 'secret' }), { baseURL: BASE, budget: testBudget({ buckets }) });
+  const gateway = new SdkFinchGateway(new StaticCredentials({ client_id: 'id', client_secret: 'secret', webhook_secret: null }), { baseURL: BASE, budget: testBudget({ buckets }) });
   await expect(gateway.introspect('token')).rejects.toBeInstanceOf(TransientStoreError);
   expect(buckets.takes - before).toBe(1);
 });
