@@ -8,7 +8,8 @@ import {
 } from '#core/errors.js';
 import type { FinchBudget } from '#core/finch-budget.js';
 import { CONNECTION_ID_PATTERN, FINCH_ID_PATTERN } from '#core/ids.js';
-import { CONNECTION_STATUSES, CONNECTION_TYPES, type ConnectionStatus, type ConnectionType } from '#core/model.js';
+import { connectionStatusOf, reportedStatusText } from '#core/finch-status.js';
+import { CONNECTION_TYPES, type ConnectionType } from '#core/model.js';
 import type {
   ConnectSessionRequest, FinchGateway, FinchSession, Introspection, ReauthSessionRequest, TokenGrant, WebhookVerifier,
 } from '#core/ports/finch.js';
@@ -95,9 +96,7 @@ export class SdkFinchGateway implements FinchGateway, WebhookVerifier {
         customer_id: found.customer_id ?? null,
         provider_id: found.provider_id,
         products: found.products ?? [],
-        status: toStatus(found.connection_status?.status),
-        status_message: found.connection_status?.message ?? null,
-        authentication_methods: (found.authentication_methods ?? []).map((method) => method.type),
+        ...introspectedStatuses(found),
         ...introspectedIdentity(found),
       };
     }, 'bearer');
@@ -236,9 +235,37 @@ function isAlreadyConnected(status: number | undefined, body: FinchErrorBody): b
   return [body.finch_code, body.name, body.message].some((text) => typeof text === 'string' && ALREADY_CONNECTED.test(text));
 }
 
-function toStatus(status: string | undefined): ConnectionStatus {
-  return (CONNECTION_STATUSES as readonly string[]).includes(status ?? '') ? status as ConnectionStatus : 'pending';
+type IntrospectedStatuses = Pick<
+  Introspection, 'status' | 'finch_status' | 'status_message' | 'authentication_methods' | 'authentication_method_statuses' | 'entity_statuses'
+>;
+
+/**
+ * `/introspect`'s statuses, overall, per authentication method and per entity, read defensively:
+ * Finch documents values the SDK's `ConnectionStatusType` misses (`disconnected`; its jobs'
+ * `reauth_error`, `permissions_error`) and may add more, so each value goes through
+ * FINCH_STATUS_MEANINGS (functions/core/finch-status.ts) and anything else (an unknown value, a
+ * wrong type, a missing object) is null or left out: never a failed refresh, webhook or reconciler.
+ */
+export function introspectedStatuses(found: unknown): IntrospectedStatuses {
+  const fields = objectOf(found);
+  const overall = objectOf(fields.connection_status);
+  const methods = Array.isArray(fields.authentication_methods) ? fields.authentication_methods.map(objectOf).filter((method) => isWord(method.type)) : [];
+  const entities = Array.isArray(fields.entities) ? fields.entities.map(objectOf).filter((entity) => finchId(entity.id) !== null) : [];
+  return {
+    status: connectionStatusOf(overall.status),
+    finch_status: reportedStatusText(overall.status),
+    status_message: typeof overall.message === 'string' ? overall.message.slice(0, MAX_MESSAGE) : null,
+    authentication_methods: methods.map((method) => method.type as string),
+    authentication_method_statuses: methods.map((method) => ({ type: method.type as string, status: connectionStatusOf(objectOf(method.connection_status).status) })),
+    entity_statuses: entities.slice(0, MAX_ENTITIES).map((entity) => ({ entity_id: entity.id as string, status: connectionStatusOf(entity.status) })),
+  };
 }
+
+const objectOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {});
+/** Finch's names (`credential`, `api_token`, …) are snake_case words. */
+const isWord = (value: unknown): value is string => typeof value === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(value);
+/** A status message is Finch's prose for a person; a runaway one is cut, never stored whole. */
+const MAX_MESSAGE = 1024;
 
 /**
  * The token response's identity fields (SDK CreateAccessTokenResponse: `company_id?`, `entity_ids`,

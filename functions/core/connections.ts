@@ -3,6 +3,7 @@ import type { Caller, CoreDeps } from './deps.js';
 import { AccessTokenRejected, ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
 import { type Connection, isEnded } from './model.js';
 import type { ListQuery, StatusUpdate, StoredConnection } from './ports/connection-store.js';
+import type { FinchGateway } from './ports/finch.js';
 import { subjectOf } from './audit-subject.js';
 
 /** At most 6 refreshes a minute per connection; connecting does not count (docs/ARCHITECTURE.md). */
@@ -27,7 +28,7 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
   const slot = await deps.connections.takeRefreshSlot(customerId, connectionId, deps.clock.now(), REFRESHES_PER_MINUTE);
   if (!slot.ok) throw new RefreshRateLimited(slot.retryAfterSeconds);
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, { customer_id: customerId, connection_id: connectionId });
-  const update = await readStatus(deps, accessToken);
+  const update = await readStatus(deps, accessToken, stored);
   if (update.status === 'connected') update.company_name = await readCompanyName(deps, accessToken, connectionId) ?? stored.company_name;
   const now = deps.clock.now();
   const refreshed = await deps.connections.recordStatus(customerId, connectionId, update, now, {
@@ -45,20 +46,31 @@ export async function refreshConnection(deps: CoreDeps, caller: Caller, connecti
 export const TOKEN_REFUSED: StatusUpdate = { status: 'reauth', status_message: 'Finch no longer accepts this connection\'s token.' };
 
 /** The status Finch reports for a token; a token Finch no longer accepts needs reauthentication. */
-export async function readStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate> {
-  return await introspectStatus(deps, accessToken) ?? TOKEN_REFUSED;
+export async function readStatus(deps: CoreDeps, accessToken: string, stored: KnownStatus): Promise<StatusUpdate> {
+  return await introspectStatus(deps, accessToken, stored) ?? TOKEN_REFUSED;
 }
+
+/** The connection as stored: what a status Finch reports that we do not know leaves it at. */
+export type KnownStatus = Pick<StoredConnection, 'connection_id' | 'status'>;
 
 /**
  * The status Finch reports for a token (`/introspect`), with what it says of the connection
  * (`manual`, `connection_status.last_successful_sync`, and `company_id` when it has one: a
  * company_id Finch leaves out keeps the stored one), or null when Finch refuses the token (401).
+ * A status value we do not know (functions/core/finch-status.ts) keeps the stored status.
  */
-export async function introspectStatus(deps: CoreDeps, accessToken: string): Promise<StatusUpdate | null> {
+export async function introspectStatus(
+  deps: Pick<CoreDeps, 'log'> & { finch: Pick<FinchGateway, 'introspect'> }, accessToken: string, stored: KnownStatus,
+): Promise<StatusUpdate | null> {
   try {
     const introspection = await deps.finch.introspect(accessToken);
+    if (introspection.status === null) {
+      deps.log.warn('Finch reported a connection status this service does not know; the stored status is kept', {
+        connection_id: stored.connection_id, finch_status: introspection.finch_status, status: stored.status,
+      });
+    }
     return {
-      status: introspection.status,
+      status: introspection.status ?? stored.status,
       status_message: introspection.status_message,
       authentication_methods: introspection.authentication_methods,
       products: introspection.products,

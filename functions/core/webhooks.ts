@@ -144,7 +144,7 @@ async function changeFor(deps: CoreDeps, event: WebhookEventRecord, owner: strin
   // the connection is gone may finish it first.
   if (stored.status === 'disconnecting' && !saysDisconnected) return null;
   const accessToken = await deps.cipher.decrypt(stored.token.ciphertext, base);
-  const found = await introspectStatus(deps, accessToken);
+  const found = await introspectStatus(deps, accessToken, stored);
   if (found === null && saysDisconnected) {
     // Finch says disconnected and refuses the token: disconnected at Finch (its dashboard, the
     // employer, another client). Finished as our DELETE finishes one, while the token is still that one.

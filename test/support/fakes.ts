@@ -69,8 +69,9 @@ export class FakeFinch implements FinchGateway {
   async introspect(): Promise<Introspection> {
     this.calls.push('GET /introspect');
     return {
-      connection_id: 'c', customer_id: null, provider_id: 'gusto', products: ['company'], status: 'connected',
+      connection_id: 'c', customer_id: null, provider_id: 'gusto', products: ['company'], status: 'connected', finch_status: 'connected',
       status_message: null, authentication_methods: ['credential'], company_id: null, manual: null, last_successful_sync: null,
+      authentication_method_statuses: [{ type: 'credential', status: 'connected' }], entity_statuses: [],
       ...this.introspection,
     };
   }

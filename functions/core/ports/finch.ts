@@ -42,9 +42,20 @@ export interface Introspection {
   customer_id: string | null;
   provider_id: string;
   products: string[];
-  status: ConnectionStatus;
+  /**
+   * Our status for Finch's `connection_status.status` (functions/core/finch-status.ts: e.g. Finch's
+   * `disconnected` is `reauth`); null when Finch reported a value that table does not hold (one
+   * Finch added later, a wrong type): the caller keeps the status it has.
+   */
+  status: ConnectionStatus | null;
+  /** Finch's own value, when it is a snake_case word (for the log line of a value we do not know). */
+  finch_status: string | null;
   status_message: string | null;
   authentication_methods: string[];
+  /** Each authentication method's status (`authentication_methods[].connection_status.status`), read as `status` is. */
+  authentication_method_statuses: Array<{ type: string; status: ConnectionStatus | null }>;
+  /** Finch's multi-entity mode: each entity's status (`entities[].status`), read as `status` is; [] otherwise. */
+  entity_statuses: Array<{ entity_id: string; status: ConnectionStatus | null }>;
   /** Optional in Finch's answer (SDK Introspection): null when absent or not what the SDK types say. */
   company_id: string | null;
   manual: boolean | null;
