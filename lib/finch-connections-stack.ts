@@ -1,10 +1,11 @@
 // The one stack: table, token key, Finch secret, functions, HTTP API, optional WAF front, the
-// connection events (bus, stream relay, enrichment, optional webhook), alarms.
+// connection events (bus, stream relay, enrichment, optional webhook), alarms and the operations dashboard.
 // Settings come from CDK context (lib/stack-config.ts); each construct has one job.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms.js';
 import { Api } from './constructs/api.js';
+import { OperationsDashboard } from './constructs/dashboard.js';
 import { AuditStream } from './constructs/audit-stream.js';
 import { CompanyEnrichment } from './constructs/company-enrichment.js';
 import { ConnectionsTable } from './constructs/connections-table.js';
@@ -31,6 +32,7 @@ export class FinchConnectionsStack extends Stack {
   readonly auditStream: AuditStream;
   readonly enrichment: CompanyEnrichment;
   readonly webhook?: EventsWebhook;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: FinchConnectionsStackProps = {}) {
     const config = props.config ?? readStackConfig(scope.node);
@@ -108,14 +110,19 @@ export class FinchConnectionsStack extends Stack {
       : undefined;
 
     const deadLetters = { AuditStreamDeadLetters: this.auditStream.deadLetters, EnrichmentDeadLetters: enrichmentDeadLetters, ...(this.webhook ? { EventsWebhookDeadLetters: this.webhook.deadLetters } : {}) };
-    new Alarms(this, 'Alarms', {
+    const functionsById = Object.fromEntries(Object.values(functions.byName).map((service) => [service.node.id, service.fn]));
+    const alarms = new Alarms(this, 'Alarms', {
+      metricsNamespace: config.metricsNamespace,
       httpApi: api.httpApi,
-      functions: Object.fromEntries(Object.values(functions.byName).map((service) => [service.node.id, service.fn])),
+      functions: functionsById,
       table: table.table,
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
       deadLetterQueues: Object.fromEntries(Object.entries(deadLetters).map(([name, dlq]) => [name, { queue: dlq.queue, holds: dlq.holds }])),
       streamConsumers: { [functions.byName.events.node.id]: functions.byName.events.fn },
+    });
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      metricsNamespace: config.metricsNamespace, httpApi: api.httpApi, functions: functionsById, table: table.table, alarms: alarms.alarms,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'The API\'s base URL' });
@@ -176,6 +183,6 @@ function functionEnvironment(config: StackConfig, resources: Record<string, stri
     FINCH_PROXY_WRITE_SCOPE: config.finchProxyWriteScope,
     POWERTOOLS_SERVICE_NAME: 'finch-connections',
     POWERTOOLS_LOG_LEVEL: config.logLevel,
-    POWERTOOLS_METRICS_NAMESPACE: 'FinchConnections',
+    POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
   };
 }

@@ -3,6 +3,7 @@
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { parseRateLimits } from '#core/finch-budget.js';
+import { DEFAULT_METRICS_NAMESPACE } from '#core/metrics.js';
 import { FINCH_PRODUCTS, type FinchProduct } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
@@ -55,6 +56,8 @@ export interface StackConfig {
   finchBudgetBurst: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   logRetention: RetentionDays;
+  /** The CloudWatch namespace of the business metrics (POWERTOOLS_METRICS_NAMESPACE), the dashboard's and alarms' too. */
+  metricsNamespace: string;
   throttle: { rateLimit: number; burstLimit: number };
   /** The routes without a JWT (the redirect callback, the result page, the webhook). */
   /** `GET /connect/callback` and `GET /connect/result`: employers' browsers, no JWT. */
@@ -191,6 +194,11 @@ export function readStackConfig(node: Node): StackConfig {
   const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
   const logRetention = int(read('logRetentionDays'), 'logRetentionDays', RetentionDays.ONE_MONTH);
+  const metricsNamespace = str(read('metricsNamespace')) ?? DEFAULT_METRICS_NAMESPACE;
+  // CloudWatch's namespace characters (PutMetricData: alphanumerics, . - _ / # : and spaces), no AWS/ prefix.
+  if (!/^[A-Za-z0-9._\-/#:]{1,255}$/.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
+    throw new StackConfigError('metricsNamespace must be 1-255 of A-Z a-z 0-9 . - _ / # : and not start with AWS/.');
+  }
   if (!(Object.values(RetentionDays) as unknown[]).includes(logRetention)) {
     throw new StackConfigError('logRetentionDays must be one of CloudWatch Logs\' retention periods (1, 3, 5, 7, 14, 30, 60, 90, …).');
   }
@@ -226,6 +234,7 @@ export function readStackConfig(node: Node): StackConfig {
     finchBudgetBurst,
     logLevel: logLevel as StackConfig['logLevel'],
     logRetention: logRetention as RetentionDays,
+    metricsNamespace,
     throttle: {
       rateLimit: int(read('throttleRateLimit'), 'throttleRateLimit', 50, 1),
       burstLimit: int(read('throttleBurstLimit'), 'throttleBurstLimit', 100, 1),

@@ -4,7 +4,7 @@
 // `alarmEmail`; with neither they only change state in the console.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -14,6 +14,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { BusinessMetrics } from './business-metrics.js';
 
 export interface AlarmsProps {
   httpApi: HttpApi;
@@ -25,6 +26,8 @@ export interface AlarmsProps {
   deadLetterQueues: Record<string, { queue: IQueue; holds: string }>;
   /** Functions reading a stream (by name): how far behind the newest record they are. */
   streamConsumers: Record<string, IFunction>;
+  /** The business metrics' namespace (functions/core/metrics.ts): the callback and Finch rate alarms read it. */
+  metricsNamespace: string;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -34,6 +37,54 @@ const PERIOD = Duration.minutes(5);
  * seconds, and well inside the 24 hours after which the stream drops records.
  */
 export const ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000;
+
+/**
+ * Rates need enough traffic to mean anything: below these counts in a period the expression is 0
+ * (one failed callback of two at night is no incident; twenty of forty is).
+ */
+export const CALLBACK_RATE_MIN_CALLBACKS = 10;
+export const CALLBACK_FAILURE_RATE_PERCENT = 25;
+export const FINCH_RATE_MIN_REQUESTS = 20;
+export const FINCH_FAILURE_RATE_PERCENT = 10;
+const RATE_PERIOD = Duration.minutes(15);
+
+/**
+ * Callbacks that failed, in % of all callbacks answered (Callbacks, functions/core/metrics.ts):
+ * everything but connected, reauthenticated and connect_cancelled (the employer's own choice).
+ * Metric math over fixed metrics: an alarm cannot SEARCH, hence the Callbacks rollup on `service` alone.
+ */
+export function callbackFailureRate(business: BusinessMetrics, period: Duration): MathExpression {
+  const options = { period };
+  return new MathExpression({
+    expression: `IF(total >= ${CALLBACK_RATE_MIN_CALLBACKS}, 100 * (total - FILL(connected, 0) - FILL(reauthenticated, 0) - FILL(cancelled, 0)) / total, 0)`,
+    usingMetrics: {
+      total: business.metric('Callbacks', {}, options),
+      connected: business.metric('Callbacks', { Result: 'connected' }, options),
+      reauthenticated: business.metric('Callbacks', { Result: 'reauthenticated' }, options),
+      cancelled: business.metric('Callbacks', { Result: 'connect_cancelled' }, options),
+    },
+    label: 'callback failure rate (%)',
+    period,
+  });
+}
+
+/**
+ * Finch's answers that were 5xx or 429, or no answer at all (timeout, network), in % of the
+ * requests sent to it (FinchRequests; the budget's own refusals never left and are not in it).
+ */
+export function finchFailureRate(business: BusinessMetrics, period: Duration): MathExpression {
+  const options = { period };
+  const byClass = (StatusClass: string) => business.metric('FinchRequests', { StatusClass }, options);
+  return new MathExpression({
+    expression: `IF(total >= ${FINCH_RATE_MIN_REQUESTS}, 100 * (FILL(s5xx, 0) + FILL(s429, 0) + FILL(timeout, 0) + FILL(network, 0)) / total, 0)`,
+    usingMetrics: {
+      total: business.metric('FinchRequests', {}, options),
+      s5xx: byClass('5xx'), s429: byClass('429'), timeout: byClass('timeout'), network: byClass('network_error'),
+    },
+    label: 'Finch 5xx/429/no-answer rate (%)',
+    period,
+  });
+}
 
 export class Alarms extends Construct {
   readonly topic?: ITopic;
@@ -45,8 +96,26 @@ export class Alarms extends Construct {
       ? Topic.fromTopicArn(this, 'Topic', props.alarmTopicArn)
       : props.alarmEmail ? this.createTopic(props.alarmEmail) : undefined;
 
-    this.add('Api5xx', props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum' }), 5,
-      'The API answered 5 or more 5xx responses in 5 minutes (handlers, integrations or Finch failing).');
+    const business = new BusinessMetrics(props.metricsNamespace);
+    // A deferred webhook is a 503 on purpose (Finch delivers it again: functions/core/webhooks.ts),
+    // so it is taken off API Gateway's 5xx count. Both are sums over the same 5 minutes; API
+    // Gateway counts a request when it answers, EMF when the function flushes, milliseconds apart,
+    // so one falling on the other side of a period boundary can move a count by one either way.
+    this.add('Api5xx', new MathExpression({
+      expression: 'MAX([0, FILL(api5xx, 0) - FILL(deferred, 0)])',
+      usingMetrics: {
+        api5xx: props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+        deferred: business.metric('Webhooks', { Outcome: 'deferred' }, { period: PERIOD }),
+      },
+      label: 'API 5xx but deferred webhooks',
+      period: PERIOD,
+    }), 5, 'The API answered 5 or more 5xx responses in 5 minutes, deferred webhooks not counted (handlers, integrations or Finch failing).');
+    this.add('CallbackFailureRate', callbackFailureRate(business, RATE_PERIOD), CALLBACK_FAILURE_RATE_PERCENT,
+      `${CALLBACK_FAILURE_RATE_PERCENT}% or more of the callbacks in 15 minutes failed (at least ${CALLBACK_RATE_MIN_CALLBACKS} callbacks; `
+      + 'cancelled by the employer not counted): the dashboard\'s "Callbacks, by result" says which code.');
+    this.add('FinchFailureRate', finchFailureRate(business, RATE_PERIOD), FINCH_FAILURE_RATE_PERCENT,
+      `${FINCH_FAILURE_RATE_PERCENT}% or more of the requests to Finch in 15 minutes got a 5xx, a 429 or no answer (at least ${FINCH_RATE_MIN_REQUESTS} requests): `
+      + 'Finch is failing or limiting us (the dashboard\'s Finch graphs).');
     for (const [name, fn] of Object.entries(props.functions)) {
       this.add(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1,
         `${name}: the function failed (an unhandled error, a timeout or an out-of-memory).`);

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -85,8 +85,20 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       deadLetterQueue: props.deadLetterQueue,
+      // X-Ray active tracing: Lambda samples requests and records each invocation's segment (init,
+      // invoke, overhead); the role gets xray:PutTraceSegments/PutTelemetryRecords. No SDK-level
+      // tracing in the code (Powertools Tracer): its import cost is measured in BENCHMARKS.md.
+      // The HTTP API in front cannot trace: X-Ray active tracing is a REST API stage setting only
+      // (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html).
+      tracing: Tracing.ACTIVE,
       bundling: { ...BUNDLING, tsconfig: `${PROJECT_ROOT}tsconfig.json`, externalModules: [...BUNDLING.externalModules], mainFields: [...BUNDLING.mainFields] },
     });
+    NagSuppressions.addResourceSuppressions(this.role, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Active tracing\'s xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions '
+        + '(no resource type in the Service Authorization Reference for X-Ray), so Lambda grants them on *; they write traces only.',
+      appliesTo: ['Resource::*'],
+    }], true);
     NagSuppressions.addResourceSuppressions(this.fn, [{
       id: 'AwsSolutions-L1',
       reason: 'Pinned to Node.js 22 on purpose: the project is built and tested on Node 22 (engines, .nvmrc, esbuild target node22), '
