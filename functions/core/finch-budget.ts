@@ -177,6 +177,13 @@ export function loggingObserver(log: Log): BudgetObserver {
 
 /** Finch's finch_codes of the IP address limits: every function waits out the penalty. */
 const IP_CODES: ReadonlySet<string> = new Set(['finch_api_ip_rl', 'finch_auth_ip_rl']);
+/**
+ * Requests our pacing never refuses, only Finch's own penalty does: the code exchange. The
+ * employer's authorization code is single-use and short-lived, so a refusal here would be a Connect
+ * the employer must do again; the pacing (a quarter of the limit as burst, a window a second longer
+ * than Finch's) leaves the margin for it.
+ */
+const MUST_SEND_PATHS: ReadonlySet<string> = new Set(['/auth/token']);
 
 /** The shared budget, as one kind of caller takes it. */
 export class FinchBudget {
@@ -215,6 +222,10 @@ export class FinchBudget {
     }
     // The latest of the refusals: coming back earlier would only be refused by the other bucket.
     const last = refused.reduce((a, b) => (b.outcome.retryAt > a.outcome.retryAt ? b : a));
+    if (MUST_SEND_PATHS.has(path) && refused.every((refusal) => refusal.outcome.blockedBy === null)) {
+      // Sent uncounted: one request over our pacing, which keeps a margin below Finch's limit for it.
+      return;
+    }
     const seconds = Math.max(1, Math.ceil((last.outcome.retryAt - now) / 1000));
     this.observer.throttled({ bucket: last.name, kind: this.kind, retry_after_seconds: seconds, blocked_by: last.outcome.blockedBy });
     throw new FinchRateLimited(seconds, last.outcome.blockedBy);

@@ -166,6 +166,23 @@ describe('FinchBudget', () => {
     await budget.take('/introspect');
   });
 
+  // The employer's authorization code is single-use and Finch's documents give it minutes: a code
+  // refused here is a Connect the employer must do again. Our pacing is stricter than Finch's limit
+  // (a quarter of it as burst, a window a second longer), so the exchange goes when only the pacing
+  // says no; Finch's own IP penalty still stops it (Finch would refuse it anyway).
+  test('the code exchange is never refused by our own pacing, only by Finch\'s IP penalty', async () => {
+    let now = 1_000;
+    const buckets = new MemoryRateBuckets();
+    const settings = { ...DEFAULT_BUDGET, limits: { ...DEFAULT_RATE_LIMITS, ip: { limit: 1, periodSeconds: 300 } } };
+    const budget = new FinchBudget(buckets, settings, 'interactive', () => now, quietObserver);
+    await budget.take('/introspect');
+    await expect(budget.take('/introspect')).rejects.toBeInstanceOf(FinchRateLimited);
+    await budget.take('/auth/token');
+    await budget.sawRateLimit('/introspect', 'finch_api_ip_rl', 60);
+    now += 1_000;
+    await expect(budget.take('/auth/token')).rejects.toMatchObject({ finch_code: 'finch_api_ip_rl' });
+  });
+
   test('Finch\'s application limit: that product is refused until its Retry-After, others are not; the provider\'s limit blocks nothing', async () => {
     const now = 1_000;
     const buckets = new MemoryRateBuckets();
