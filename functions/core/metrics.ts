@@ -26,27 +26,42 @@ interface MetricSpec {
    * sets): what an alarm sums over, since a CloudWatch alarm cannot search (`[]`: `service` alone).
    */
   rollups: ReadonlyArray<readonly string[]>;
-  /** For README "Operating" and the dashboard's widget titles. */
-  meaning: string;
 }
 
+/** Every metric; what each counts is README's "Operating" table too (comments, not strings: they cost no bundle bytes). */
 export const METRICS = {
-  SessionsCreated: { unit: 'Count', dimensions: ['Kind'], rollups: [], meaning: 'Connect sessions started, by kind: connect, reauth (POST /connect/sessions/reauthenticate), adopt (a connection at Finch nobody here owns)' },
-  Callbacks: { unit: 'Count', dimensions: ['Result'], rollups: [[]], meaning: 'Callbacks answered, by result: connected, reauthenticated, or the error code of the redirect (CALLBACK_ERROR_CODES)' },
-  FinchRequests: { unit: 'Count', dimensions: ['Operation', 'StatusClass'], rollups: [['StatusClass'], []], meaning: 'HTTP requests sent to Finch (SDK retries included), by operation and by what Finch answered: 2xx, 401, 429, 4xx, 5xx, timeout, network_error' },
-  FinchLatency: { unit: 'Milliseconds', dimensions: ['Operation'], rollups: [], meaning: 'Time Finch took to answer, by operation (token_exchange is the code exchange)' },
-  FinchErrors: { unit: 'Count', dimensions: ['ErrorName'], rollups: [], meaning: 'Errors the Finch clients raised, by class: FinchTimeout, FinchUnavailable, FinchRateLimited (Finch\'s 429 or the budget\'s refusal), AccessTokenRejected, …' },
-  Disconnects: { unit: 'Count', dimensions: ['Revocation'], rollups: [], meaning: 'Connections disconnected by DELETE, by whether Finch confirmed the revocation: confirmed, unconfirmed' },
-  Webhooks: { unit: 'Count', dimensions: ['Outcome', 'Reason'], rollups: [['Outcome']], meaning: 'Finch webhooks, by outcome (applied, duplicate, not_applied, deferred, rejected) and reason (rejected: signature, invalid_event; deferred: unowned, token_changed; else none)' },
-  ProxyCalls: { unit: 'Count', dimensions: ['StatusClass', 'ErrorName'], rollups: [['StatusClass']], meaning: 'Data proxy calls, by the status class answered and the error class behind it (none when Finch answered)' },
-  TransientRetries: { unit: 'Count', dimensions: ['Service'], rollups: [], meaning: 'Retries of a transient fault within a request, by service: store (DynamoDB), kms, secrets' },
-  ServiceUnavailable: { unit: 'Count', dimensions: ['Service'], rollups: [], meaning: '503 answers because a backing service stayed unavailable through the retries, by service' },
-  IdempotentReplays: { unit: 'Count', dimensions: [], rollups: [], meaning: 'POST /connect/sessions answered from an Idempotency-Key record (no second session)' },
-  EventsPublished: { unit: 'Count', dimensions: [], rollups: [], meaning: 'Connection events put on the bus by the events function' },
-  EventRecordsFailed: { unit: 'Count', dimensions: [], rollups: [], meaning: 'Stream batches the events function reported a failed record in (partial batch failure: redelivered from it)' },
-  CompanyEnrichments: { unit: 'Count', dimensions: ['Outcome'], rollups: [], meaning: 'enrich-company runs, by outcome (updated, unchanged, refused, …, dropped for an event it does not take)' },
-  FinchBudgetTakes: { unit: 'Count', dimensions: ['CallerKind'], rollups: [], meaning: 'Requests the shared Finch budget let through, by caller kind: interactive, background' },
-  FinchBudgetThrottles: { unit: 'Count', dimensions: ['Bucket', 'CallerKind'], rollups: [[]], meaning: 'Requests the shared Finch budget refused before they left (answered as Finch\'s 429), by bucket and caller kind' },
+  /** Connect sessions started, by kind: connect, reauth (POST /connect/sessions/reauthenticate), adopt (a connection at Finch nobody here owns). */
+  SessionsCreated: { unit: 'Count', dimensions: ['Kind'], rollups: [] },
+  /** Callbacks answered, by result: connected, reauthenticated, or the error code of the redirect (CALLBACK_ERROR_CODES). */
+  Callbacks: { unit: 'Count', dimensions: ['Result'], rollups: [[]] },
+  /** HTTP requests sent to Finch (SDK retries included), by operation and by what Finch answered: 2xx, 401, 429, 4xx, 5xx, timeout, network_error. */
+  FinchRequests: { unit: 'Count', dimensions: ['Operation', 'StatusClass'], rollups: [['StatusClass'], []] },
+  /** Time Finch took to answer, by operation (token_exchange is the code exchange). */
+  FinchLatency: { unit: 'Milliseconds', dimensions: ['Operation'], rollups: [] },
+  /** Errors the Finch clients raised, by class: FinchTimeout, FinchUnavailable, FinchRateLimited (Finch's 429 or the budget's refusal), AccessTokenRejected, … */
+  FinchErrors: { unit: 'Count', dimensions: ['ErrorName'], rollups: [] },
+  /** Connections disconnected by DELETE, by whether Finch confirmed the revocation: confirmed, unconfirmed. */
+  Disconnects: { unit: 'Count', dimensions: ['Revocation'], rollups: [] },
+  /** Finch webhooks, by outcome (applied, duplicate, not_applied, deferred, rejected) and reason (rejected: signature, invalid_event; deferred: unowned, token_changed; else none). */
+  Webhooks: { unit: 'Count', dimensions: ['Outcome', 'Reason'], rollups: [['Outcome']] },
+  /** Data proxy calls, by the status class answered and the error class behind it (none when Finch answered). */
+  ProxyCalls: { unit: 'Count', dimensions: ['StatusClass', 'ErrorName'], rollups: [['StatusClass']] },
+  /** Retries of a transient fault within a request, by service: store (DynamoDB), kms, secrets. */
+  TransientRetries: { unit: 'Count', dimensions: ['Service'], rollups: [] },
+  /** 503 answers because a backing service stayed unavailable through the retries, by service. */
+  ServiceUnavailable: { unit: 'Count', dimensions: ['Service'], rollups: [] },
+  /** POST /connect/sessions answered from an Idempotency-Key record (no second session). */
+  IdempotentReplays: { unit: 'Count', dimensions: [], rollups: [] },
+  /** Connection events put on the bus by the events function. */
+  EventsPublished: { unit: 'Count', dimensions: [], rollups: [] },
+  /** Stream batches the events function reported a failed record in (partial batch failure: redelivered from it). */
+  EventRecordsFailed: { unit: 'Count', dimensions: [], rollups: [] },
+  /** enrich-company runs, by outcome (updated, unchanged, refused, …, dropped for an event it does not take). */
+  CompanyEnrichments: { unit: 'Count', dimensions: ['Outcome'], rollups: [] },
+  /** Requests the shared Finch budget let through, by caller kind: interactive, background. */
+  FinchBudgetTakes: { unit: 'Count', dimensions: ['CallerKind'], rollups: [] },
+  /** Requests the shared Finch budget refused before they left (answered as Finch's 429), by bucket and caller kind. */
+  FinchBudgetThrottles: { unit: 'Count', dimensions: ['Bucket', 'CallerKind'], rollups: [[]] },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

@@ -102,10 +102,9 @@ export class OperationsDashboard extends Construct {
         props.httpApi.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }),
         props.httpApi.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
       ]),
-      graph('DynamoDB throttles and system errors', [
-        props.table.metricThrottledRequestsForOperations({ period: PERIOD, operations, label: 'throttled requests' }),
-        props.table.metricSystemErrorsForOperations({ period: PERIOD, operations, label: 'system errors' }),
-      ]),
+      // Two graphs: each is a sum over the operations whose metric ids would clash in one.
+      graph('DynamoDB throttled requests', [props.table.metricThrottledRequestsForOperations({ period: PERIOD, operations, label: 'throttled requests' })], 4),
+      graph('DynamoDB system errors', [props.table.metricSystemErrorsForOperations({ period: PERIOD, operations, label: 'system errors' })], 4),
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 }));
   }

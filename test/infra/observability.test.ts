@@ -64,7 +64,7 @@ describe('the dashboard', () => {
     const body = dashboardBody(synth);
     for (const name of ALL) {
       const id = functionLogicalId(synth, name);
-      for (const metric of ['Errors', 'Duration', 'Throttles']) expect(body).toMatch(new RegExp(`"AWS/Lambda","${metric}","FunctionName",\\{"Ref":"${id}"\\}`));
+      for (const metric of ['Errors', 'Duration', 'Throttles']) expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","{"Ref":"${id}"}"`);
     }
     for (const metric of ['4xx', '5xx', 'Latency']) expect(body).toContain(`"AWS/ApiGateway","${metric}"`);
     for (const metric of ['ThrottledRequests', 'SystemErrors']) expect(body).toContain(`"AWS/DynamoDB","${metric}"`);
@@ -134,7 +134,8 @@ describe('tracing', () => {
       const fn = synth.json.Resources[functionLogicalId(synth, name)];
       expect([name, fn.Properties!.TracingConfig]).toEqual([name, { Mode: 'Active' }]);
       const xray = statementsOf(synth, name).filter((statement) => statement.Action.some((action) => action.startsWith('xray:')));
-      expect([name, xray.flatMap((statement) => statement.Action).sort(), xray.flatMap((statement) => statement.Resource)])
+      // CDK may merge them into a statement with another action on * (events' dynamodb:ListStreams).
+      expect([name, xray.flatMap((statement) => statement.Action).filter((action) => action.startsWith('xray:')).sort(), xray.flatMap((statement) => statement.Resource)])
         .toEqual([name, ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']]);
     }
   });
