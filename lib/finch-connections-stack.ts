@@ -9,6 +9,7 @@ import { OperationsDashboard } from './constructs/dashboard.js';
 import { AuditStream } from './constructs/audit-stream.js';
 import { CompanyEnrichment } from './constructs/company-enrichment.js';
 import { ConnectionsTable } from './constructs/connections-table.js';
+import { ReconcileSchedule } from './constructs/reconcile-schedule.js';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.js';
 import { EdgeProtection } from './constructs/edge-protection.js';
 import { ConnectionEventBus } from './constructs/event-bus.js';
@@ -32,6 +33,7 @@ export class FinchConnectionsStack extends Stack {
   readonly auditStream: AuditStream;
   readonly enrichment: CompanyEnrichment;
   readonly webhook?: EventsWebhook;
+  readonly reconcile: ReconcileSchedule;
   readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: FinchConnectionsStackProps = {}) {
@@ -83,7 +85,11 @@ export class FinchConnectionsStack extends Stack {
       key,
       secret,
       eventBus: events.bus,
-      eventEnvironment: { EVENT_BUS_NAME: events.bus.eventBusName },
+      eventEnvironment: {
+        EVENT_BUS_NAME: events.bus.eventBusName,
+        RECONCILE_INTERVAL_MINUTES: String(config.reconcileIntervalMinutes),
+        RECONCILE_MAX_CONNECTIONS: String(config.reconcileMaxConnections),
+      },
       deadLetterQueues: { 'enrich-company': enrichmentDeadLetters.queue },
       environment: functionEnvironment(config, {
         TABLE_NAME: table.table.tableName,
@@ -104,6 +110,9 @@ export class FinchConnectionsStack extends Stack {
       bus: events.bus,
       enricher: functions.byName['enrich-company'].fn,
       deadLetterQueue: enrichmentDeadLetters.queue,
+    });
+    this.reconcile = new ReconcileSchedule(this, 'ReconcileSchedule', {
+      reconciler: functions.byName.reconcile.fn, intervalMinutes: config.reconcileIntervalMinutes,
     });
     this.webhook = config.eventsWebhookUrl
       ? new EventsWebhook(this, 'EventsWebhook', { bus: events.bus, url: config.eventsWebhookUrl, secretArn: config.eventsWebhookSecretArn, dev: config.dev })

@@ -44,13 +44,15 @@ export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 /**
  * The functions no route reaches (lib/constructs/functions.ts gives them their permissions too):
  * `events` consumes the table's stream and puts each audit entry's event on the bus,
- * `enrich-company` is the bus rule's target for connection.connected and connection.reauthenticated.
+ * `enrich-company` is the bus rule's target for connection.connected and connection.reauthenticated,
+ * `reconcile` runs on a schedule and asks Finch about the live connections (functions/core/reconcile.ts).
  */
-export type EventFunctionName = 'events' | 'enrich-company';
+export type EventFunctionName = 'events' | 'enrich-company' | 'reconcile';
 
 export const EVENT_FUNCTION_ENTRIES: Record<EventFunctionName, string> = {
   events: 'functions/events/handler.ts',
   'enrich-company': 'functions/enrich-company/handler.ts',
+  reconcile: 'functions/reconcile/handler.ts',
 };
 
 /** Every Lambda of the stack, routed or not: the names the deploy-truth records and FUNCTION_SPECS use. */

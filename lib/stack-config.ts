@@ -70,6 +70,10 @@ export interface StackConfig {
   eventsWebhookUrl?: string;
   /** An existing secret holding the events webhook header's value (with eventsWebhookUrl); unset: one is generated. */
   eventsWebhookSecretArn?: string;
+  /** Minutes between two runs of the reconciler (its schedule's rate; RECONCILE_INTERVAL_MINUTES). */
+  reconcileIntervalMinutes: number;
+  /** At most this many connections a reconciler run (RECONCILE_MAX_CONNECTIONS). */
+  reconcileMaxConnections: number;
 }
 
 export class StackConfigError extends Error {
@@ -191,6 +195,13 @@ export function readStackConfig(node: Node): StackConfig {
   }
   const eventsArchiveRetentionDays = int(read('eventsArchiveRetentionDays'), 'eventsArchiveRetentionDays', 30, 1);
 
+  // The reconciler (functions/core/reconcile.ts): a day at most between runs, and a run bounded
+  // well within what its 55 s and the background share of Finch's per-IP limit allow.
+  const reconcileIntervalMinutes = int(read('reconcileIntervalMinutes'), 'reconcileIntervalMinutes', 15, 1);
+  if (reconcileIntervalMinutes > 1440) throw new StackConfigError('reconcileIntervalMinutes must be at most 1440 (a day).');
+  const reconcileMaxConnections = int(read('reconcileMaxConnections'), 'reconcileMaxConnections', 200, 1);
+  if (reconcileMaxConnections > 1000) throw new StackConfigError('reconcileMaxConnections must be at most 1000.');
+
   const logLevel = (str(read('logLevel')) ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new StackConfigError('logLevel must be DEBUG, INFO, WARN or ERROR.');
   const logRetention = int(read('logRetentionDays'), 'logRetentionDays', RetentionDays.ONE_MONTH);
@@ -252,6 +263,8 @@ export function readStackConfig(node: Node): StackConfig {
     eventsArchiveRetentionDays,
     eventsWebhookUrl,
     eventsWebhookSecretArn,
+    reconcileIntervalMinutes,
+    reconcileMaxConnections,
   };
 }
 

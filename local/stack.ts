@@ -14,6 +14,7 @@ import { createCors } from './gateway/cors.js';
 import { LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, createJwtAuthorizer, publicJwks } from './gateway/jwt.js';
 import { createLocalRoutes } from './gateway/local-routes.js';
 import { subscribeEnrichment } from './enrich-company.js';
+import { type LocalReconciler, localInterval, startLocalReconciler } from './reconcile.js';
 import { type LocalEvents, startLocalEvents } from './events/index.js';
 import type { LocalBus } from './events/bus.js';
 import { type LambdaHandler, type RunningGateway, startGateway } from './gateway/server.js';
@@ -114,6 +115,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     let resolveReady!: (handlers: Map<FunctionName, LambdaHandler>) => void;
     const ready = new Promise<Map<FunctionName, LambdaHandler>>((resolve) => { resolveReady = resolve; });
     let emulatorUrl: string | undefined;
+    const reconcileEvery = localInterval(env);
+    let resolveReconciler!: (reconciler: LocalReconciler) => void;
+    const reconcilerReady = new Promise<LocalReconciler>((resolve) => { resolveReconciler = resolve; });
     const jwks = publicJwks(secrets.jwt_signing_key);
     const names = claimNames(env);
     const gateway: RunningGateway = await startGateway({
@@ -130,6 +134,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         port: () => gateway.port,
         routeKeys: ROUTES.map(routeKey),
         events: (connectionId) => events.bus.events(connectionId),
+        // A request before the stack is ready waits for it, as the routes do.
+        reconcile: async () => (await reconcilerReady).runNow(),
       }),
       // Other local frontends (say a dev server on :5173) are allowed as they will be in AWS.
       cors: createCors(configuredReturnOrigins(env), ROUTES),
@@ -172,6 +178,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // Read before any request is served, so every change's event reaches the bus.
     await events.startStream({ endpoint: dynamo.endpoint, tableName, credentials: LOCAL_CREDENTIALS });
     progress(`events    the table's stream → the events function → the local bus${env.EVENTS_FORWARD_URL ? ` → ${env.EVENTS_FORWARD_URL}` : ''} (${join(stateDir, 'events.jsonl')})`);
+    // The schedule's stand-in (local/reconcile.ts): its drift flows through the pipe started above.
+    const reconciler = await startLocalReconciler({ intervalSeconds: reconcileEvery, log: progress });
+    cleanups.push(() => reconciler.stop());
+    resolveReconciler(reconciler);
+    progress(`reconcile every ${reconcileEvery > 0 ? `${reconcileEvery}s` : 'never (RECONCILE_LOCAL_INTERVAL_SECONDS=0)'}, and on POST /_local/reconcile`);
     resolveReady(await imported);
 
     const info: StackInfo = { apiUrl, finchUrl, dynamodbEndpoint: dynamo.endpoint, tableName };

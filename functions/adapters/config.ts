@@ -79,6 +79,13 @@ const PARTS = {
     /** The scope (a whole word of the JWT's `scope`) a caller needs for an enabled proxy write. */
     FINCH_PROXY_WRITE_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:write'),
   }),
+  /** The reconciler's runs (functions/reconcile/handler.ts; CDK context reconcileIntervalMinutes, reconcileMaxConnections). */
+  reconcile: () => ({
+    /** Minutes between two scheduled runs: the schedule's rate, and the unit of the webhook rule (core/reconcile.ts). */
+    RECONCILE_INTERVAL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1440)), 15),
+    /** At most this many connections a run. */
+    RECONCILE_MAX_CONNECTIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 200),
+  }),
   /** The events function's bus (functions/events/handler.ts). */
   events: () => ({
     /** The custom bus the stack creates; PutEvents takes its name or ARN. */
@@ -94,10 +101,10 @@ type VariablesOf<P extends Part> = P extends Part ? keyof Shape<P> : never;
 type ValueOf<P extends Part, V> = P extends Part ? (V extends keyof Shape<P> ? z.output<Shape<P>[V]> : never) : never;
 
 /**
- * Parts that only a function outside the HTTP API builds (the stream's events function): never in
+ * Parts that only a function outside the HTTP API builds (the stream's events function, the reconciler): never in
  * the default, so the HTTP functions and their tests need no EVENT_BUS_NAME.
  */
-const OWN_FUNCTION_PARTS = ['events'] as const satisfies readonly Part[];
+const OWN_FUNCTION_PARTS = ['events', 'reconcile'] as const satisfies readonly Part[];
 /** Every part an HTTP function may build: the default of loadConfig. */
 export type HttpPart = Exclude<Part, (typeof OWN_FUNCTION_PARTS)[number]>;
 

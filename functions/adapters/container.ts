@@ -11,10 +11,12 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BaseDeps, CoreDeps, CoreSettings, Log, SessionDeps } from '#core/deps.js';
 import type { EnrichmentDeps } from '#core/enrichment.js';
+import type { ReconcileDeps, ReconcileSettings } from '#core/reconcile.js';
 import { type CallerKind, FinchBudget, loggingObserver } from '#core/finch-budget.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
 import { parseOrigins } from '#core/return-to.js';
 import { type Config, type Part, loadConfig } from './config.js';
+import { DynamoCheckQueue } from './dynamo/check-queue.js';
 import { dynamoStores } from './dynamo/index.js';
 import { DynamoRateBuckets } from './dynamo/rate-buckets.js';
 import { SdkFinchGateway } from './finch-gateway.js';
@@ -42,6 +44,8 @@ const SESSION_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'set
 const DATA_PARTS = ['store', 'caller', 'finch', 'budget', 'cipher', 'proxy'] as const;
 /** enrich-company: no HTTP caller, no client credentials, no session settings. */
 const ENRICHMENT_PARTS = ['store', 'finch', 'budget', 'cipher'] as const;
+/** reconcile: enrich-company's, and its runs' settings. */
+const RECONCILE_PARTS = ['store', 'finch', 'budget', 'cipher', 'reconcile'] as const;
 
 interface Base<D, P extends Part> {
   /** The variables of this container's parts, validated at cold start. */
@@ -66,6 +70,9 @@ export type DataContainer = Base<BaseDeps, (typeof DATA_PARTS)[number]> & WithCi
 
 /** enrich-company: the token cipher and Finch with a connection's token only, so no Secrets Manager client. */
 export type EnrichmentContainer = Base<EnrichmentDeps, (typeof ENRICHMENT_PARTS)[number]> & WithCipher;
+
+/** reconcile: as enrich-company, with the reconciler's queue and the settings of its runs. */
+export type ReconcileContainer = Base<ReconcileDeps, (typeof RECONCILE_PARTS)[number]> & WithCipher & { settings: ReconcileSettings };
 
 /** How a function gets Finch's client credentials (functions/adapters/secrets.ts finchCredentials). */
 export type CredentialsFactory = typeof finchCredentials;
@@ -120,6 +127,23 @@ export function buildEnrichmentContainer(env: Env, log: Log, cipher: CipherFacto
     deps: { ...base.deps, cipher: tokens.cipher, finch },
     clients: { ...base.clients, kms: tokens.client },
     contextCipher: tokens.contextCipher,
+  };
+}
+
+export function buildReconcileContainer(env: Env, log: Log, cipher: CipherFactory): ReconcileContainer {
+  const config = loadConfig(env, RECONCILE_PARTS);
+  const base = baseParts(config, log);
+  const tokens = cipherParts(config, cipher);
+  // Nobody waits on it: a background caller of Finch's budget, as enrich-company.
+  const finch = new SdkFinchGateway(null, {
+    baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'background'),
+  });
+  return {
+    config,
+    deps: { ...base.deps, cipher: tokens.cipher, finch, checks: new DynamoCheckQueue(base.doc, config.TABLE_NAME) },
+    clients: { ...base.clients, kms: tokens.client },
+    contextCipher: tokens.contextCipher,
+    settings: { intervalMinutes: config.RECONCILE_INTERVAL_MINUTES, maxConnections: config.RECONCILE_MAX_CONNECTIONS },
   };
 }
 

@@ -2,6 +2,7 @@
 // this, so their key schema cannot drift. Single-table layout:
 //   connection  pk CUSTOMER#<customer_id>   sk CONNECTION#<connection_id>
 //               gsi1pk CUSTOMER#<customer_id> gsi1sk <connected_at>#<connection_id>  (newest-first list)
+//               check_pk LIVE  checked_at <ISO time>  (the reconciler's queue, oldest-checked first: live connections only)
 //   ownership   pk CONNECTION#<connection_id> sk OWNER          (one owner per connection_id)
 //   session     pk SESSION#<sha256(state)>    sk SESSION        (ttl: lazy clean-up only)
 //   webhook     pk WEBHOOK#<finch-event-id>   sk EVENT          (dedupe record, ttl)
@@ -11,6 +12,19 @@
 //   rate bucket pk RATE#<product or ip>       sk BUCKET         (the shared Finch budget: tat, taken, blocked_until)
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const LIST_INDEX = { name: 'by_customer', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
+/**
+ * The reconciler's queue (functions/core/reconcile.ts): a sparse index over the connections that have
+ * not ended, sorted by when the reconciler last took their turn, so an ascending Query is
+ * oldest-checked first and no function ever Scans. Only live connection items carry `check_pk`
+ * (written with the item, removed when a disconnect begins or finishes, put back when one is
+ * aborted), so ended connections are not in it. KEYS_ONLY: the reconciler reads each connection
+ * itself (consistently, with its token), and a write that changes neither key (a status, a
+ * webhook's news) costs the index nothing. One partition: the reconciler's own writes are bounded
+ * by Finch's per-IP limit (1,000 requests in 5 minutes), far below a partition's 1,000 writes a second.
+ */
+export const RECONCILE_INDEX = { name: 'by_check', partitionKey: 'check_pk', sortKey: 'checked_at' } as const;
+/** The one `check_pk` value of a live connection. */
+export const CHECK_PARTITION = 'LIVE';
 export const TTL_ATTRIBUTE = 'ttl';
 /** The one partition of Idempotency-Key records (functions/adapters/idempotency.ts). */
 export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
@@ -54,6 +68,8 @@ export function createTableInput(tableName: string) {
       { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' as const },
       { AttributeName: LIST_INDEX.partitionKey, AttributeType: 'S' as const },
       { AttributeName: LIST_INDEX.sortKey, AttributeType: 'S' as const },
+      { AttributeName: RECONCILE_INDEX.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: RECONCILE_INDEX.sortKey, AttributeType: 'S' as const },
     ],
     KeySchema: [
       { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' as const },
@@ -66,6 +82,13 @@ export function createTableInput(tableName: string) {
         { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' as const },
       ],
       Projection: { ProjectionType: 'ALL' as const },
+    }, {
+      IndexName: RECONCILE_INDEX.name,
+      KeySchema: [
+        { AttributeName: RECONCILE_INDEX.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: RECONCILE_INDEX.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' as const },
     }],
     StreamSpecification: { ...TABLE_STREAM },
   };

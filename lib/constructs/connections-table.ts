@@ -3,7 +3,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LIST_INDEX, TABLE_KEYS, TABLE_STREAM, TTL_ATTRIBUTE } from '#adapters/table.js';
+import { LIST_INDEX, RECONCILE_INDEX, TABLE_KEYS, TABLE_STREAM, TTL_ATTRIBUTE } from '#adapters/table.js';
 
 export interface ConnectionsTableProps {
   /** Dev stacks drop deletion protection and are deleted with the stack. */
@@ -14,6 +14,8 @@ export class ConnectionsTable extends Construct {
   readonly table: Table;
   /** The list index's ARN, for grants that Query it and nothing else. */
   readonly listIndexArn: string;
+  /** The reconciler's queue index's ARN (its Query and nothing else). */
+  readonly checkIndexArn: string;
 
   constructor(scope: Construct, id: string, props: ConnectionsTableProps) {
     super(scope, id);
@@ -40,5 +42,13 @@ export class ConnectionsTable extends Construct {
       projectionType: ProjectionType.ALL,
     });
     this.listIndexArn = `${this.table.tableArn}/index/${LIST_INDEX.name}`;
+    // Sparse and KEYS_ONLY (functions/adapters/table.ts): live connections, oldest-checked first.
+    this.table.addGlobalSecondaryIndex({
+      indexName: RECONCILE_INDEX.name,
+      partitionKey: { name: RECONCILE_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: RECONCILE_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    this.checkIndexArn = `${this.table.tableArn}/index/${RECONCILE_INDEX.name}`;
   }
 }

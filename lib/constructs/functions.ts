@@ -17,6 +17,8 @@
 //                   + events:PutEvents on the stack's bus, sqs:SendMessage on its DLQ (the mapping's on-failure destination)
 //   enrich-company  GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), -              Decrypt (access_token: Finch's           no
 //                   PutItem (AUDIT#*); + sqs:SendMessage on its DLQ                        /introspect and /employer/company)
+//   reconcile       GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), check index     Decrypt (access_token: /introspect)      no
+//                   PutItem (AUDIT#*)
 //
 // Every function that calls Finch takes the shared Finch budget first: a conditional UpdateItem of
 // a `RATE#<bucket>` item (functions/adapters/dynamo/rate-buckets.ts). Those whose UpdateItem is
@@ -57,6 +59,8 @@ interface FunctionSpec {
   /** Partition keys (StringLike patterns) an item action is limited to; an action not named here may touch any item. */
   leadingKeys?: Partial<Record<ItemAction, string[]>>;
   queriesListIndex: boolean;
+  /** Query on the reconciler's queue index (RECONCILE_INDEX): the reconciler alone. */
+  queriesCheckIndex?: boolean;
   /** Query on the table's own key (the audit trail partition of a connection). */
   queriesTable: boolean;
   key: Array<{ actions: KeyAction[]; purpose: KeyPurpose }>;
@@ -212,6 +216,33 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
       ...POWERTOOLS_VARIABLES,
     ],
   },
+  reconcile: {
+    id: 'Reconcile',
+    description: 'Scheduled: asks Finch\'s /introspect about the live connections, oldest-checked first, and records drift',
+    // A run stops starting checks when one more (FINCH_TIMEOUT_MS and its writes) would not fit,
+    // well inside the shortest schedule (1 minute), so two runs never overlap.
+    timeout: Duration.seconds(55),
+    // Queries its queue (the sparse check index, keys only); reads each connection; moves its turn
+    // (UpdateItem) or records drift (UpdateItem + the audit entry's PutItem in one transaction,
+    // functions/core/reconcile.ts); takes the Finch budget (RATE#*). No owner, session, webhook or
+    // idempotency record, never a Put of a connection, never a Scan.
+    itemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    leadingKeys: {
+      'dynamodb:GetItem': [keys.connection('*', '*').pk],
+      'dynamodb:UpdateItem': [keys.connection('*', '*').pk, keys.rateBucket('*').pk],
+      'dynamodb:PutItem': [keys.auditPartition('*', '*')],
+    },
+    queriesListIndex: false,
+    queriesCheckIndex: true,
+    queriesTable: false,
+    // /introspect takes the connection's own token.
+    key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
+    readsFinchSecret: false,
+    environment: [
+      'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
+      'RECONCILE_INTERVAL_MINUTES', 'RECONCILE_MAX_CONNECTIONS', ...POWERTOOLS_VARIABLES,
+    ],
+  },
 };
 
 /** One statement for the actions on any item, and one per set of partition-key patterns. */
@@ -243,7 +274,7 @@ export interface ServiceFunctionsProps {
   eventBus: IEventBus;
   /** Environment every HTTP function reads (functions/adapters/config.ts). */
   environment: Record<string, string>;
-  /** Variables only the functions outside the API may name in their `environment` (EVENT_BUS_NAME). */
+  /** Variables only the functions outside the API may name in their `environment` (EVENT_BUS_NAME, RECONCILE_*). */
   eventEnvironment: Record<string, string>;
   /** A function's dead-letter queue for its asynchronous invocations (Lambda's DeadLetterConfig). */
   deadLetterQueues?: Partial<Record<LambdaName, IQueue>>;
@@ -271,7 +302,11 @@ export class ServiceFunctions extends Construct {
         dev: props.dev,
       });
       for (const statement of itemStatements(name, spec, props.table.table.tableArn)) service.role.addToPrincipalPolicy(statement);
-      const queried = [...(spec.queriesTable ? [props.table.table.tableArn] : []), ...(spec.queriesListIndex ? [props.table.listIndexArn] : [])];
+      const queried = [
+        ...(spec.queriesTable ? [props.table.table.tableArn] : []),
+        ...(spec.queriesListIndex ? [props.table.listIndexArn] : []),
+        ...(spec.queriesCheckIndex ? [props.table.checkIndexArn] : []),
+      ];
       if (queried.length > 0) service.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
       for (const use of spec.key) props.key.grantFor(service.role, use.actions, use.purpose);
       if (spec.readsFinchSecret) props.secret.grantRead(service.role);

@@ -1,6 +1,7 @@
 // Routes that exist only in the local gateway, never in the CDK app: dev tokens
 // (`POST /_local/token`), the dev key's public JWKS, the demo connections page (`GET /`) and, with
-// the emulator, a pass-through to its status control so the demo can break a connection.
+// the emulator, a pass-through to its status control so the demo can break a connection, and a
+// run of the reconciler on demand (`POST /_local/reconcile`, local/reconcile.ts).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
@@ -31,6 +32,8 @@ export interface LocalRoutesOptions {
   routeKeys: readonly string[];
   /** The local bus's events, newest last (all, or one connection's): GET /_local/events. */
   events?: (connectionId?: string) => unknown[];
+  /** One run of the reconciler now, answered with what it did: POST /_local/reconcile. */
+  reconcile?: () => Promise<unknown>;
 }
 
 const DAY = 86_400;
@@ -66,6 +69,7 @@ export function createLocalRoutes(options: LocalRoutesOptions): LocalRoutes {
     if (method === 'GET' && path === '/_local/config') return jsonAnswer(200, { finch: options.emulatorUrl() ? 'emulator' : 'sandbox', routes: options.routeKeys });
     if (method === 'POST' && path === '/_local/token') return token(request, options);
     if (method === 'GET' && path === '/_local/events' && options.events) return localEvents(request, options.events);
+    if (method === 'POST' && path === '/_local/reconcile' && options.reconcile) return jsonAnswer(200, await options.reconcile(), { 'cache-control': 'no-store' });
     const flip = /^\/_local\/emulator\/connections\/([A-Za-z0-9_-]{1,128})$/.exec(path);
     if (method === 'POST' && flip) return setEmulatorStatus(request, flip[1], options);
     return jsonAnswer(404, { message: 'Not Found' });

@@ -262,6 +262,9 @@ describe('createConnection: one owner, one item (invariant 1)', () => {
       ...keys.connection('acme', connection.connection_id),
       gsi1pk: 'CUSTOMER#acme',
       gsi1sk: `${connection.connected_at}#${connection.connection_id}`,
+      // In the reconciler's queue, its first turn at its connection time.
+      check_pk: 'LIVE',
+      checked_at: connection.connected_at,
       ...asItem(connection),
       token_ciphertext: 'ciphertext-1',
       token_issued_at: 1234,
@@ -364,6 +367,21 @@ describe('replaceToken: reauth in place (invariant 4)', () => {
       provider_id: 'adp_run',
     });
     expect(await rawSession(session.state_hash)).toMatchObject({ status: 'completed', result });
+  });
+
+  test('a connection stored before the reconciler\'s queue existed joins it (its turn: now); one in it keeps its turn', async () => {
+    const legacy = newConnection();
+    await seedConnection(legacy, 1000);
+    await table.doc.send(new UpdateCommand({ TableName: table.tableName, Key: keys.connection('acme', legacy.connection_id), UpdateExpression: 'REMOVE check_pk, checked_at' }));
+    const queued = newConnection();
+    await seedConnection(queued, 1000);
+    for (const connection of [legacy, queued]) {
+      const session = await claimedSession({ kind: 'reauth', connection_id: connection.connection_id });
+      const fresh = { ...connection, updated_at: '2027-02-01T00:00:00.000Z' };
+      expect(await sessionStore.replaceToken(session.state_hash, input(fresh, 2000, 'ciphertext-2'), connectedResult(fresh, true), AUDIT)).toEqual({ ok: true });
+    }
+    expect(await rawConnection('acme', legacy.connection_id)).toMatchObject({ check_pk: 'LIVE', checked_at: '2027-02-01T00:00:00.000Z' });
+    expect(await rawConnection('acme', queued.connection_id)).toMatchObject({ check_pk: 'LIVE', checked_at: queued.connected_at });
   });
 
   test('an older token is superseded: the newer token and version stay', async () => {
@@ -515,6 +533,22 @@ describe('recordStatus', () => {
     expect(await connectionStore.recordStatus('acme', connection.connection_id, { status: 'connected', status_message: null }, new Date(), audited(connection.connection_id, new Date()))).toBe(false);
     expect((await rawConnection('acme', connection.connection_id))?.status).toBe(status);
     expect(await auditTrail(connection.connection_id)).toEqual([]);
+  });
+
+  test.each([
+    ['another token is stored (a reauthentication while Finch was asked)', { token_issued_at: 999, status: 'connected' as const }],
+    ['another status is stored (a write while Finch was asked)', { token_issued_at: 1000, status: 'reauth' as const }],
+  ])('with a guard (the reconciler\'s write): refused when %s, nothing written', async (_name, expected) => {
+    const connection = newConnection();
+    await seedConnection(connection, 1000);
+    const before = await rawConnection('acme', connection.connection_id);
+    const now = new Date();
+    expect(await connectionStore.recordStatus('acme', connection.connection_id, { status: 'error_permissions', status_message: null }, now, audited(connection.connection_id, now), expected)).toBe(false);
+    expect(await rawConnection('acme', connection.connection_id)).toEqual(before);
+    expect(await auditTrail(connection.connection_id)).toEqual([]);
+    // The guard naming what is stored lets it through.
+    expect(await connectionStore.recordStatus('acme', connection.connection_id, { status: 'error_permissions', status_message: null }, now, audited(connection.connection_id, now), { token_issued_at: 1000, status: 'connected' })).toBe(true);
+    expect((await rawConnection('acme', connection.connection_id))?.status).toBe('error_permissions');
   });
 
   test('an unknown connection is false and nothing is created', async () => {

@@ -22,7 +22,7 @@ import { appendFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AwsClients } from '#adapters/container.js';
 import type { FinchCredentialsSource } from '#adapters/secrets.js';
-import { LIST_INDEX, TABLE_KEYS } from '#adapters/table.js';
+import { LIST_INDEX, RECONCILE_INDEX, TABLE_KEYS } from '#adapters/table.js';
 import type { ContextCipher } from '#adapters/token-cipher.js';
 import type { FunctionName, LambdaName } from '../../lib/routes.js';
 
@@ -40,7 +40,7 @@ export type RecordedResource =
   | { kind: 'bus'; name: string; own: boolean };
 
 export interface RecordedCall {
-  /** Any Lambda of the stack: the route table's, `events` or `enrich-company`. */
+  /** Any Lambda of the stack: the route table's, `events`, `enrich-company` or `reconcile`. */
   function: LambdaName | null;
   /** The IAM action: `dynamodb:PutItem`, `kms:Decrypt`, `secretsmanager:GetSecretValue`. */
   action: string;
@@ -202,7 +202,7 @@ function text(value: unknown): string | null {
   return null;
 }
 
-const INDEX_PARTITION_KEYS: Record<string, string> = { [LIST_INDEX.name]: LIST_INDEX.partitionKey };
+const INDEX_PARTITION_KEYS: Record<string, string> = { [LIST_INDEX.name]: LIST_INDEX.partitionKey, [RECONCILE_INDEX.name]: RECONCILE_INDEX.partitionKey };
 
 function tableOf(op: Input, ownTable: string, index?: string): RecordedResource {
   const name = String(op.TableName ?? '');

@@ -7,9 +7,9 @@ import {
 import type { Connection } from '#core/model.js';
 import type { AuditEntry } from '#core/ports/audit.js';
 import type {
-  CompanyFields, CompanyOutcome, CompanyWriteGuard, ConnectionStore, ListQuery, StatusUpdate, StoredConnection, Tombstone,
+  CompanyFields, CompanyOutcome, CompanyWriteGuard, ConnectionStore, ListQuery, StatusUpdate, StatusWriteGuard, StoredConnection, Tombstone,
 } from '#core/ports/connection-store.js';
-import { LIST_INDEX, keys } from '../table.js';
+import { CHECK_PARTITION, LIST_INDEX, RECONCILE_INDEX, keys } from '../table.js';
 import { whileLive } from './conditions.js';
 import { auditCursor, connectionsCursor } from './cursors.js';
 import { cancellationReasons, conditionFailedAt, conditionFailedItem, guard, isConditionFailure } from './errors.js';
@@ -77,10 +77,10 @@ export class DynamoConnectionStore implements ConnectionStore {
     };
   }
 
-  async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean> {
+  async recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry, expected?: StatusWriteGuard): Promise<boolean> {
     try {
       await guard(() => this.doc.send(new TransactWriteCommand({
-        TransactItems: [{ Update: this.statusUpdate(customerId, connectionId, update, now) }, auditPut(this.tableName, audit)],
+        TransactItems: [{ Update: this.statusUpdate(customerId, connectionId, update, now, expected) }, auditPut(this.tableName, audit)],
       })));
       return true;
     } catch (error) {
@@ -170,9 +170,10 @@ export class DynamoConnectionStore implements ConnectionStore {
         TableName: this.tableName,
         Key: keys.connection(customerId, connectionId),
         // A retry of a disconnect that Finch did not answer finds `disconnecting` and goes on.
-        UpdateExpression: 'SET #status = :disconnecting, status_before_disconnect = if_not_exists(status_before_disconnect, #status), updated_at = :now',
+        // …and it leaves the reconciler's queue (functions/adapters/table.ts RECONCILE_INDEX) while it disconnects.
+        UpdateExpression: 'SET #status = :disconnecting, status_before_disconnect = if_not_exists(status_before_disconnect, #status), updated_at = :now REMOVE #check_pk',
         ConditionExpression: 'attribute_exists(pk) AND #status <> :disconnected',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', '#check_pk': RECONCILE_INDEX.partitionKey },
         ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':disconnected': 'disconnected', ':now': now.toISOString() },
         ReturnValues: 'ALL_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -190,10 +191,11 @@ export class DynamoConnectionStore implements ConnectionStore {
       await guard(() => this.doc.send(new UpdateCommand({
         TableName: this.tableName,
         Key: keys.connection(customerId, connectionId),
-        UpdateExpression: 'SET #status = status_before_disconnect, updated_at = :now REMOVE status_before_disconnect',
+        // Live again: back in the reconciler's queue, at the turn it had.
+        UpdateExpression: 'SET #status = status_before_disconnect, updated_at = :now, #check_pk = :live REMOVE status_before_disconnect',
         ConditionExpression: '#status = :disconnecting AND attribute_exists(status_before_disconnect)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':now': now.toISOString() },
+        ExpressionAttributeNames: { '#status': 'status', '#check_pk': RECONCILE_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':now': now.toISOString(), ':live': CHECK_PARTITION },
       })));
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -213,7 +215,7 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   /** One SET for a status change; a disconnect in progress or done wins over any status news. */
-  private statusUpdate(customerId: string, connectionId: string, update: StatusUpdate, now: Date) {
+  private statusUpdate(customerId: string, connectionId: string, update: StatusUpdate, now: Date, expected?: StatusWriteGuard) {
     const { sets, names, values } = setFields({
       status: update.status, status_message: update.status_message, updated_at: now.toISOString(),
       authentication_methods: update.authentication_methods, products: update.products, company_name: update.company_name,
@@ -223,7 +225,10 @@ export class DynamoConnectionStore implements ConnectionStore {
       TableName: this.tableName,
       Key: keys.connection(customerId, connectionId),
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ...whileLive({ names, values }),
+      // With a guard (the reconciler's write), only while the token and status it read are stored.
+      ...(expected
+        ? whileLive({ names, values: { ...values, ':issued': expected.token_issued_at, ':seen': expected.status } }, 'token_issued_at = :issued AND #status = :seen')
+        : whileLive({ names, values })),
     };
   }
 }
@@ -242,9 +247,10 @@ export function tombstoneUpdate(tableName: string, customerId: string, connectio
     TableName: tableName,
     Key: keys.connection(customerId, connectionId),
     UpdateExpression: 'SET #status = :disconnected, status_message = :null, updated_at = :at, disconnected_at = :at, '
-      + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect',
+      // A tombstone is out of the reconciler's queue (a webhook's disconnect comes without beginDisconnect).
+      + 'disconnected_by = :by, revocation_confirmed = :confirmed REMOVE token_ciphertext, status_before_disconnect, #check_pk',
     ConditionExpression: `attribute_exists(pk) AND #status <> :disconnected${tokenIssuedAt === undefined ? '' : ' AND token_issued_at = :issued'}`,
-    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeNames: { '#status': 'status', '#check_pk': RECONCILE_INDEX.partitionKey },
     ExpressionAttributeValues: {
       ':disconnected': 'disconnected', ':null': null,
       ':at': tombstone.disconnected_at, ':by': tombstone.disconnected_by, ':confirmed': tombstone.revocation_confirmed,

@@ -7,7 +7,7 @@ import type {
 import type { AuditAction, AuditEntry, AuditRecord } from '#core/ports/audit.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { WebhookEventRecord } from '#core/ports/webhook-inbox.js';
-import { LIST_INDEX, keys } from '../table.js';
+import { CHECK_PARTITION, LIST_INDEX, RECONCILE_INDEX, keys } from '../table.js';
 
 export type Item = Record<string, unknown>;
 
@@ -66,6 +66,9 @@ export function connectionItem(connection: Connection, token: StoredToken): Item
     ...keys.connection(connection.customer_id, connection.connection_id),
     [LIST_INDEX.partitionKey]: keys.listPartition(connection.customer_id),
     [LIST_INDEX.sortKey]: keys.listSort(connection.connected_at, connection.connection_id),
+    // In the reconciler's queue from the start, behind every connection checked before it connected.
+    [RECONCILE_INDEX.partitionKey]: CHECK_PARTITION,
+    [RECONCILE_INDEX.sortKey]: connection.connected_at,
     ...fields,
     // Only the syncs Finch reported: the webhook's if_not_exists keeps the first report.
     ...Object.fromEntries(Object.entries(syncs).filter(([, at]) => at !== null).map(([sync, at]) => [initialSyncAttribute(sync as InitialSync), at])),

@@ -9,7 +9,7 @@ import {
 import { type CallbackResult, type ConnectionStatus, type ExchangeStash, type Flow, type SessionRecord, isEnded } from '#core/model.js';
 import type { AuditEntry } from '#core/ports/audit.js';
 import type { ClaimOutcome, CreateOutcome, NewConnection, ReplaceOutcome, SessionStore } from '#core/ports/session-store.js';
-import { keys } from '../table.js';
+import { CHECK_PARTITION, RECONCILE_INDEX, keys } from '../table.js';
 import { whileLive } from './conditions.js';
 import {
   type CancellationReason, cancellationReasons, conditionFailedAt, conditionFailedItem, guard, isConditionFailure,
@@ -158,11 +158,14 @@ export class DynamoSessionStore implements SessionStore {
           + 'token_version = token_version + :one, #status = :connected, status_message = :null, '
           + 'updated_at = :updated_at, products = :products, provider_id = :provider_id, '
           // The new token's identity; a grant that names no company keeps the one stored.
-          + `entity_ids = :entity_ids, connection_type = :connection_type${connection.company_id === null ? '' : ', company_id = :company_id'}`,
+          + `entity_ids = :entity_ids, connection_type = :connection_type${connection.company_id === null ? '' : ', company_id = :company_id'}, `
+          // In the reconciler's queue (an item written before the queue existed joins it here).
+          + '#check_pk = :live, #checked_at = if_not_exists(#checked_at, :updated_at)',
         // Only an older token is replaced, and a disconnected connection is never revived.
         ...whileLive({
+          names: { '#check_pk': RECONCILE_INDEX.partitionKey, '#checked_at': RECONCILE_INDEX.sortKey },
           values: {
-            ':ciphertext': token.ciphertext, ':issued': token.token_issued_at, ':one': 1,
+            ':live': CHECK_PARTITION, ':ciphertext': token.ciphertext, ':issued': token.token_issued_at, ':one': 1,
             ':connected': 'connected', ':null': null, ':updated_at': connection.updated_at,
             ':products': connection.products, ':provider_id': connection.provider_id,
             ':entity_ids': connection.entity_ids, ':connection_type': connection.connection_type,

@@ -78,7 +78,8 @@ export class DynamoWebhookInbox implements WebhookInbox {
 
   /** News for a live connection: one SET, conditional on it not being (or becoming) disconnected. */
   private liveUpdate(change: ConnectionUpdate, at: string) {
-    const { sets, names, values } = setFields({ updated_at: at, ...change.set });
+    // `webhook_at`: Finch's webhooks reach this connection, so the reconciler may ask about it less often (core/reconcile.ts).
+    const { sets, names, values } = setFields({ updated_at: at, webhook_at: at, ...change.set });
     if (change.initial_sync) {
       // Finch reports each initial sync once; a second report (a new event id) keeps the first time.
       names['#initial_sync'] = initialSyncAttribute(change.initial_sync.sync);

@@ -45,6 +45,12 @@ export interface CompanyWriteGuard {
  */
 export type CompanyOutcome = 'updated' | 'unchanged' | 'missing' | 'ended' | 'superseded' | 'moved';
 
+/** What a guarded status write must still find: the token the status was asked with, and the status read before. */
+export interface StatusWriteGuard {
+  token_issued_at: number;
+  status: ConnectionStatus;
+}
+
 export interface Tombstone {
   disconnected_by: string;
   disconnected_at: string;
@@ -64,9 +70,11 @@ export interface ConnectionStore {
   /**
    * A status change and its audit entry in one transaction (a refresh, Finch's reauth request):
    * there is no unaudited status write. Conditional: the item exists and is not
-   * disconnecting/disconnected; false when that condition failed.
+   * disconnecting/disconnected; false when that condition failed. With `expected` (the
+   * reconciler, which nobody waits on and which must not undo a change made while it asked Finch),
+   * also only while the stored token and status are the ones it names.
    */
-  recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry): Promise<boolean>;
+  recordStatus(customerId: string, connectionId: string, update: StatusUpdate, now: Date, audit: AuditEntry, expected?: StatusWriteGuard): Promise<boolean>;
   /**
    * The company fields and their `company_updated` entry in one transaction, only while the
    * connection is live, holds the token `guard` names and has the status it names, and only when

@@ -1,0 +1,45 @@
+// reconcile: the scheduled reconciler (issue 17). An EventBridge rule invokes it every
+// RECONCILE_INTERVAL_MINUTES (CDK context reconcileIntervalMinutes, lib/constructs/reconcile-schedule.ts);
+// each run asks Finch's /introspect about the live connections whose turn is oldest and records
+// what drifted (functions/core/reconcile.ts). Not an HTTP route; the event's content is not read.
+//
+// A run stops before the function's timeout: no check starts unless one more Finch call (its
+// FINCH_TIMEOUT_MS) and its writes fit in the time left. What a run did not reach keeps its turn
+// and comes first in the next run. An error thrown here (the store or the key service failing
+// through their retries) fails the invocation: the function's error alarm sees it, and the next
+// scheduled run starts over from the queue (the rule's target does not retry: lib/constructs/reconcile-schedule.ts).
+// Locally, `npm start` invokes this same handler on a short interval and on demand (local/reconcile.ts).
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import type { Context } from 'aws-lambda';
+import { buildReconcileContainer, makeNow } from '#adapters/container.js';
+import { configuredCipher } from '#adapters/token-cipher.js';
+import type { Log } from '#core/deps.js';
+import { type ReconcileReport, reconcile } from '#core/reconcile.js';
+
+// Never a token here: the core logs ids, statuses and outcomes.
+const logger = new Logger({ serviceName: 'finch-connections' });
+const log: Log = {
+  info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
+  warn: (message, attributes = {}) => logger.warn(message, attributes as LogAttributes),
+  error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
+};
+
+export const reconciler = buildReconcileContainer(process.env, log, configuredCipher);
+// A run that finds a connection decrypts its token: the KMS client is made during init.
+makeNow(reconciler.clients.kms);
+
+/** Room for the writes after a check's Finch call, and for the answer. */
+const WRITES_MARGIN_MS = 2000;
+/** A run's time without a Lambda context (a script calling the handler itself). */
+const DEFAULT_RUN_MS = 60_000;
+
+export async function handler(_event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ReconcileReport> {
+  if (context) logger.addContext(context as Context);
+  const deadline = Date.now() + (context ? context.getRemainingTimeInMillis() : DEFAULT_RUN_MS);
+  const needed = reconciler.config.FINCH_TIMEOUT_MS + WRITES_MARGIN_MS;
+  const hasTime = () => deadline - Date.now() > needed;
+  const report = await reconcile(reconciler.deps, reconciler.settings, hasTime);
+  log.info('reconciler run', { ...report.outcomes, checked: report.checked, stopped: report.stopped });
+  return report;
+}
