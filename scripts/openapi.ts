@@ -211,6 +211,7 @@ function answerOf(answer: Answer, addSchema: Builders['addSchema']): Doc {
     case 'json':
       return {
         description: answer.description,
+        ...(answer.headers ? { headers: Object.fromEntries(answer.headers.map((header) => [header.name, responseHeader(header)])) } : {}),
         content: { [JSON_TYPE]: { schema: answer.body === 'finch' ? { description: 'Finch\'s JSON body, as it came.' } : addSchema(answer.body) } },
       };
     case 'empty':
@@ -229,6 +230,12 @@ function answerOf(answer: Answer, addSchema: Builders['addSchema']): Doc {
         },
       };
   }
+}
+
+/** A header an answer carries (names as the answer spells them; HTTP treats them case-insensitively). */
+function responseHeader(header: HeaderDoc): Doc {
+  const schema = '_zod' in header.schema ? jsonSchemaOf(header.schema, 'output') : header.schema;
+  return { required: header.required, description: header.description, schema };
 }
 
 /** The headers an error status carries: when to retry. */

@@ -24,8 +24,15 @@ export interface FinchDataOptions {
 
 /** Request headers this adapter passes on; the SDK's own (Authorization, Finch-API-Version) always win. */
 const REQUEST_HEADERS = new Set(['accept', 'content-type']);
-/** Finch's response headers worth passing on; the rest describe Finch's infrastructure. */
-const RESPONSE_HEADERS = ['retry-after', 'finch-request-id'];
+/**
+ * Finch's response headers worth passing on; the rest describe Finch's infrastructure. Besides the
+ * request id, the data's freshness ("Headers", https://developer.tryfinch.com/api-reference/development-guides/Headers):
+ * when the data was retrieved from the provider, when Finch last tried to update it and with what
+ * result (`success`, `error`, `partial_error`).
+ */
+export const RESPONSE_HEADERS = [
+  'retry-after', 'finch-request-id', 'finch-data-retrieved', 'finch-last-attempted-update-date', 'finch-last-attempted-update-result',
+];
 
 export class OutgoingUrlRefused extends Error {
   constructor() { super('The outgoing URL is not on Finch\'s origin.'); this.name = 'OutgoingUrlRefused'; }

@@ -22,6 +22,12 @@ export interface DirectoryPage {
   next_cursor: string | null;
   /** Connections whose people are missing from this answer, and why. */
   skipped: Array<{ connection_id: string; reason: SkipReason }>;
+  /**
+   * How old the merged data is: the oldest `Finch-Data-Retrieved` (when Finch retrieved the data
+   * from the provider, "Headers") of the answers whose people were merged, ISO 8601; a skipped
+   * connection adds nothing. Null when no such answer carried one.
+   */
+  oldest_data_retrieved_at: string | null;
 }
 
 
@@ -50,9 +56,12 @@ export async function readDirectory(
   const connections = await allConnections(deps, customerId);
   const skipped: DirectoryPage['skipped'] = [];
   const records: PersonRecord[] = [];
+  let oldest: number | null = null;
   await forEachLimited(connections, CONCURRENCY, async (connection) => {
     try {
-      records.push(...await readPeople(deps, customerId, connection, deadline));
+      const read = await readPeople(deps, customerId, connection, deadline);
+      records.push(...read.people);
+      oldest = older(oldest, read.retrieved);
     } catch (error) {
       const reason = skipReason(error);
       skipped.push({ connection_id: connection.connection_id, reason });
@@ -65,7 +74,18 @@ export async function readDirectory(
     people: rows.slice(offset, end),
     next_cursor: end < rows.length ? encodeCursor(end) : null,
     skipped: skipped.sort((a, b) => compare(a.connection_id, b.connection_id)),
+    oldest_data_retrieved_at: oldest === null ? null : new Date(oldest).toISOString(),
   };
+}
+
+/** The earlier of two epoch-ms times, either possibly unknown. */
+const older = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+
+/** Finch-Data-Retrieved as epoch ms; absent or not a date: null. */
+function retrievedAt(response: FinchDataResponse): number | null {
+  const value = response.headers['finch-data-retrieved'];
+  const at = value === undefined ? Number.NaN : Date.parse(value);
+  return Number.isNaN(at) ? null : at;
 }
 
 /** All the customer's connections but tombstones: disconnected ones are gone, not skipped. */
@@ -84,17 +104,22 @@ class Skip extends Error {
   constructor(readonly reason: SkipReason) { super(reason); this.name = 'Skip'; }
 }
 
-async function readPeople(deps: ProxyDeps, customerId: string, connection: Connection, deadline: number): Promise<PersonRecord[]> {
+/** One connection's people, and the oldest retrieval time of the answers they came from. */
+async function readPeople(
+  deps: ProxyDeps, customerId: string, connection: Connection, deadline: number,
+): Promise<{ people: PersonRecord[]; retrieved: number | null }> {
   if (connection.status !== 'connected' && connection.status !== 'reauth') throw new Skip('not_connected');
   const timeIsUp = () => deps.clock.now().getTime() >= deadline;
   if (timeIsUp()) throw new Skip('deadline_exceeded');
   const stored = await usableConnection(deps, customerId, connection.connection_id);
   const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: connection.connection_id });
+  let retrieved: number | null = null;
   const call: FinchCall = async (method, path, query, body) => {
     if (timeIsUp()) throw new Skip('deadline_exceeded');
     const response = await deps.finchData.forward({ method, path, query, body, headers: {}, deadline }, accessToken);
     deps.log.info('finch proxy call', { connection_id: connection.connection_id, method, template: path, status: response.status, via: 'directory' });
     await rejectUnauthorized(deps, stored, response);
+    if (response.status === 200) retrieved = older(retrieved, retrievedAt(response));
     return response;
   };
 
@@ -106,7 +131,7 @@ async function readPeople(deps: ProxyDeps, customerId: string, connection: Conne
   for (const entity of entities) {
     people.push(...await readEntityPeople(connection.connection_id, call, entity));
   }
-  return people;
+  return { people, retrieved };
 }
 
 type FinchCall = (method: 'GET' | 'POST', path: string, query: FinchQuery, body?: unknown) => Promise<FinchDataResponse>;

@@ -1,4 +1,4 @@
-import type { CallbackErrorCode } from './model.js';
+import type { CallbackErrorCode, InitialSync } from './model.js';
 
 // The errors of the core and its ports, in one module, each named for what happened. None carries
 // an HTTP status or code: functions/http/errors.ts answers them, in one table (docs/ARCHITECTURE.md,
@@ -103,6 +103,16 @@ export class FinchTimeout extends FinchUnavailable { constructor(message = 'Finc
 export class FinchDeadlineExceeded extends FinchTimeout {
   constructor() { super('The request\'s deadline came before Finch answered.'); }
 }
+/**
+ * A data read through the proxy that Finch did not answer within the function's time (typical
+ * before the initial sync, when Finch reads the provider live: functions/core/finch-reads.ts).
+ * `initial_sync`: whether the sync of the read's data is still pending (null: none covers it).
+ */
+export class FinchReadTimedOut extends FinchTimeout {
+  constructor(readonly connection_id: string, readonly initial_sync: { sync: InitialSync; pending: boolean; completed_at: string | null } | null) {
+    super('Finch did not answer this read in time.');
+  }
+}
 /** Finch answered 2xx without a field we cannot do without (fail closed: nothing is stored). */
 export class FinchResponseIncomplete extends FinchUnavailable {
   constructor() { super('Finch answered without a field this service needs.'); }
@@ -166,7 +176,7 @@ nameErrors({
   DomainError, InvalidRequest, Unauthorized, Forbidden, IdempotencyKeyReused, IdempotencyInProgress,
   ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected, RefreshRateLimited, InvalidState, CallbackFailed,
   PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized,
-  FinchUnavailable, FinchTimeout, FinchDeadlineExceeded, FinchResponseIncomplete, FinchRateLimited, FinchRejected,
+  FinchUnavailable, FinchTimeout, FinchDeadlineExceeded, FinchReadTimedOut, FinchResponseIncomplete, FinchRateLimited, FinchRejected,
   AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid, WebhookDeferred,
   TransientFault, TransientStoreError, TransientCipherError, TransientSecretsError,
 });

@@ -6,6 +6,7 @@ import {
   ConnectionDisconnected, ConnectionNotFound, ConnectionUnauthorized, FinchUnavailable, InvalidRequest, PathNotAllowed,
   ReauthRequired, WriteScopeRequired, type ErrorDetail,
 } from './errors.js';
+import { forwardRead } from './finch-reads.js';
 import { isEnded } from './model.js';
 import { errorNameOf, statusClassOf } from './metrics.js';
 import { subjectOf } from './audit-subject.js';
@@ -205,6 +206,8 @@ export interface ProxyRequest {
   headers: Record<string, string | undefined>;
   /** Whether the caller's token carries the write scope. */
   writeScope: boolean;
+  /** Epoch ms by which Finch must have answered (functions/core/finch-reads.ts `readDeadline`); none: Finch's timeout only. */
+  deadline?: number;
 }
 
 /**
@@ -239,9 +242,9 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
     }
     const stored = await usableConnection(deps, customerId, request.connectionId);
     const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: request.connectionId });
-    response = await deps.finchData.forward({
+    response = await forwardRead(deps, stored, route.template, {
       method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? (route.body === 'array' ? [] : {}),
-      headers: pickHeaders(request.headers),
+      headers: pickHeaders(request.headers), deadline: request.deadline,
     }, accessToken);
     await rejectUnauthorized(deps, stored, response);
     // Finch never echoes a token; if an answer ever held it, it must not reach the caller.

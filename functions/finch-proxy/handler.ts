@@ -4,6 +4,7 @@
 import { makeNow } from '#adapters/container.js';
 import { DIRECTORY_RESERVE_MS, readDirectory } from '#core/directory.js';
 import { InvalidRequest } from '#core/errors.js';
+import { readDeadline } from '#core/finch-reads.js';
 import type { FinchDataMethod } from '#core/ports/finch-data.js';
 import { type ProxyDeps, proxyFinchCall } from '#core/proxy.js';
 import { dataApp, httpRoute } from '#http/data-app.js';
@@ -22,7 +23,7 @@ const deps: ProxyDeps = {
   statusOf,
 };
 
-const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, async ({ event, body, caller, rawBody }) => {
+const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, async ({ event, body, caller, rawBody, context }) => {
   const headers = ProxyHeaders().safeParse(event.headers ?? {});
   if (!headers.success) {
     throw new InvalidRequest('The Finch-Connection-Id header must name one of your connections.',
@@ -36,6 +37,8 @@ const proxy = httpRoute({ auth: 'jwt', query: ProxyQuery, body: ProxyBody }, asy
     body: rawBody === '' ? undefined : body,
     headers: event.headers ?? {},
     writeScope: hasScope(event.requestContext.authorizer?.jwt?.claims?.scope, event.requestContext.authorizer?.jwt?.scopes, dataApp.config.FINCH_PROXY_WRITE_SCOPE),
+    // Cut before the Lambda or API Gateway would, to answer 504 with a body (functions/core/finch-reads.ts).
+    deadline: readDeadline(Date.now(), context.getRemainingTimeInMillis()),
   });
   return json(answer.status, answer.body, answer.headers);
 });

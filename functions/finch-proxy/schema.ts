@@ -2,7 +2,7 @@
 // directory's answer (the proxy answers Finch's own).
 import { once } from '#core/once.js';
 import * as z from '#core/zod.js';
-import { connectionId, customerId, pageLimit } from '#http/schemas.js';
+import { connectionId, customerId, initialSyncState, pageLimit } from '#http/schemas.js';
 
 /**
  * The Finch proxy's own query: only an admin's `customer_id`. Finch's parameters are checked per
@@ -48,6 +48,24 @@ export const DirectoryResponse = () => z.strictObject({
   })),
   next_cursor: z.nullable(z.string()),
   skipped: z.array(z.strictObject({ connection_id: connectionId(), reason: z.enum(SKIP_REASONS) })),
+  /** The oldest Finch-Data-Retrieved of the answers merged (ISO 8601); null when none said. */
+  oldest_data_retrieved_at: z.nullable(z.string()),
+});
+
+/**
+ * The proxy's 202: Finch accepted the connection but its data is not available yet (an assisted
+ * connection before its first sync; functions/core/finch-reads.ts `DataNotReadyBody`). Finch's
+ * `code`, `name` and `finch_code`, with a message that says what to do, the connection and where
+ * its initial sync stands.
+ */
+export const DataNotReadyResponse = () => z.strictObject({
+  code: z.literal(202),
+  name: z.literal('accepted'),
+  finch_code: z.nullable(z.string()),
+  message: z.string(),
+  connection_id: connectionId(),
+  manual: z.nullable(z.boolean()),
+  initial_sync: z.nullable(initialSyncState()),
 });
 
 /**

@@ -5,7 +5,7 @@
 // (docs/ARCHITECTURE.md, "Errors and the HTTP edge").
 import {
   AuthorizationCodeRejected, CallbackFailed, ConnectionAlreadyExists, ConnectionDisconnected, ConnectionNotFound,
-  ConnectionUnauthorized, FinchRateLimited, FinchRejected, FinchTimeout, FinchUnavailable, Forbidden, IdempotencyInProgress,
+  ConnectionUnauthorized, FinchRateLimited, FinchReadTimedOut, FinchRejected, FinchTimeout, FinchUnavailable, Forbidden, IdempotencyInProgress,
   IdempotencyKeyReused, InvalidRequest, InvalidState, PathNotAllowed, ReauthRequired, RefreshRateLimited, Unauthorized,
   WebhookDeferred, WebhookSignatureInvalid, WriteScopeRequired, nameErrors,
 } from '#core/errors.js';
@@ -121,7 +121,25 @@ const ANSWERS = new Map<ErrorClass, Row | CallbackRow>([
   })),
   rule(FinchUnavailable, 502, 'finch_unavailable', { message: 'Finch could not be reached or answered with an error.' }),
   rule(FinchTimeout, 504, 'finch_timeout', { message: 'Finch did not answer in time.' }),
+  // A proxied read cut at the function's deadline: whether the initial sync is what makes Finch slow.
+  rule(FinchReadTimedOut, 504, 'finch_timeout', ({ connection_id, initial_sync: sync = null }) => ({
+    message: READ_TIMEOUT_MESSAGES[sync === null ? 'none' : sync.pending ? 'pending' : 'completed'],
+    body: { connection_id, initial_sync: sync },
+  })),
 ]);
+
+/**
+ * The 504 of a read (fixed texts, by what is known of the initial sync). Before it, Finch fetches
+ * the data live from the provider, which can take minutes ("Data Syncs"); waiting for the
+ * connection.initial_sync_completed event is the way out (README "Events").
+ */
+const READ_TIMEOUT_MESSAGES = {
+  pending: 'Finch did not answer within this API\'s time: this connection\'s initial sync of this data is still pending, so Finch reads it live '
+    + 'from the provider, which can take minutes. Wait for the connection.initial_sync_completed event (or initial_sync_completed_at on '
+    + 'GET /connections/{connection_id}), then read again.',
+  completed: 'Finch did not answer within this API\'s time, although this connection\'s initial sync of this data has completed; retry shortly.',
+  none: 'Finch did not answer within this API\'s time; retry shortly.',
+};
 
 /** A backing service stayed unavailable through the retries (a TransientFault): say so, and when to retry. */
 export const TRANSIENT_ANSWER: ErrorAnswer = {

@@ -3,7 +3,7 @@
 // route's request schema sits beside its handler (functions/<fn>/schema.ts), so a function's bundle
 // builds only its own. Request objects are strict: an unknown field is a 400, not ignored.
 import { CONNECTION_ID_PATTERN, CUSTOMER_ID_PATTERN, ENTITY_PATTERN } from '#core/ids.js';
-import { FINCH_PRODUCTS } from '#core/model.js';
+import { FINCH_PRODUCTS, INITIAL_SYNCS } from '#core/model.js';
 import * as z from '#core/zod.js';
 
 export const customerId = () => z.string().check(z.regex(CUSTOMER_ID_PATTERN, 'must be 1-255 characters of A-Z a-z 0-9 . _ @ - starting with a letter or digit'));
@@ -59,5 +59,18 @@ export const errorResponse = (codes: readonly [string, ...string[]]) => z.strict
     connection_id: z.optional(connectionId()),
     /** connection_unauthorized, finch_rate_limited: Finch's own code, when it sent one. */
     finch_code: z.optional(z.nullable(z.string())),
+    /** finch_timeout of a proxied read: the initial sync its data waits on, and whether it is still pending (null: none covers it). */
+    initial_sync: z.optional(z.nullable(initialSyncState())),
   }),
+});
+
+/**
+ * Where a connection's initial sync of some data stands (functions/core/finch-reads.ts): `org`
+ * (company, directory, individual, employment) or `payroll` (payments, pay statements), pending
+ * until Finch's first sync of it succeeded (`completed_at`, the event connection.initial_sync_completed).
+ */
+export const initialSyncState = () => z.strictObject({
+  sync: z.enum(INITIAL_SYNCS),
+  pending: z.boolean(),
+  completed_at: z.nullable(z.string()),
 });

@@ -20,8 +20,10 @@ const STATUS_MESSAGES: Partial<Record<EmulatedConnection['status'], string>> = {
 export function introspect(input: RequestInput, deps: EmulatorDeps): Reply {
   const { connection, token } = requireCaller(input);
   const message = connection.status_message ?? STATUS_MESSAGES[connection.status];
+  // A status the SDK's union misses (or nobody documents), as a test set it: Finch sends such values.
+  const status = (connection.reported_status ?? connection.status) as Finch.Introspection['connection_status']['status'];
   const connection_status = {
-    status: connection.status,
+    status,
     ...(message ? { message } : {}),
     last_successful_sync: connection.last_successful_sync === null ? null : new Date(connection.last_successful_sync).toISOString(),
   };
@@ -46,7 +48,7 @@ export function introspect(input: RequestInput, deps: EmulatorDeps): Reply {
     // The SDK's Introspection `entities?`: each entity of a multi-entity connection ({id, name,
     // source_id, status}); a single-entity connection lists none (its one entity is the token's entity_ids).
     entities: isMultiEntity(connection)
-      ? entitiesOf(connection).map(({ id, name, source_id }) => ({ id, name, source_id, status: connection.status }))
+      ? entitiesOf(connection).map(({ id, name, source_id }) => ({ id, name, source_id, status: status as Finch.Introspection.Entity['status'] }))
       : [],
   } satisfies Finch.Introspection);
 }

@@ -53,7 +53,23 @@ export function serveData(input: RequestInput, deps: EmulatorDeps, product: Data
   }
   const granted = PRODUCT_OF[product] as readonly string[];
   if (!connection.products.some((name) => granted.includes(name))) throw insufficientScope(granted[0]);
-  return build({ connection, entity: entityOf(input, connection), deps });
+  const reply = build({ connection, entity: entityOf(input, connection), deps });
+  return reply.status === 200 ? { ...reply, headers: { ...freshnessHeaders(connection, deps), ...reply.headers } } : reply;
+}
+
+/**
+ * Finch's freshness headers ("Headers": https://developer.tryfinch.com/api-reference/development-guides/Headers):
+ * when the data was retrieved from the provider and when Finch last tried to update it, with the
+ * result. Here the data is the last successful sync's, or read live now when the connection has
+ * none yet ("Data Syncs": before the initial sync Finch fetches live); the last attempt succeeded.
+ */
+function freshnessHeaders(connection: EmulatedConnection, deps: EmulatorDeps): Record<string, string> {
+  const retrieved = new Date(connection.last_successful_sync ?? deps.now()).toISOString();
+  return {
+    'Finch-Data-Retrieved': retrieved,
+    'Finch-Last-Attempted-Update-Date': retrieved,
+    'Finch-Last-Attempted-Update-Result': 'success',
+  };
 }
 
 /**

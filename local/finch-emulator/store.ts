@@ -56,6 +56,12 @@ export interface EmulatedConnection {
   products: string[];
   status: ConnectionStatus;
   status_message: string | null;
+  /**
+   * What /introspect reports instead of `status` (overall, on the authentication method and each
+   * entity) when a test sets it: a value Finch documents that the SDK's union misses
+   * (`disconnected`, `reauth_error`) or one nobody documents yet. The data endpoints keep to `status`.
+   */
+  reported_status?: string;
   authentication_type: AuthMethod;
   manual: boolean;
   created_at: number;

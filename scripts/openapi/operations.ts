@@ -10,7 +10,9 @@ import {
   AuditQuery, AuditTrailResponse, ConnectionListResponse, ConnectionPath, ConnectionResponse, CustomerQuery, GetQuery, ListQuery,
 } from '../../functions/connections/schema.js';
 import { CreateSessionBody, CreateSessionResponse, IdempotencyKeyHeader } from '../../functions/create-session/schema.js';
-import { DirectoryQuery, DirectoryResponse, FinchErrorResponse, ProxyBody, ProxyHeaders, ProxyQuery } from '../../functions/finch-proxy/schema.js';
+import {
+  DataNotReadyResponse, DirectoryQuery, DirectoryResponse, FinchErrorResponse, ProxyBody, ProxyHeaders, ProxyQuery,
+} from '../../functions/finch-proxy/schema.js';
 import { ReauthenticateBody, ReauthenticateResponse } from '../../functions/reauthenticate/schema.js';
 import { WebhookResponse } from '../../functions/webhook/schema.js';
 
@@ -59,6 +61,17 @@ const FINCH = [429, 502, 504];
 const BODY = [415];
 
 const webhookHeader = (name: string, description: string): HeaderDoc => ({ name, required: true, description, schema: { type: 'string' } });
+
+/** Finch's response headers the proxy passes on ("Headers": https://developer.tryfinch.com/api-reference/development-guides/Headers). */
+const FRESHNESS_HEADERS: HeaderDoc[] = [
+  { name: 'Finch-Request-Id', required: false, description: 'Finch\'s id of the request, for Finch\'s support.', schema: { type: 'string' } },
+  { name: 'Finch-Data-Retrieved', required: false, description: 'When Finch retrieved the data from the provider (ISO 8601).', schema: { type: 'string' } },
+  { name: 'Finch-Last-Attempted-Update-Date', required: false, description: 'When Finch last tried to update the data (ISO 8601).', schema: { type: 'string' } },
+  {
+    name: 'Finch-Last-Attempted-Update-Result', required: false,
+    description: 'How that attempt ended: `success`, `error`, or `partial_error` (batch requests: some items failed).', schema: { type: 'string' },
+  },
+];
 
 export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /connect/sessions': {
@@ -180,7 +193,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     tag: 'Finch data',
     summary: 'The caller\'s people across its connections, one row per person',
     description: 'Matched by first + last name + date of birth, then by email, never by name alone. Answered before the function\'s timeout: '
-      + 'connections not read by then are in `skipped` with `deadline_exceeded`.',
+      + 'connections not read by then are in `skipped` with `deadline_exceeded`. `oldest_data_retrieved_at` is the oldest `Finch-Data-Retrieved` '
+      + 'of the Finch answers merged (how stale the page may be), null when none said.',
     query: DirectoryQuery(),
     answers: { 200: json('A page of people.', named('Directory', DirectoryResponse())) },
     errors: [...JWT_ROUTE, ...STORE],
@@ -195,6 +209,8 @@ function proxyOperation(method: 'GET' | 'POST' | 'DELETE', operationId: string):
     description: 'The path after `/finch` is Finch\'s (`/employer/...`), allowlisted by method and path template: anything else is 400 `path_not_allowed` '
       + 'with no call to Finch. Finch\'s writes only where `FINCH_PROXY_WRITE_PATHS` enables them and the token holds `FINCH_PROXY_WRITE_SCOPE`. '
       + 'The stored token is added server-side; Finch\'s status and JSON body are answered as they are. Finch\'s 401 `reauthenticate_user` marks the connection `reauth`: 409 `reauth_required`. '
+      + 'Finch\'s 202 (data not available yet) is answered 202 with what to do; a read Finch does not answer before the function must answer '
+      + '(its time left, at most API Gateway\'s 29 s) is 504 `finch_timeout` saying whether the connection\'s initial sync of that data is still pending (`initial_sync`). '
       + `Of the caller's headers only ${FORWARDED_REQUEST_HEADERS.map((name) => `\`${name}\``).join(' and ')} reach Finch: \`Authorization\` and \`Finch-API-Version\` are the backend's.`,
     query: ProxyQuery(),
     path: z.strictObject({ path: z.string() }),
@@ -203,7 +219,11 @@ function proxyOperation(method: 'GET' | 'POST' | 'DELETE', operationId: string):
       description: 'Which of the caller\'s connections to call Finch with.',
     }],
     ...(method === 'GET' ? {} : { body: { schema: ProxyBody(), contentTypes: ['application/json'], required: false, description: 'Finch\'s request body: an object, or an array where Finch takes one.' } }),
-    answers: { '2XX': json('Finch\'s answer.', 'finch') },
+    answers: {
+      '2XX': json('Finch\'s answer, with its data\'s freshness when Finch sent it.', 'finch', FRESHNESS_HEADERS),
+      202: json('Finch accepted the connection but its data is not available yet (an assisted connection before its first sync): '
+        + 'retry later with backoff, or wait for the `connection.initial_sync_completed` event.', named('DataNotReady', DataNotReadyResponse()), FRESHNESS_HEADERS),
+    },
     errors: [...JWT_ROUTE, ...BODY, ...STORE, 404, 409, 429, 502, 504],
     finchAnswers: true,
   };

@@ -104,7 +104,10 @@ describe('GET /directory', () => {
     const res = await h.invoke('GET /directory', { claims: claims('acme'), query: { limit: '100' } });
     expect(res.statusCode).toBe(200);
     for (const row of res.json.people) expect(Object.keys(row).sort()).toEqual(['first_name', 'last_name', 'sources']);
-    expect(res.body).not.toMatch(/@|\d{4}-\d{2}-\d{2}/);
+    // The only date answered is Finch's retrieval time (oldest_data_retrieved_at), never a person's.
+    const { oldest_data_retrieved_at: retrieved, ...rest } = res.json;
+    expect(retrieved).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(JSON.stringify(rest)).not.toMatch(/@|\d{4}-\d{2}-\d{2}/);
     for (const token of h.emulator.state().connections.flatMap((c) => c.tokens)) expect(res.body).not.toContain(token);
   });
 
@@ -129,7 +132,7 @@ describe('GET /directory', () => {
   test('a customer with no connections gets an empty directory', async () => {
     const res = await h.invoke('GET /directory', { claims: claims('nobody-co') });
     expect(res.statusCode).toBe(200);
-    expect(res.json).toEqual({ people: [], next_cursor: null, skipped: [] });
+    expect(res.json).toEqual({ people: [], next_cursor: null, skipped: [], oldest_data_retrieved_at: null });
   });
 });
 

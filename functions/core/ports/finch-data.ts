@@ -24,7 +24,10 @@ export interface FinchDataResponse {
   status: number;
   /** Finch's JSON body as it came; null when the answer was not JSON. */
   body: unknown;
-  /** Response headers worth passing on (`retry-after`, `finch-request-id`). */
+  /**
+   * Response headers worth passing on, names lowercased: `retry-after`, `finch-request-id`, and the
+   * data's freshness, `finch-data-retrieved`, `finch-last-attempted-update-date`, `…-result`.
+   */
   headers: Record<string, string>;
 }
 

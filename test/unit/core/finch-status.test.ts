@@ -13,7 +13,7 @@ import { FakeFinch, fakeDeps } from '../../support/fakes.js';
 import type { MemoryTable } from '../../support/memory-stores.js';
 
 // Compile-time: every value of the SDK's union and of its per-entity status is in the table.
-type SdkStatus = Finch.Shared.ConnectionStatusType | Finch.Account.Introspection.Entity['status'] | Finch.Jobs.AutomatedAsyncJob['status'];
+type SdkStatus = Finch.Introspection['connection_status']['status'] | Finch.Account.Introspection.Entity['status'] | Finch.Jobs.AutomatedAsyncJob['status'];
 const sdkValues: Record<Exclude<SdkStatus, 'in_progress' | 'complete' | 'error'>, true> = {
   pending: true, processing: true, connected: true, error_no_account_setup: true, error_permissions: true, reauth: true,
   disconnected: true, reauth_error: true, permissions_error: true,

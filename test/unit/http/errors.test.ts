@@ -62,6 +62,18 @@ describe('the error table', () => {
       { status: 502, code: 'finch_unavailable', message: 'Finch could not be reached or answered with an error.' }],
     ['FinchTimeout', new core.FinchTimeout(), { status: 504, code: 'finch_timeout', message: 'Finch did not answer in time.' }],
     ['FinchDeadlineExceeded', new core.FinchDeadlineExceeded(), { status: 504, code: 'finch_timeout', message: 'Finch did not answer in time.' }],
+    // A proxied read cut at the function's deadline says whether the initial sync of its data is pending (functions/core/finch-reads.ts).
+    ['FinchReadTimedOut (initial sync pending)', new core.FinchReadTimedOut('conn-1', { sync: 'org', pending: true, completed_at: null }), {
+      status: 504, code: 'finch_timeout', message: expect.stringMatching(/initial sync of this data is still pending.*connection\.initial_sync_completed/),
+      body: { connection_id: 'conn-1', initial_sync: { sync: 'org', pending: true, completed_at: null } },
+    }],
+    ['FinchReadTimedOut (initial sync completed)', new core.FinchReadTimedOut('conn-1', { sync: 'payroll', pending: false, completed_at: '2026-01-02T00:00:00.000Z' }), {
+      status: 504, code: 'finch_timeout', message: expect.stringMatching(/has completed; retry shortly/),
+      body: { connection_id: 'conn-1', initial_sync: { sync: 'payroll', pending: false, completed_at: '2026-01-02T00:00:00.000Z' } },
+    }],
+    ['FinchReadTimedOut (no initial sync covers it)', new core.FinchReadTimedOut('conn-1', null), {
+      status: 504, code: 'finch_timeout', message: 'Finch did not answer within this API\'s time; retry shortly.', body: { connection_id: 'conn-1', initial_sync: null },
+    }],
   ])('%s', (_name, error, answer) => {
     expect(answerOf(error)).toMatchObject(answer);
   });
