@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
-import { IDEMPOTENCY_PARTITION, LIST_INDEX, TABLE_KEYS, TTL_ATTRIBUTE, keys } from '#adapters/table.js';
+import { IDEMPOTENCY_PARTITION, LIST_INDEX, RECONCILE_INDEX, TABLE_KEYS, TTL_ATTRIBUTE, keys } from '#adapters/table.js';
 import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { FUNCTION_ENTRIES, type FunctionName, LAMBDA_ENTRIES, type LambdaName, ROUTES, routeKey } from '../../lib/routes.js';
@@ -128,10 +128,12 @@ describe('functions', () => {
     expect(props.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  test('callback may run up to 28 s (under API Gateway\'s 30 s), the others less; the stream consumer 30 s a batch', () => {
+  test('callback may run up to 28 s (under API Gateway\'s 30 s), the others less; the stream consumer 30 s a batch, the reconciler 55 s a run', () => {
     expect(fn('callback').Timeout).toBe(28);
-    for (const name of ALL.filter((other) => other !== 'callback' && other !== 'events')) expect(fn(name).Timeout).toBeLessThanOrEqual(20);
+    for (const name of ALL.filter((other) => !['callback', 'events', 'reconcile'].includes(other))) expect(fn(name).Timeout).toBeLessThanOrEqual(20);
     expect(fn('events').Timeout).toBe(30);
+    // Under its shortest schedule (a minute), so two runs never overlap.
+    expect(fn('reconcile').Timeout).toBe(55);
   });
 
   test.each(NAMES)('%s gets the environment functions/adapters/config.ts reads, and no local-only variable', (name) => {
@@ -208,8 +210,10 @@ describe('least privilege', () => {
 
   test('each function holds exactly the table actions its code path calls', () => {
     const indexArn = { 'Fn::Join': ['', [tableArn(), `/index/${LIST_INDEX.name}`]] };
+    const checkIndexArn = { 'Fn::Join': ['', [tableArn(), `/index/${RECONCILE_INDEX.name}`]] };
     const tableAccess = Object.fromEntries(ALL.map((name) => [name, actionsOn(name, 'dynamodb:').flatMap(({ action, resource }) => resource.map((arn) => {
       if (JSON.stringify(arn) === JSON.stringify(indexArn)) return `${action} (index)`;
+      if (JSON.stringify(arn) === JSON.stringify(checkIndexArn)) return `${action} (check index)`;
       if (JSON.stringify(arn) === JSON.stringify(streamArn())) return `${action} (stream)`;
       if (arn === '*') return `${action} (any)`;
       expect(arn).toEqual(tableArn());
@@ -228,6 +232,8 @@ describe('least privilege', () => {
       events: ['dynamodb:DescribeStream (stream)', 'dynamodb:GetRecords (stream)', 'dynamodb:GetShardIterator (stream)', 'dynamodb:ListStreams (any)'],
       // The connection, its company fields and the company_updated entry (connection-events.test.ts: by key).
       'enrich-company': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // Its queue (the sparse check index, keys only), the connection, its drift and the entry (reconcile.test.ts: by key).
+      reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query (check index)', 'dynamodb:UpdateItem'],
     });
   });
 
@@ -274,11 +280,11 @@ describe('least privilege', () => {
   });
 
   test('only the functions that call Finch with a stored token may decrypt one; reauthenticate never touches the key', () => {
-    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company'] as const) expect(keyUses(name)).toEqual(['kms:Decrypt access_token']);
+    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company', 'reconcile'] as const) expect(keyUses(name)).toEqual(['kms:Decrypt access_token']);
     expect(keyUses('reauthenticate')).toEqual([]);
     expect(keyUses('events')).toEqual([]);
     const decryptors = ALL.filter((name) => keyUses(name).includes('kms:Decrypt access_token'));
-    expect(decryptors.sort()).toEqual(['connections', 'enrich-company', 'finch-proxy', 'webhook']);
+    expect(decryptors.sort()).toEqual(['connections', 'enrich-company', 'finch-proxy', 'reconcile', 'webhook']);
   });
 
   test('the functions that use client credentials read the one Finch secret; the data proxy never can', () => {
@@ -306,7 +312,7 @@ describe('data at rest', () => {
     synth.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
   });
 
-  test('the table follows the shared definition: keys, list index, on-demand, PITR, TTL, encryption', () => {
+  test('the table follows the shared definition: keys, list index, the reconciler\'s sparse index, on-demand, PITR, TTL, encryption', () => {
     synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
@@ -319,6 +325,13 @@ describe('data at rest', () => {
           { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      }, {
+        IndexName: RECONCILE_INDEX.name,
+        KeySchema: [
+          { AttributeName: RECONCILE_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: RECONCILE_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       }],
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
