@@ -73,9 +73,9 @@ export class FinchConnectionsStack extends Stack {
 
     const events = new ConnectionEventBus(this, 'ConnectionEvents', { archiveRetentionDays: config.eventsArchiveRetentionDays });
     this.events = events;
-    // Made before the functions: enrich-company's DeadLetterConfig names it.
+    // What the enrichment queue gives up on (company-enrichment.ts): its redrive policy names it.
     const enrichmentDeadLetters = new DeadLetterQueue(this, 'EnrichmentDeadLetters', {
-      holds: 'connection.connected / connection.reauthenticated events enrich-company failed on, or EventBridge could not hand it',
+      holds: 'events enrich-company was handed ENRICHMENT_ATTEMPTS times without success, or EventBridge could not put on the enrichment queue',
       nagSeesDlq: true,
       dev: config.dev,
     });
@@ -90,7 +90,6 @@ export class FinchConnectionsStack extends Stack {
         RECONCILE_INTERVAL_MINUTES: String(config.reconcileIntervalMinutes),
         RECONCILE_MAX_CONNECTIONS: String(config.reconcileMaxConnections),
       },
-      deadLetterQueues: { 'enrich-company': enrichmentDeadLetters.queue },
       environment: functionEnvironment(config, {
         TABLE_NAME: table.table.tableName,
         FINCH_SECRET_ARN: secret.secret.secretArn,
@@ -108,8 +107,9 @@ export class FinchConnectionsStack extends Stack {
     this.auditStream = new AuditStream(this, 'AuditStream', { table: table.table, consumer: functions.byName.events.fn, dev: config.dev });
     this.enrichment = new CompanyEnrichment(this, 'CompanyEnrichment', {
       bus: events.bus,
-      enricher: functions.byName['enrich-company'].fn,
+      enricher: functions.byName['enrich-company'],
       deadLetterQueue: enrichmentDeadLetters.queue,
+      dev: config.dev,
     });
     this.reconcile = new ReconcileSchedule(this, 'ReconcileSchedule', {
       reconciler: functions.byName.reconcile.fn, intervalMinutes: config.reconcileIntervalMinutes,

@@ -173,8 +173,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     progress(`dynamodb  answering on ${dynamo.endpoint} after ${(dynamo.startedInMs / 1000).toFixed(1)}s`);
     const created = await ensureTable(dynamo.endpoint, tableName);
     progress(`table     ${tableName} ${created ? 'created' : 'kept from the last run'}`);
-    // The bus rule's target in AWS, here a subscriber of the local bus (local/enrich-company.ts).
-    await subscribeEnrichment(events.bus);
+    // The bus rule → queue → enrich-company in AWS, here a subscriber of the local bus (local/enrich-company.ts).
+    await subscribeEnrichment(events);
     // Read before any request is served, so every change's event reaches the bus.
     await events.startStream({ endpoint: dynamo.endpoint, tableName, credentials: LOCAL_CREDENTIALS });
     progress(`events    the table's stream → the events function → the local bus${env.EVENTS_FORWARD_URL ? ` → ${env.EVENTS_FORWARD_URL}` : ''} (${join(stateDir, 'events.jsonl')})`);

@@ -93,6 +93,11 @@ const PARTS = {
     /** Locally: the local bus's PutEvents endpoint (local/events/bus.ts). Never in Lambda. */
     EVENTBRIDGE_ENDPOINT: z.optional(httpUrl),
   }),
+  /** enrich-company's queue (functions/enrich-company/handler.ts): it changes a throttled message's visibility there. */
+  enrichment: () => ({
+    /** The queue's URL (lib/constructs/company-enrichment.ts); locally the local queue's (local/events/queue-endpoint.ts). */
+    ENRICHMENT_QUEUE_URL: httpUrl,
+  }),
 };
 
 export type Part = keyof typeof PARTS;
@@ -104,7 +109,7 @@ type ValueOf<P extends Part, V> = P extends Part ? (V extends keyof Shape<P> ? z
  * Parts that only a function outside the HTTP API builds (the stream's events function, the reconciler): never in
  * the default, so the HTTP functions and their tests need no EVENT_BUS_NAME.
  */
-const OWN_FUNCTION_PARTS = ['events', 'reconcile'] as const satisfies readonly Part[];
+const OWN_FUNCTION_PARTS = ['events', 'reconcile', 'enrichment'] as const satisfies readonly Part[];
 /** Every part an HTTP function may build: the default of loadConfig. */
 export type HttpPart = Exclude<Part, (typeof OWN_FUNCTION_PARTS)[number]>;
 

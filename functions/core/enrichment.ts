@@ -1,6 +1,7 @@
 // The employer's name without a slower callback (issue 15): the consumer of the events
-// `connection.connected` and `connection.reauthenticated` (functions/enrich-company/handler.ts)
-// reads, with the connection's stored token, Finch's `/introspect` (company_id, manual) and
+// `connection.connected`, `connection.reauthenticated` and the org data's
+// `connection.initial_sync_completed` (ENRICHING_EVENTS; functions/enrich-company/handler.ts) reads,
+// with the connection's stored token, Finch's `/introspect` (company_id, manual) and
 // `/employer/company` (the legal name), and writes them on the connection in one conditional
 // transaction with a `company_updated` audit entry (whose event is connection.company_updated).
 //
@@ -11,13 +12,41 @@
 import { subjectOf } from './audit-subject.js';
 import type { BaseDeps } from './deps.js';
 import { AccessTokenRejected, FinchRejected } from './errors.js';
-import { isEnded } from './model.js';
+import type { ConnectionEventType } from './events.js';
+import { type InitialSync, isEnded } from './model.js';
 import type { AuditEntry } from './ports/audit.js';
 import type { CompanyFields, StoredConnection } from './ports/connection-store.js';
 import type { FinchGateway } from './ports/finch.js';
 
-/** The events whose connection has a token worth reading the company with. */
-export const ENRICHED_EVENT_TYPES = ['connection.connected', 'connection.reauthenticated'] as const;
+/**
+ * The events worth reading the company for: a new or renewed token, and the org data's initial sync
+ * (an assisted or pending connection has no company at connect: Finch's `/employer/company` answers
+ * once the org data is synced; Finch's job-completion webhook says when,
+ * https://developer.tryfinch.com/developer-resources/Webhooks, and Data-Syncs). The stack's rule
+ * pattern (lib/constructs/company-enrichment.ts), the consumer's schema and the local subscription
+ * are all made of this list, so they cannot drift.
+ */
+export const ENRICHING_EVENTS = [
+  { type: 'connection.connected' },
+  { type: 'connection.reauthenticated' },
+  { type: 'connection.initial_sync_completed', reason: 'org' },
+] as const satisfies ReadonlyArray<{ type: ConnectionEventType; reason?: InitialSync }>;
+
+/** The types of ENRICHING_EVENTS. */
+export const ENRICHED_EVENT_TYPES = [...new Set(ENRICHING_EVENTS.map((event) => event.type))] as Array<(typeof ENRICHING_EVENTS)[number]['type']>;
+
+/** Whether an event's type (and reason, where ENRICHING_EVENTS names one) is one enrichment reads the company for. */
+export function enrichesCompany(detail: { type: string; reason?: string | null }): boolean {
+  return ENRICHING_EVENTS.some((event) => event.type === detail.type && (!('reason' in event) || event.reason === detail.reason));
+}
+
+/**
+ * Deliveries of one event before it is given up to the dead-letter queue: the enrichment queue's
+ * `maxReceiveCount` (lib/constructs/company-enrichment.ts) and the local bus subscription's attempts
+ * (local/enrich-company.ts). A delivery the Finch budget refused counts as one, so this is many: a
+ * burst of connects waits its turn over several refusals, each hidden until the budget has room.
+ */
+export const ENRICHMENT_ATTEMPTS = 20;
 
 /**
  * The store, the token cipher and Finch's two bearer calls: no client credentials (the function

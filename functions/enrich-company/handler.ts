@@ -1,24 +1,29 @@
-// enrich-company: the bus rule's target for connection.connected and connection.reauthenticated
-// (issue 15). It reads the connection's employer from Finch with the stored token and records it
+// enrich-company: the enrichment queue's consumer (issue 15). The bus's rule puts each of
+// ENRICHING_EVENTS (connection.connected, connection.reauthenticated, the org data's
+// connection.initial_sync_completed) on an SQS queue, and Lambda's SQS event-source mapping hands
+// them here in small batches, a few at a time (lib/constructs/company-enrichment.ts). For each, it
+// reads the connection's employer from Finch with the stored token and records it
 // (functions/core/enrichment.ts), so the callback keeps its one Finch call. Not an HTTP route.
 //
-// EventBridge invokes a Lambda target asynchronously: an error thrown here is retried by Lambda's
-// asynchronous invocation (its retry attempts and maximum event age, then its on-failure
-// destination), https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html.
-// So it throws only what a retry can get past (Finch 5xx, timeout or 429; a store or key-service
-// fault); an event it cannot read is logged and dropped, and a token Finch refuses is not an error.
-// Locally, `npm start` invokes this same handler with the local bus's events (local/stack.ts).
+// Retries are the queue's (functions/enrich-company/batch.ts): a failed message is reported in the
+// partial batch response and comes back after its visibility timeout, which a refusal of the Finch
+// budget sets to when the budget has room. A token Finch refuses is not an error; an event it
+// cannot read is logged and dropped. Locally, `npm start` invokes this same handler with each
+// local bus event wrapped as the queue's message (local/enrich-company.ts).
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import type { Context } from 'aws-lambda';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { loadConfig } from '#adapters/config.js';
 import { buildEnrichmentContainer, makeNow } from '#adapters/container.js';
 import { metrics } from '#adapters/metrics.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
 import type { Log } from '#core/deps.js';
-import { type EnrichmentOutcome, enrichCompany } from '#core/enrichment.js';
+import { enrichCompany } from '#core/enrichment.js';
+import { enrichBatch } from './batch.js';
 import { enrichmentEvent } from './schema.js';
 
-// Never a token here: the core logs ids and outcomes, and nothing logs the event whole.
+// Never a token here: the core logs ids and outcomes, and nothing logs a message body.
 const logger = new Logger({ serviceName: 'finch-connections' });
 const log: Log = {
   info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
@@ -29,36 +34,29 @@ const log: Log = {
 export const enrichment = buildEnrichmentContainer(process.env, log, configuredCipher);
 // Every event decrypts a token: the KMS client is made during init, which runs with more CPU.
 makeNow(enrichment.clients.kms);
+const { ENRICHMENT_QUEUE_URL: queueUrl } = loadConfig(process.env, ['enrichment']);
+/**
+ * Only for ChangeMessageVisibility (receiving and deleting are the mapping's). Its endpoint is the
+ * queue URL's origin: in AWS the URL CloudFormation gives (https://sqs.<region>.amazonaws.com/…),
+ * locally the local queue's loopback endpoint (local/events/queue-endpoint.ts).
+ */
+export const sqs = new SQSClient({ endpoint: new URL(queueUrl).origin });
 const schema = enrichmentEvent();
 
-export async function handler(event: unknown, context?: Context): Promise<{ outcome: EnrichmentOutcome | 'dropped' }> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   if (context) logger.addContext(context);
-  let outcome: EnrichmentOutcome | 'dropped' | 'failed' = 'failed';
   try {
-    ({ outcome } = await enrich(event));
-    return { outcome };
+    return await enrichBatch(event.Records ?? [], {
+      schema,
+      enrich: (detail) => enrichCompany(enrichment.deps, detail),
+      hide: async (receiptHandle, seconds) => {
+        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+      },
+      log,
+      // One datum a message (CompanyEnrichments), flushed once a batch as the HTTP stack flushes a request's.
+      observe: (outcome) => metrics.add('CompanyEnrichments', { Outcome: outcome }),
+    });
   } finally {
-    // One EMF line a run (CompanyEnrichments), as the HTTP stack writes a request's.
-    metrics.add('CompanyEnrichments', { Outcome: outcome });
     metrics.flush();
-  }
-}
-
-async function enrich(event: unknown): Promise<{ outcome: EnrichmentOutcome | 'dropped' }> {
-  const parsed = schema.safeParse(event);
-  if (!parsed.success) {
-    // Not retried: the same event would fail the same way. Paths only, never the values.
-    log.error('enrich-company: not an event it takes; dropped', { problems: parsed.error.issues.map((issue) => issue.path.join('.') || 'event') });
-    return { outcome: 'dropped' };
-  }
-  const { detail } = parsed.data;
-  const ids = { event_id: detail.id, type: detail.type, connection_id: detail.connection_id, customer_id: detail.customer_id };
-  try {
-    const outcome = await enrichCompany(enrichment.deps, detail);
-    log.info('company enrichment', { ...ids, outcome });
-    return { outcome };
-  } catch (error) {
-    log.warn('company enrichment failed; the event will be delivered again', { ...ids, error: (error as Error).name });
-    throw error;
   }
 }

@@ -1,11 +1,14 @@
 // The events pipe on one machine, as the stack runs it in AWS: DynamoDB Local's stream → the real
 // events handler (local/events/stream-runner.ts, the event-source mapping's stand-in) → its real
 // EventBridge client → the local bus (local/events/bus.ts, behind a PutEvents endpoint on a
-// loopback port). `npm start` (local/stack.ts) and the integration tests both build it here.
+// loopback port). `npm start` (local/stack.ts) and the integration tests both build it here, with
+// the enrichment queue's ChangeMessageVisibility endpoint (local/events/queue-endpoint.ts) that
+// enrich-company's SQS client talks to (local/enrich-company.ts subscribes it to the bus).
 import { join } from 'node:path';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { LocalBus } from './bus.js';
 import { type RunningEndpoint, startPutEventsEndpoint } from './put-events-endpoint.js';
+import { type LocalQueueEndpoint, startQueueEndpoint } from './queue-endpoint.js';
 import { StreamRunner, type StreamHandler, type StreamRunnerOptions } from './stream-runner.js';
 
 export const LOCAL_BUS_NAME = 'finch-connections-local';
@@ -35,8 +38,10 @@ export interface StreamInput {
 
 export interface LocalEvents {
   bus: LocalBus;
-  /** What the events handler reads at import: set it in process.env before startStream(). */
-  env: { EVENT_BUS_NAME: string; EVENTBRIDGE_ENDPOINT: string };
+  /** The enrichment queue's stand-in: enrich-company's ChangeMessageVisibility calls land here. */
+  queue: LocalQueueEndpoint;
+  /** What the events and enrich-company handlers read at import: set it in process.env before importing them. */
+  env: { EVENT_BUS_NAME: string; EVENTBRIDGE_ENDPOINT: string; ENRICHMENT_QUEUE_URL: string };
   /** Imports the events handler (with env set) and reads the table's stream into it. */
   startStream(input: StreamInput): Promise<StreamRunner>;
   /** Every change committed so far handed to the handler, and every delivery of its events settled. */
@@ -54,11 +59,13 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     ...options.bus,
   });
   const endpoint: RunningEndpoint = await startPutEventsEndpoint(bus, options.port ?? 0);
+  const queue = await startQueueEndpoint();
   let runner: StreamRunner | undefined;
 
   return {
     bus,
-    env: { EVENT_BUS_NAME: LOCAL_BUS_NAME, EVENTBRIDGE_ENDPOINT: endpoint.url },
+    queue,
+    env: { EVENT_BUS_NAME: LOCAL_BUS_NAME, EVENTBRIDGE_ENDPOINT: endpoint.url, ENRICHMENT_QUEUE_URL: queue.queueUrl },
     async startStream(input) {
       if (runner) throw new Error('the stream is already read');
       // The handler reads EVENT_BUS_NAME and EVENTBRIDGE_ENDPOINT at import, as at a Lambda cold start.
@@ -92,6 +99,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       await runner?.stop();
       await bus.settled();
       await endpoint.close();
+      await queue.close();
     },
   };
 }

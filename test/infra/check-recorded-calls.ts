@@ -30,6 +30,9 @@ export function requestOf(call: RecordedCall & { function: LambdaName }, policie
     arn = resource.own ? policies.keyArn : asArn(resource.id, `arn:aws:kms:${REGION}:${ACCOUNT}:key/${resource.id}`);
   } else if (resource.kind === 'bus') {
     arn = resource.own ? policies.busArn : asArn(resource.name, `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${resource.name}`);
+  } else if (resource.kind === 'queue') {
+    // A queue URL's last segment is its name (https://sqs.<region>.amazonaws.com/<account>/<name>).
+    arn = resource.own ? policies.enrichmentQueueArn : `arn:aws:sqs:${REGION}:${ACCOUNT}:${resource.url.split('/').pop()}`;
   } else {
     arn = resource.own ? policies.secretArn : asArn(resource.id, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${resource.id}`);
   }
@@ -52,7 +55,8 @@ function groupOf(call: RecordedCall, request: IamRequest, policies: DeployedPoli
     : request.resource.startsWith(`${policies.tableArn}/index/`) ? `index ${request.resource.split('/index/')[1]}`
       : request.resource === policies.keyArn ? 'token key'
         : request.resource === policies.secretArn ? 'Finch secret'
-          : request.resource === policies.busArn ? 'event bus' : request.resource;
+          : request.resource === policies.busArn ? 'event bus'
+            : request.resource === policies.enrichmentQueueArn ? 'enrichment queue' : request.resource;
   const keyPrefix = request.leadingKeys?.map((key) => (key.includes('#') ? `${key.split('#')[0]}#…` : key)).sort().join(',');
   const detail = call.encryptionContext ? `purpose=${call.encryptionContext.purpose ?? '(none)'}` : keyPrefix ? `key ${keyPrefix}` : '';
   return [request.action, where, detail, call.enclosingOperation ? `in ${call.enclosingOperation}` : ''].filter(Boolean).join(' ');

@@ -1,13 +1,15 @@
 // The connection events in the synthesized stack (issue 15): the table's stream, the events
 // function's mapping (the shared filter, partial batch failures, bisection, bounded retries, a
-// dead-letter queue), the bus and its archive, the enrichment rule, the optional webhook, their
-// alarms, and the two new roles, statement by statement. Bundling is skipped (stack.test.ts loads
+// dead-letter queue), the bus and its archive, the enrichment rule, queue and mapping, the optional
+// webhook, their alarms, and the two new roles, statement by statement. Bundling is skipped (stack.test.ts loads
 // the bundles); cdk-nag runs on every synth.
 import { jest } from '@jest/globals';
 import { AUDIT_STREAM_FILTER, TABLE_STREAM, keys } from '#adapters/table.js';
 import { ITERATOR_AGE_ALARM_MS } from '../../lib/constructs/alarms.js';
 import { AUDIT_STREAM_MAPPING } from '../../lib/constructs/audit-stream.js';
-import { ENRICHED_DETAIL_TYPES, ENRICHMENT_RETRIES } from '../../lib/constructs/company-enrichment.js';
+import { ENRICHMENT_ATTEMPTS, enrichesCompany } from '#core/enrichment.js';
+import { ENRICHED_DETAIL_TYPES, ENRICHMENT_DELIVERY, ENRICHMENT_QUEUE } from '../../lib/constructs/company-enrichment.js';
+import { FUNCTION_SPECS } from '../../lib/constructs/functions.js';
 import { EVENT_SOURCE } from '../../lib/constructs/event-bus.js';
 import { EVENTS_WEBHOOK_HEADER, EVENTS_WEBHOOK_RETRIES } from '../../lib/constructs/events-webhook.js';
 import { FinchConnectionsStack } from '../../lib/finch-connections-stack.js';
@@ -29,6 +31,17 @@ const only = (of: Synthesized, type: string): [string, Resource] => {
 };
 const ref = (of: Synthesized, element: { node: { defaultChild?: unknown } }) => logicalId(of, element.node.defaultChild as never);
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A role's statements, actions sorted, without X-Ray's Put* (every function traces: test/infra/observability.test.ts). */
+const roleStatements = (of: Synthesized, name: 'events' | 'enrich-company') => statementsOf(of, name)
+  .map(({ Effect, Action, Resource, Condition }) => ({ Effect, Action: [Action].flat().filter((action) => !action.startsWith('xray:')).sort(), Resource, Condition }))
+  .filter((statement) => statement.Action.length > 0)
+  // In the order of their first action: CloudFormation's order follows how CDK merged them.
+  .sort((a, b) => a.Action[0].localeCompare(b.Action[0]));
+/** The enrichment rule (the stack has others: the reconciler's schedule, the optional webhook's). */
+const enrichmentRule = (of: Synthesized): [string, Resource] => {
+  const id = ref(of, of.stack.enrichment.rule);
+  return resourcesOfType(of, 'AWS::Events::Rule').find(([candidate]) => candidate === id)!;
+};
 const alarms = (of: Synthesized) => resourcesOfType(of, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties!);
 
 describe('the table stream (the outbox)', () => {
@@ -40,7 +53,7 @@ describe('the table stream (the outbox)', () => {
 
   test('the events function reads it with the shared audit filter, partial batch failures, bisection and bounded retries', () => {
     const [tableId] = only(synth, 'AWS::DynamoDB::Table');
-    const [, mapping] = only(synth, 'AWS::Lambda::EventSourceMapping');
+    const [, mapping] = resourcesOfType(synth, 'AWS::Lambda::EventSourceMapping').find(([, candidate]) => candidate.Properties!.EventSourceArn['Fn::GetAtt']?.[1] === 'StreamArn')!;
     const props = mapping.Properties!;
     expect(props.EventSourceArn).toEqual({ 'Fn::GetAtt': [tableId, 'StreamArn'] });
     expect(props.FunctionName).toEqual({ Ref: functionLogicalId(synth, 'events') });
@@ -91,46 +104,96 @@ describe('the bus and its archive', () => {
 });
 
 describe('enrichment', () => {
-  test('a rule on the bus sends connection.connected and connection.reauthenticated to enrich-company, with retries and a DLQ', () => {
+  const queueId = () => ref(synth, synth.stack.enrichment.queue);
+  const dlqId = () => ref(synth, synth.stack.enrichment.queue.deadLetterQueue!.queue);
+
+  test('a rule on the bus puts connection.connected, .reauthenticated and the org data\'s .initial_sync_completed on the enrichment queue, with retries and a DLQ', () => {
     const [busId] = only(synth, 'AWS::Events::EventBus');
-    const dlq = arnOf(ref(synth, synth.stack.functions.byName['enrich-company'].fn.deadLetterQueue!));
-    const [, rule] = only(synth, 'AWS::Events::Rule');
+    const [, rule] = enrichmentRule(synth);
     expect(rule.Properties).toMatchObject({
       EventBusName: { Ref: busId },
-      EventPattern: { source: ['finch-connections'], 'detail-type': ['connection.connected', 'connection.reauthenticated'] },
+      EventPattern: {
+        source: ['finch-connections'],
+        'detail-type': ['connection.connected', 'connection.reauthenticated', 'connection.initial_sync_completed'],
+        // EventBridge's $or: any reason for a new or renewed token, only `org` for a sync.
+        detail: { $or: [{ type: ['connection.connected', 'connection.reauthenticated'] }, { type: ['connection.initial_sync_completed'], reason: ['org'] }] },
+      },
     });
-    expect(ENRICHED_DETAIL_TYPES).toEqual(['connection.connected', 'connection.reauthenticated']);
+    expect(ENRICHED_DETAIL_TYPES).toEqual(['connection.connected', 'connection.reauthenticated', 'connection.initial_sync_completed']);
     expect(rule.Properties!.Targets).toEqual([{
       Id: expect.any(String),
-      Arn: arnOf(functionLogicalId(synth, 'enrich-company')),
-      RetryPolicy: {
-        MaximumRetryAttempts: ENRICHMENT_RETRIES.delivery.retryAttempts,
-        MaximumEventAgeInSeconds: ENRICHMENT_RETRIES.delivery.maxEventAge.toSeconds(),
-      },
-      DeadLetterConfig: { Arn: dlq },
+      Arn: arnOf(queueId()),
+      RetryPolicy: { MaximumRetryAttempts: ENRICHMENT_DELIVERY.retryAttempts, MaximumEventAgeInSeconds: ENRICHMENT_DELIVERY.maxEventAge.toSeconds() },
+      DeadLetterConfig: { Arn: arnOf(dlqId()) },
     }]);
-    // Lambda's own retries of a failed invocation end in the same queue, the event as the body.
+    // The function is no rule's target any more: no invoke permission, no asynchronous retries or DeadLetterConfig.
     const fn = synth.json.Resources[functionLogicalId(synth, 'enrich-company')].Properties!;
-    expect(fn.DeadLetterConfig).toEqual({ TargetArn: dlq });
-    const [, invokeConfig] = only(synth, 'AWS::Lambda::EventInvokeConfig');
-    expect(invokeConfig.Properties).toMatchObject({
-      FunctionName: { Ref: functionLogicalId(synth, 'enrich-company') },
-      MaximumRetryAttempts: ENRICHMENT_RETRIES.invocation.retryAttempts,
-      MaximumEventAgeInSeconds: ENRICHMENT_RETRIES.invocation.maxEventAge.toSeconds(),
+    expect(fn.DeadLetterConfig).toBeUndefined();
+    expect(resourcesOfType(synth, 'AWS::Lambda::EventInvokeConfig')
+      .filter(([, config]) => JSON.stringify(config.Properties!.FunctionName).includes(functionLogicalId(synth, 'enrich-company')))).toEqual([]);
+    expect(resourcesOfType(synth, 'AWS::Lambda::Permission').map(([, permission]) => permission.Properties!)
+      .filter((permission) => JSON.stringify(permission.FunctionName).includes(functionLogicalId(synth, 'enrich-company')))).toEqual([]);
+  });
+
+  test('the pattern\'s content filter is the core\'s check: a payroll sync is not enriched, an org sync is', () => {
+    const detail = (type: string, reason?: string) => ({ type, ...(reason ? { reason } : {}) });
+    expect(enrichesCompany(detail('connection.initial_sync_completed', 'org'))).toBe(true);
+    expect(enrichesCompany(detail('connection.initial_sync_completed', 'payroll'))).toBe(false);
+    expect(enrichesCompany(detail('connection.connected'))).toBe(true);
+    expect(enrichesCompany(detail('connection.reauthenticated'))).toBe(true);
+    expect(enrichesCompany(detail('connection.disconnected', 'customer'))).toBe(false);
+  });
+
+  test('the queue: SSE, TLS only, only this rule may send, a visibility timeout of six times the function\'s timeout, redrive to the DLQ after ENRICHMENT_ATTEMPTS receives', () => {
+    const [, queue] = resourcesOfType(synth, 'AWS::SQS::Queue').find(([id]) => id === queueId())!;
+    // "at least six times the timeout that you configure on your function" (AWS, "Configuring a queue to use with Lambda").
+    expect(FUNCTION_SPECS['enrich-company'].timeout.toSeconds() * 6).toBe(120);
+    expect(queue.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 120,
+      MessageRetentionPeriod: ENRICHMENT_QUEUE.retentionPeriod.toSeconds(),
+      RedrivePolicy: { deadLetterTargetArn: arnOf(dlqId()), maxReceiveCount: ENRICHMENT_ATTEMPTS },
     });
-    // Only this rule may invoke it.
-    const permissions = resourcesOfType(synth, 'AWS::Lambda::Permission').map(([, permission]) => permission.Properties!)
-      .filter((permission) => JSON.stringify(permission.FunctionName).includes(functionLogicalId(synth, 'enrich-company')));
-    expect(permissions).toEqual([expect.objectContaining({ Principal: 'events.amazonaws.com', SourceArn: arnOf(resourcesOfType(synth, 'AWS::Events::Rule')[0][0]) })]);
+    expect(ENRICHMENT_ATTEMPTS).toBe(20);
+    // Kept shorter than the DLQ's 14 days: a moved message keeps its first enqueue time.
+    expect(ENRICHMENT_QUEUE.retentionPeriod.toDays()).toBeLessThan(14);
+    const [, policy] = resourcesOfType(synth, 'AWS::SQS::QueuePolicy').find(([, candidate]) => JSON.stringify(candidate.Properties!.Queues) === JSON.stringify([{ Ref: queueId() }]))!;
+    const [ruleId] = enrichmentRule(synth);
+    expect(policy.Properties!.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: expect.arrayContaining(['sqs:SendMessage']),
+        Condition: { ArnEquals: { 'aws:SourceArn': arnOf(ruleId) } },
+      }),
+    ]);
+    // ENRICHMENT_QUEUE_URL: where the function changes a throttled message's visibility.
+    const variables = synth.json.Resources[functionLogicalId(synth, 'enrich-company')].Properties!.Environment.Variables;
+    expect(variables.ENRICHMENT_QUEUE_URL).toEqual({ Ref: queueId() });
+  });
+
+  test('enrich-company reads it through an event-source mapping: small batches, at most two at once, partial batch failures; made after its role\'s grant', () => {
+    const mappings = resourcesOfType(synth, 'AWS::Lambda::EventSourceMapping').filter(([, mapping]) => JSON.stringify(mapping.Properties!.EventSourceArn) === JSON.stringify(arnOf(queueId())));
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0];
+    expect(mapping.Properties).toEqual({
+      EventSourceArn: arnOf(queueId()),
+      FunctionName: { Ref: functionLogicalId(synth, 'enrich-company') },
+      BatchSize: ENRICHMENT_QUEUE.batchSize,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(ENRICHMENT_QUEUE.batchSize).toBeLessThanOrEqual(10);
+    const roleId = ref(synth, synth.stack.functions.byName['enrich-company'].role);
+    expect((mapping as { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining([roleId, expect.stringMatching(/^FunctionsEnrichCompanyRoleDefaultPolicy/)]));
   });
 });
 
 describe('dead-letter queues and alarms', () => {
-  test('every queue is a DLQ: SSE, TLS only, kept 14 days, and alarmed on its first message', () => {
-    const queues = resourcesOfType(synth, 'AWS::SQS::Queue');
+  test('every queue but the enrichment queue is a DLQ: SSE, TLS only, kept 14 days, and alarmed on its first message', () => {
+    const queues = resourcesOfType(synth, 'AWS::SQS::Queue').filter(([id]) => id !== ref(synth, synth.stack.enrichment.queue));
     expect(queues.map(([id]) => id).sort()).toEqual([
       ref(synth, synth.stack.auditStream.deadLetters.queue),
-      ref(synth, synth.stack.functions.byName['enrich-company'].fn.deadLetterQueue!),
+      ref(synth, synth.stack.enrichment.queue.deadLetterQueue!.queue),
     ].sort());
     const policies = resourcesOfType(synth, 'AWS::SQS::QueuePolicy').map(([, policy]) => policy.Properties!);
     for (const [id, queue] of queues) {
@@ -173,7 +236,7 @@ describe('least privilege of the new functions', () => {
     const [tableId] = only(synth, 'AWS::DynamoDB::Table');
     const [busId] = only(synth, 'AWS::Events::EventBus');
     const logGroup = synth.json.Resources[functionLogicalId(synth, 'events')].Properties!.LoggingConfig.LogGroup.Ref;
-    expect(statementsOf(synth, 'events').map(({ Effect, Action, Resource, Condition }) => ({ Effect, Action: [...Action].sort(), Resource, Condition }))).toEqual([
+    expect(roleStatements(synth, 'events')).toEqual(([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [arnOf(logGroup)], Condition: undefined },
       { Effect: 'Allow', Action: ['events:PutEvents'], Resource: [arnOf(busId)], Condition: undefined },
       {
@@ -185,18 +248,15 @@ describe('least privilege of the new functions', () => {
       // No resource type: "*" or nothing (iam-simulation.test.ts shows a stream ARN would grant nothing).
       { Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: ['*'], Condition: undefined },
       { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: [arnOf(ref(synth, synth.stack.auditStream.deadLetters.queue))], Condition: undefined },
-    ]);
+    ]).sort((a, b) => a.Action[0].localeCompare(b.Action[0])));
   });
 
-  test('enrich-company: reads and updates connection items, takes from the Finch budget, puts audit entries, decrypts access tokens; no secret, no bus', () => {
+  test('enrich-company: reads and updates connection items, takes from the Finch budget, puts audit entries, decrypts access tokens, consumes its queue; no secret, no bus, no DLQ', () => {
     const [tableId] = only(synth, 'AWS::DynamoDB::Table');
     const [keyId] = only(synth, 'AWS::KMS::Key');
     const logGroup = synth.json.Resources[functionLogicalId(synth, 'enrich-company')].Properties!.LoggingConfig.LogGroup.Ref;
-    const dlq = ref(synth, synth.stack.functions.byName['enrich-company'].fn.deadLetterQueue!);
-    expect(statementsOf(synth, 'enrich-company').map(({ Effect, Action, Resource, Condition }) => ({ Effect, Action: [...Action].sort(), Resource, Condition }))).toEqual([
+    expect(roleStatements(synth, 'enrich-company')).toEqual(([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [arnOf(logGroup)], Condition: undefined },
-      // Lambda's DeadLetterConfig sends with the function's role.
-      { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [arnOf(dlq)], Condition: undefined },
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem'],
@@ -217,7 +277,14 @@ describe('least privilege of the new functions', () => {
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.auditPartition('*', '*')] } },
       },
       { Effect: 'Allow', Action: ['kms:Decrypt'], Resource: [arnOf(keyId)], Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'access_token' } } },
-    ]);
+      // The mapping's receive, delete and queue attributes, and the function's own visibility changes: this queue only.
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+        Resource: [arnOf(ref(synth, synth.stack.enrichment.queue))],
+        Condition: undefined,
+      },
+    ]).sort((a, b) => a.Action[0].localeCompare(b.Action[0])));
   });
 
   test('each gets only the variables it reads: no client credentials, callback or origin settings', () => {
@@ -226,7 +293,8 @@ describe('least privilege of the new functions', () => {
     expect(Object.keys(variables('events')).sort()).toEqual(['EVENT_BUS_NAME', 'NODE_OPTIONS', ...powertools].sort());
     // The shared Finch budget's settings too: it takes from the budget like every function that calls Finch.
     const budget = ['FINCH_BUDGET_BURST', 'FINCH_BUDGET_RESERVE', 'FINCH_RATE_LIMITS'];
-    expect(Object.keys(variables('enrich-company')).sort()).toEqual(['FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS', ...budget, ...powertools, 'TABLE_NAME'].sort());
+    expect(Object.keys(variables('enrich-company')).sort())
+      .toEqual(['ENRICHMENT_QUEUE_URL', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'KMS_KEY_ARN', 'NODE_OPTIONS', ...budget, ...powertools, 'TABLE_NAME'].sort());
     // Behind the WAF the HTTP functions get the origin header; the event functions take no request.
     const edge = synthesize({ ...DEPLOY_CONTEXT, waf: true }, { env: { account: '123456789012', region: 'us-east-1' }, nag: false });
     for (const name of ['events', 'enrich-company'] as const) {
@@ -239,7 +307,8 @@ describe('least privilege of the new functions', () => {
 describe('the events webhook (eventsWebhookUrl)', () => {
   test('is not there without the context', () => {
     for (const type of ['AWS::Events::Connection', 'AWS::Events::ApiDestination']) expect(resourcesOfType(synth, type)).toEqual([]);
-    expect(resourcesOfType(synth, 'AWS::Events::Rule')).toHaveLength(1);
+    // On the bus: the enrichment rule alone (the reconciler's schedule is on the default bus).
+    expect(resourcesOfType(synth, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties!.EventBusName)).toHaveLength(1);
     expect(Object.keys(synth.json.Outputs)).not.toContain('EventsWebhookSecretArn');
   });
 

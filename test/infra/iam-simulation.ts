@@ -30,6 +30,8 @@ export interface DeployedPolicies {
   streamArn: string;
   /** The connection events' bus. */
   busArn: string;
+  /** enrich-company's queue (the bus rule's target, the function's event source). */
+  enrichmentQueueArn: string;
   keyPolicy: PolicyDocument;
   tablePolicy?: PolicyDocument;
   secretPolicy?: PolicyDocument;
@@ -71,6 +73,7 @@ export function deployedPolicies(synth: Synthesized): DeployedPolicies {
     secretArn,
     streamArn: resolve({ 'Fn::GetAtt': [tableId, 'StreamArn'] }),
     busArn: resolve({ 'Fn::GetAtt': [busId, 'Arn'] }),
+    enrichmentQueueArn: resolve({ 'Fn::GetAtt': [logicalId(synth, synth.stack.enrichment.queue.node.defaultChild as CfnElement), 'Arn'] }),
     keyPolicy: resolve(key.Properties!.KeyPolicy),
     tablePolicy: table.Properties?.ResourcePolicy ? resolve(table.Properties.ResourcePolicy.PolicyDocument) : undefined,
     secretPolicy: secretPolicies.length ? resolve(secretPolicies[0][1].Properties!.ResourcePolicy) : undefined,

@@ -1,14 +1,18 @@
-// enrich-company (functions/enrich-company/handler.ts) invoked as Lambda invokes an EventBridge
-// rule's target, with the event the events function would make of the connection's audit entry
-// (functions/core/events.ts), over DynamoDB Local and the Finch emulator over HTTP: what it records,
-// that a redelivery records nothing more, that a disconnect or a reauthentication racing it wins,
-// and which of Finch's answers it records nothing for or throws for (Lambda's asynchronous retry).
+// enrich-company (functions/enrich-company/handler.ts) invoked as Lambda's SQS event-source mapping
+// invokes it: a message of the enrichment queue whose body is the event the events function would
+// make of the connection's audit entry (functions/core/events.ts), over DynamoDB Local, the Finch
+// emulator over HTTP and the local queue's ChangeMessageVisibility endpoint: what it records, that
+// a redelivery records nothing more, that a disconnect or a reauthentication racing it wins, and
+// which of Finch's answers it records nothing for or keeps the message for (the queue's retry).
 import { randomUUID } from 'node:crypto';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { type LocalQueueEndpoint, startQueueEndpoint } from '#local/events/queue-endpoint.js';
+import { queueMessageEvent } from '#local/enrich-company.js';
+import type { ConnectionEvent } from '#local/events/bus.js';
 import { keys } from '#adapters/table.js';
 import { type ConnectionEventDetail, EVENT_SOURCE, toConnectionEvent } from '#core/events.js';
 import type { AuditRecord } from '#core/ports/audit.js';
-import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
+import { invokeAs, recordCallsOf, recordQueueCalls } from '../support/aws-calls.js';
 import {
   RETURN_ORIGIN, authorizeAtFinch, capturedLogs, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile,
 } from '../support/harness.js';
@@ -20,16 +24,50 @@ const LEGAL_NAME = 'Acme Payroll LLC';
 
 type Handler = typeof import('../../functions/enrich-company/handler.js')['handler'];
 let handler: Handler;
+let queue: LocalQueueEndpoint;
 
 beforeAll(async () => {
+  queue = await startQueueEndpoint();
+  process.env.ENRICHMENT_QUEUE_URL = queue.queueUrl;
   // Imported once the harness has set the environment: the handler reads it at cold start, as in Lambda.
   const module = await import('../../functions/enrich-company/handler.js');
   handler = module.handler;
   recordCallsOf(module.enrichment, 'enrich-company');
+  recordQueueCalls(module.sqs, queue.queueUrl);
 });
+afterAll(() => queue.close());
 
 const context = { awsRequestId: randomUUID(), functionName: 'enrich-company' } as unknown as Context;
-const enrich = (event: unknown) => invokeAs('enrich-company', () => handler(event, context));
+
+/** What became of one delivery: the outcome the handler logged for its message, and whether the message was kept (a batch item failure) and hidden how long. */
+interface Delivered { outcome: string; kept: boolean; hiddenSeconds?: number }
+
+/** Delivers `event` as one message of the queue (receive count `receiveCount`), as the mapping would. */
+async function deliver(event: unknown, receiveCount = 1): Promise<Delivered> {
+  const messageId = randomUUID();
+  const receiptHandle = queue.receive();
+  const sqsEvent = queueMessageEvent(event as ConnectionEvent, { messageId, receiveCount, sentAt: Date.now() }, receiptHandle);
+  const response = await invokeAs('enrich-company', () => handler(sqsEvent, context));
+  const hiddenSeconds = queue.settle(receiptHandle);
+  const kept = response.batchItemFailures.some((failure) => failure.itemIdentifier === messageId);
+  expect(response.batchItemFailures.filter((failure) => failure.itemIdentifier !== messageId)).toEqual([]);
+  return { outcome: loggedOutcome(messageId), kept, ...(hiddenSeconds === undefined ? {} : { hiddenSeconds }) };
+}
+
+/** The handler's log line about the message: its outcome, `dropped`, `throttled`, or the error's name. */
+function loggedOutcome(messageId: string): string {
+  const lines = capturedLogs().split('\n').filter((line) => line.includes(messageId)).map((line) => JSON.parse(line) as Record<string, any>);
+  const line = lines.at(-1);
+  if (!line) throw new Error(`no log line for message ${messageId}`);
+  if (line.message.includes('dropped')) return 'dropped';
+  if (line.message.includes('throttled')) return 'throttled';
+  return line.outcome ?? line.error;
+}
+const enrich = async (event: unknown) => {
+  const delivered = await deliver(event);
+  expect(delivered.kept).toBe(false);
+  return { outcome: delivered.outcome };
+};
 
 /** As EventBridge hands an event to a rule's Lambda target. */
 function asDelivered(detail: ConnectionEventDetail): EventBridgeEvent<string, ConnectionEventDetail> {
@@ -84,7 +122,7 @@ describe('enrich-company: connection.connected fills in the employer', () => {
     expect(toConnectionEvent(entries[0])).toMatchObject({ type: 'connection.company_updated', connection_id: connectionId, company_id: atFinch(connectionId).company_id });
   });
 
-  test('a redelivered event (EventBridge delivers at least once) writes nothing: still one company_updated entry', async () => {
+  test('a redelivered event (EventBridge and SQS deliver at least once) writes nothing: still one company_updated entry', async () => {
     const { customerId, connectionId, event } = await connected('redelivered');
     await enrich(event);
     const before = await getItem(h, keys.connection(customerId, connectionId));
@@ -162,20 +200,46 @@ describe('enrich-company: Finch\'s answers', () => {
     expect(await companyEntries(customerId, connectionId)).toEqual([]);
   });
 
-  test('Finch unavailable (503 on /employer/company, the SDK\'s one retry included): throws, so Lambda delivers the event again; nothing recorded', async () => {
+  test('Finch unavailable (503 on /employer/company, the SDK\'s one retry included): the message is kept, with the queue\'s own visibility timeout; nothing recorded', async () => {
     const { customerId, connectionId, event } = await connected('unavailable');
     await emulatorFault(h, { method: 'GET', path: '/employer/company', status: 503, times: 2 });
-    await expect(enrich(event)).rejects.toMatchObject({ name: 'FinchUnavailable' });
+    await expect(deliver(event)).resolves.toEqual({ outcome: 'FinchUnavailable', kept: true });
     expect(await companyEntries(customerId, connectionId)).toEqual([]);
     // The retry, once Finch answers: recorded.
     await expect(enrich(event)).resolves.toEqual({ outcome: 'updated' });
   });
 
-  test('Finch rate limited (429 on /introspect, never retried inside the call): throws for the event\'s retry', async () => {
+  test('Finch rate limited (429 with Retry-After on /introspect, never retried inside the call): the message is kept and hidden at least that long', async () => {
     const { customerId, connectionId, event } = await connected('limited');
-    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 429 });
-    await expect(enrich(event)).rejects.toMatchObject({ name: 'FinchRateLimited' });
+    await emulatorFault(h, { method: 'GET', path: '/introspect', status: 429, headers: { 'retry-after': '7' } });
+    const delivered = await deliver(event);
+    expect(delivered).toMatchObject({ outcome: 'throttled', kept: true });
+    // Retry-After, spread up to twice it at the first receive (functions/enrich-company/batch.ts hiddenFor).
+    expect(delivered.hiddenSeconds).toBeGreaterThanOrEqual(7);
+    expect(delivered.hiddenSeconds).toBeLessThanOrEqual(14);
     expect(await companyEntries(customerId, connectionId)).toEqual([]);
+    // Received again once it shows: recorded.
+    await expect(deliver(event, 2)).resolves.toEqual({ outcome: 'updated', kept: false });
+  });
+
+  test('connection.initial_sync_completed for the org data reads the company; for the payroll data the message is dropped, nothing read', async () => {
+    const { customerId, connectionId, event } = await connected('synced');
+    const sync = (reason: string) => ({ ...event, 'detail-type': 'connection.initial_sync_completed', detail: { ...event.detail, id: randomUUID(), type: 'connection.initial_sync_completed', reason } });
+    const introspects = h.emulator.state().calls['GET /introspect'] ?? 0;
+    await expect(enrich(sync('payroll'))).resolves.toEqual({ outcome: 'dropped' });
+    expect(h.emulator.state().calls['GET /introspect'] ?? 0).toBe(introspects);
+    await expect(enrich(sync('org'))).resolves.toEqual({ outcome: 'updated' });
+    expect(await companyEntries(customerId, connectionId)).toHaveLength(1);
+  });
+
+  test('a message whose body is not JSON is dropped (logged by path), not kept', async () => {
+    const messageId = randomUUID();
+    const receiptHandle = queue.receive();
+    const sqsEvent = queueMessageEvent({} as ConnectionEvent, { messageId, receiveCount: 1, sentAt: Date.now() }, receiptHandle);
+    sqsEvent.Records[0].body = 'not json';
+    await expect(invokeAs('enrich-company', () => handler(sqsEvent, context))).resolves.toEqual({ batchItemFailures: [] });
+    queue.settle(receiptHandle);
+    expect(loggedOutcome(messageId)).toBe('dropped');
   });
 });
 

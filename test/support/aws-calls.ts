@@ -37,7 +37,9 @@ export type RecordedResource =
   | { kind: 'key'; id: string; own: boolean }
   | { kind: 'secret'; id: string; own: boolean }
   /** `own`: the function's configured bus (EVENT_BUS_NAME), which is the stack's bus once deployed. */
-  | { kind: 'bus'; name: string; own: boolean };
+  | { kind: 'bus'; name: string; own: boolean }
+  /** `own`: enrich-company's configured queue (ENRICHMENT_QUEUE_URL), the stack's enrichment queue once deployed. */
+  | { kind: 'queue'; url: string; own: boolean };
 
 export interface RecordedCall {
   /** Any Lambda of the stack: the route table's, `events`, `enrich-company` or `reconcile`. */
@@ -173,6 +175,24 @@ export function recordEventsCalls(client: RecordableEventBridgeClient, busName: 
     // A bus may be named by its name or its ARN (…:event-bus/<name>).
     const own = (name: string) => name === busName || name.endsWith(`:event-bus/${busName}`);
     for (const name of buses) record({ action, resource: { kind: 'bus', name, own: own(name) } }, only);
+    return next(args);
+  }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
+}
+
+/** The slice of an SQS client (enrich-company's) the recorder hooks into. */
+export type RecordableSqsClient = RecordableEventBridgeClient;
+
+/**
+ * Records the sqs:* calls of enrich-company's SQS client (ChangeMessageVisibility of a throttled
+ * message), `own` when the QueueUrl is `queueUrl` (ENRICHMENT_QUEUE_URL). Locally the client talks
+ * to the local queue's endpoint (local/events/queue-endpoint.ts) with the same requests.
+ */
+export function recordQueueCalls(client: RecordableSqsClient, queueUrl: string, only: LambdaName | null = 'enrich-company'): void {
+  if (recording.has(client)) return;
+  recording.add(client);
+  client.middlewareStack.add((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: { input: any }) => {
+    const url = String(args.input.QueueUrl ?? '');
+    record({ action: `sqs:${String(context.commandName).replace(/Command$/, '')}`, resource: { kind: 'queue', url, own: url === queueUrl } }, only);
     return next(args);
   }, { step: 'initialize', priority: 'high', name: 'deployTruthRecorder' });
 }
