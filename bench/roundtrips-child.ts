@@ -9,6 +9,7 @@ import { quietObserver } from '../test/support/budget.js';
 import * as harnessModule from '../test/support/harness.js';
 import { CLIENT_ID, CLIENT_SECRET, type Harness, authorizeAtFinch, startHarness } from '../test/support/harness.js';
 import { servePhase } from './child.js';
+import { kmsAnswers } from './aws-stubs.js';
 import { type Counts, type SdkClientLike, answerCalls, countCalls, delta, total } from './counting.js';
 
 export interface RoundTrip {
@@ -57,22 +58,6 @@ const percentile = (values: number[], p: number) => {
 function clientOf(client: SdkClientLike | undefined, what: string): SdkClientLike {
   if (!client?.middlewareStack) throw new Error(`bench: the container made no ${what} client; is it configured as in AWS?`);
   return client;
-}
-
-/** KMS as a stub: a reversible "ciphertext" that decrypts only under the same encryption context. */
-function kmsAnswers() {
-  const seal = (plaintext: Uint8Array, context: Record<string, string> = {}) =>
-    new Uint8Array(Buffer.from(JSON.stringify({ context, plaintext: Buffer.from(plaintext).toString('base64') })));
-  return {
-    EncryptCommand: (input: { Plaintext: Uint8Array; EncryptionContext?: Record<string, string> }) => ({ CiphertextBlob: seal(input.Plaintext, input.EncryptionContext) }),
-    DecryptCommand: (input: { CiphertextBlob: Uint8Array; EncryptionContext?: Record<string, string> }) => {
-      const sealed = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8')) as { context: Record<string, string>; plaintext: string };
-      if (JSON.stringify(sealed.context) !== JSON.stringify(input.EncryptionContext ?? {})) {
-        throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException' });
-      }
-      return { Plaintext: new Uint8Array(Buffer.from(sealed.plaintext, 'base64')) };
-    },
-  };
 }
 
 /** The harness's webhook secret, where it has one. */

@@ -7,7 +7,9 @@
 //   --skip x,y        leave out parts: cold, profile, warm, stack (round trips, events and load need it), events
 //   --scenario events only the events latency on the local stack (bench/events-latency.ts)
 //   --event-connections N  connections connected and disconnected one at a time in it (default 10)
-//   --out FILE        where the results go (default bench/results.json)
+//   --out FILE        where the results go (default bench/results.json; bench/results-scale.json for --scenario scale)
+//   --scenario scale  only the simulation at scale (bench/scale.ts): --customers N (1000), --minutes N (15),
+//                     --visits-per-hour X (1.5), --merges-per-hour X (0.5), --seed N (17); see BENCHMARKS.md
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -18,6 +20,7 @@ import { type EventReceiver, type EventsLatencyResult, measureEventsLatency, sta
 import { type LoadResult, type StartedStack, runLoad, startLocalStack } from './load.js';
 import { REPO_ROOT } from './paths.js';
 import { printReport } from './report.js';
+import { DEFAULT_SCALE, type ScaleRequest, type ScaleResult, measureScale, printScale } from './scale.js';
 import { measureRoundTrips } from './roundtrips.js';
 import type { RoundTripsResult } from './roundtrips-child.js';
 import { measureWarm } from './warm.js';
@@ -32,6 +35,8 @@ export interface BenchOptions {
   skip: Set<string>;
   out: string;
   eventConnections: number;
+  /** Set by `--scenario scale`: that simulation alone. */
+  scale?: ScaleRequest;
 }
 
 export interface BenchResults {
@@ -56,7 +61,8 @@ export interface BenchResults {
   durationMs: number;
 }
 
-const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack,events] [--scenario events] [--event-connections 10] [--out FILE]';
+const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack,events] [--scenario events|scale] [--event-connections 10] [--out FILE]'
+  + '\n       npm run bench -- --scenario scale [--customers 1000] [--minutes 15] [--visits-per-hour 1.5] [--merges-per-hour 0.5] [--seed 17] [--out FILE]';
 
 /** The parts --skip can leave out; `stack` carries npm start, the round trips, the events and the load. */
 const PARTS = ['cold', 'profile', 'warm', 'stack', 'events'];
@@ -65,12 +71,19 @@ const EVENTS_ONLY = new Set(['cold', 'profile', 'warm', 'roundTrips', 'load']);
 
 export function parseArgs(argv: string[]): BenchOptions {
   const options: BenchOptions = { flows: 200, runs: 15, iterations: 5000, warmup: 200, skip: new Set(), out: join(REPO_ROOT, 'bench', 'results.json'), eventConnections: 10 };
+  let out: string | undefined;
+  const workload = { ...DEFAULT_SCALE.workload };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i] ?? '';
     const count = (min: number) => {
       const n = Number(value());
       if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number ≥ ${min}\n${USAGE}`);
+      return n;
+    };
+    const rate = () => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n < 0 || n > 3600) throw new Error(`${flag} needs a number from 0 to 3600\n${USAGE}`);
       return n;
     };
     if (flag === '--flows') options.flows = count(1);
@@ -83,15 +96,24 @@ export function parseArgs(argv: string[]): BenchOptions {
       const unknown = [...options.skip].filter((name) => !PARTS.includes(name));
       if (unknown.length) throw new Error(`--skip: no part ${unknown.join(', ')} (parts: ${PARTS.join(', ')})\n${USAGE}`);
     }
-    else if (flag === '--out') options.out = value();
+    else if (flag === '--out') out = value();
     else if (flag === '--scenario') {
-      if (value() !== 'events') throw new Error(`--scenario: only \`events\`\n${USAGE}`);
-      options.skip = EVENTS_ONLY;
+      const scenario = value();
+      if (scenario === 'events') options.skip = EVENTS_ONLY;
+      else if (scenario === 'scale') options.scale = { ...DEFAULT_SCALE };
+      else throw new Error(`--scenario: \`events\` or \`scale\`\n${USAGE}`);
     }
+    else if (flag === '--customers') workload.customers = count(2);
+    else if (flag === '--minutes') workload.minutes = count(1);
+    else if (flag === '--visits-per-hour') workload.visitsPerHour = rate();
+    else if (flag === '--merges-per-hour') workload.mergesPerHour = rate();
+    else if (flag === '--seed') workload.seed = count(0);
     else if (flag === '--event-connections') options.eventConnections = count(1);
     else if (flag === '--help' || flag === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
   }
+  if (options.scale) options.scale = { ...options.scale, workload };
+  options.out = out ?? join(REPO_ROOT, 'bench', options.scale ? 'results-scale.json' : 'results.json');
   return options;
 }
 
@@ -121,8 +143,33 @@ async function part<T>(name: string, text: string, work: () => Promise<T>): Prom
   }
 }
 
+/**
+ * `--scenario scale`: the simulation alone, on a DynamoDB Local of its own (in memory); its own
+ * results file, since it shares no part with the default run.
+ */
+async function runScale(options: BenchOptions, request: ScaleRequest): Promise<void> {
+  const { startDynamoDbLocal } = await import('../local/dynamodb-local.js');
+  const started = Date.now();
+  const loadAvgBefore = loadavg();
+  const dynamodb = await startDynamoDbLocal();
+  try {
+    const scale = await part('scale', `scale: ${request.workload.customers} customers × ${request.workload.connectionsPerCustomer} connections, `
+      + `${request.workload.minutes} simulated minutes (connecting them first)`, () => measureScale(dynamodb.endpoint, request));
+    const results: { when: string; code: BenchResults['code']; machine: { cores: number; loadAvgBefore: number[]; loadAvgAfter: number[] }; scale: ScaleResult; durationMs: number } = {
+      when: new Date().toISOString(), code: codeVersion(), machine: { cores: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() }, scale, durationMs: Date.now() - started,
+    };
+    writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+    printScale(scale);
+    console.log(`\nwrote ${options.out} (${(results.durationMs / 1000).toFixed(0)} s; load average ${loadAvgBefore.map((n) => n.toFixed(1)).join('/')} before)`);
+    if (scale.unhandled > 0 || scale.ipBlocked) process.exitCode = 1;
+  } finally {
+    await dynamodb.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.scale) return runScale(options, options.scale);
   const started = Date.now();
   const loadAvgBefore = loadavg();
   const outDir = mkdtempSync(join(tmpdir(), 'finch-bench-'));
