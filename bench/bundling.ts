@@ -107,6 +107,12 @@ export const WHAT_IFS: WhatIf[] = [{
     .map((name) => `export class ${name} extends Error {}`)
     .concat('export class IdempotencyConfig {}', 'export class DynamoDBPersistenceLayer {}', 'export const makeIdempotent = (fn) => fn;')
     .join('\n'),
+}, {
+  // BENCHMARKS.md "Issue 16, part I": what Powertools Metrics (the EMF writer) costs every function.
+  name: 'callback without Powertools Metrics',
+  fn: 'callback',
+  packages: /^@aws-lambda-powertools\/metrics$/,
+  stub: 'export class Metrics { addDimensions() {} addMetadata() {} addMetric() {} publishStoredMetrics() {} clearMetrics() {} clearDimensions() {} clearMetadata() {} }',
 }];
 
 export interface WhatIfBundle { name: string; fn: string; bytes: number }
