@@ -72,7 +72,8 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     // The caller's deadline caps Finch's timeout, so one slow call cannot outlast it.
     const left = request.deadline === undefined ? Number.POSITIVE_INFINITY : Math.ceil(request.deadline - Date.now());
     if (left <= 0) throw new FinchDeadlineExceeded();
-    const cut = left < this.timeoutMs;
+    // A read allowed the whole deadline waits for it; otherwise Finch's timeout may come first.
+    const cut = left < this.timeoutMs || (request.untilDeadline === true && Number.isFinite(left));
     const client = this.finch.withOptions({ accessToken });
     const options = {
       ...(cut ? { timeout: left } : {}),

@@ -70,7 +70,8 @@ export async function forwardRead(
 ): Promise<FinchDataResponse> {
   let response: FinchDataResponse;
   try {
-    response = await deps.finchData.forward(request, accessToken);
+    // All the time the function has, not just Finch's per-call timeout: a live read may need it.
+    response = await deps.finchData.forward({ ...request, untilDeadline: true }, accessToken);
   } catch (error) {
     if (!(error instanceof FinchTimeout)) throw error;
     const sync = initialSyncState(stored, template);

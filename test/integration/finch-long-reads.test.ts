@@ -11,7 +11,9 @@ import { PROXY_RESERVE_MS } from '#core/finch-reads.js';
 import { WEBHOOK_SECRET, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile } from '../support/harness.js';
 import { keys } from '#adapters/table.js';
 
-const h = harnessForFile({ clearFaults: true });
+// Finch's per-call timeout short, so a proxied read shows it waits for its deadline instead.
+const FINCH_TIMEOUT_MS = 1000;
+const h = harnessForFile({ clearFaults: true, env: { FINCH_TIMEOUT_MS: String(FINCH_TIMEOUT_MS) } });
 const newCustomer = customerIds();
 const claims = (customer_id: string) => ({ customer_id, sub: `user-of-${customer_id}` });
 const PRODUCTS = ['company', 'directory', 'individual', 'payment'];
@@ -160,10 +162,10 @@ describe('a read slower than the function\'s time: 504 finch_timeout with a body
     expect(res.json.error).toMatchObject({ code: 'finch_timeout', connection_id: id, initial_sync: null, message: 'Finch did not answer within this API\'s time; retry shortly.' });
   });
 
-  test('with the function\'s usual time the same slow read is answered', async () => {
+  test('with the function\'s usual time a read slower than Finch\'s per-call timeout is still answered: it waits for its deadline', async () => {
     const customer = newCustomer('slow-ok');
     const id = await connect(customer);
-    await emulatorFault(h, { method: 'GET', path: '/employer/company', delay_ms: 600, times: 1 });
+    await emulatorFault(h, { method: 'GET', path: '/employer/company', delay_ms: FINCH_TIMEOUT_MS + 600, times: 1 });
     const res = await read(customer, id, '/employer/company');
     expect(res.statusCode).toBe(200);
   });

@@ -18,6 +18,12 @@ export interface FinchDataRequest {
    * when that comes before Finch's own timeout (FinchDeadlineExceeded either way).
    */
   deadline?: number;
+  /**
+   * Wait for Finch until the deadline, however long Finch's own timeout (FINCH_TIMEOUT_MS) is: a
+   * proxied read before the initial sync, which Finch answers live in seconds to minutes, gets all
+   * the time the function has (functions/core/finch-reads.ts). Without it the shorter of the two cuts.
+   */
+  untilDeadline?: boolean;
 }
 
 export interface FinchDataResponse {

@@ -107,6 +107,26 @@ describe('what comes back', () => {
     expect(answer).toEqual({ status: 429, body: { code: 429, name: 'rate_limit_error' }, headers: { 'retry-after': '3', 'finch-request-id': 'req-1' } });
   });
 
+  test('Finch\'s freshness headers are passed on (Headers: Finch-Data-Retrieved, Finch-Last-Attempted-Update-Date/-Result)', async () => {
+    const { gateway } = await setup(() => ({
+      status: 200, body: '{}',
+      headers: {
+        'finch-data-retrieved': '2026-01-02T03:04:05Z', 'finch-last-attempted-update-date': '2026-01-03T00:00:00Z',
+        'finch-last-attempted-update-result': 'partial_error', 'finch-other': 'x',
+      },
+    }));
+    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok');
+    expect(answer.headers).toEqual({
+      'finch-data-retrieved': '2026-01-02T03:04:05Z', 'finch-last-attempted-update-date': '2026-01-03T00:00:00Z', 'finch-last-attempted-update-result': 'partial_error',
+    });
+  });
+
+  test('untilDeadline: a read waits for Finch past its per-call timeout, up to the deadline', async () => {
+    const { gateway } = await setup(() => ({ status: 200, body: '{"ok":true}', delayMs: 600 }), 200);
+    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 5000, untilDeadline: true }, 'tok');
+    expect(answer).toMatchObject({ status: 200, body: { ok: true } });
+  });
+
   test('a body that is not JSON comes back as null', async () => {
     const { gateway } = await setup(() => ({ status: 502, body: '<html>bad gateway</html>', headers: { 'content-type': 'text/html' } }));
     expect(await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok'))

@@ -51,6 +51,14 @@ describe('forwardRead', () => {
     await expect(read).rejects.not.toBeInstanceOf(FinchTimeout);
   });
 
+  test('asks the gateway to wait until the deadline, not just Finch\'s per-call timeout', async () => {
+    const { deps } = fakeDeps();
+    const sent: unknown[] = [];
+    const finchData: FinchDataGateway = { forward: async (sentRequest) => { sent.push(sentRequest); return { status: 200, body: {}, headers: {} }; } };
+    await forwardRead({ ...deps, finchData }, stored(null, null), '/employer/directory', { ...request, deadline: 5 }, 'tok');
+    expect(sent).toEqual([{ ...request, deadline: 5, untilDeadline: true }]);
+  });
+
   test('a 200 is Finch\'s answer as it came', async () => {
     const { deps } = fakeDeps();
     const answer = { status: 200, body: { individuals: [] }, headers: { 'finch-data-retrieved': '2026-01-01T00:00:00Z' } };

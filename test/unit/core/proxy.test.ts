@@ -79,7 +79,8 @@ describe('GET/POST /finch/{path+} core', () => {
     expect(answer).toEqual({ status: 200, body: { legal_name: 'Acme' }, headers: { 'finch-request-id': 'r1' } });
     expect(finchData.calls).toEqual([{
       accessToken: 'tok-acme',
-      request: { method: 'GET', path: '/employer/directory', query: { limit: '2' }, body: undefined, headers: { accept: 'application/json' } },
+      // A proxied read waits for Finch until its deadline (functions/core/finch-reads.ts).
+      request: { method: 'GET', path: '/employer/directory', query: { limit: '2' }, body: undefined, headers: { accept: 'application/json' }, untilDeadline: true },
     }]);
   });
 
