@@ -27,7 +27,7 @@ function dashboardBody(of: Synthesized): string {
   return typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
 }
 
-const alarmsOf = (of: Synthesized) => resourcesOfType(of, 'AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties! }));
+const alarmsOf = (of: Synthesized): Array<Record<string, any>> => resourcesOfType(of, 'AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties! }));
 const alarmNamed = (of: Synthesized, id: string) => {
   const found = alarmsOf(of).filter((alarm) => alarm.id.startsWith(`Alarms${id}`));
   expect(found).toHaveLength(1);
