@@ -54,7 +54,8 @@ async function redirectConnect(token: string, body: Record<string, unknown> = {}
 }
 
 beforeAll(async () => {
-  stack = await startStackProcess();
+  // The reconciler runs on demand only (POST /_local/reconcile), so no run of its own interleaves with a test.
+  stack = await startStackProcess(['--quiet'], 100_000, { RECONCILE_LOCAL_INTERVAL_SECONDS: '0' });
   API = stack.stack.apiUrl;
   FINCH = stack.stack.finchUrl;
 }, 120_000);
@@ -251,6 +252,36 @@ describe('a connection\'s life over the local stack', () => {
     expect(gone.status).toBe(204);
     const trail = await api('GET', `/connections/${connection_id}/audit`, { token });
     expect(trail.json.entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['webhook_applied', 'reauthenticated', 'disconnected']));
+  });
+});
+
+describe('the reconciler over the local stack', () => {
+  test('a status Finch changed without a webhook: POST /_local/reconcile finds it, and connection.status_changed comes out of the local pipe', async () => {
+    const token = await tokenFor('wallace', { customer_name: 'Wallace' });
+    const { connection_id } = await redirectConnect(token);
+    // The demo's pass-through to the emulator's control: no webhook is sent. (Its answer is the
+    // emulator's view, tokens included: a dev control's, not the API's, so not kept in `answers`.)
+    expect((await http('POST', `${API}/_local/emulator/connections/${connection_id}`, { body: { status: 'error_permissions' } })).status).toBe(200);
+    expect((await api('GET', `/connections/${connection_id}`, { token })).json.status).toBe('connected');
+    const run = await api('POST', '/_local/reconcile');
+    expect(run.status).toBe(200);
+    expect(run.json).toMatchObject({ stopped: 'done', outcomes: expect.objectContaining({ drift: expect.any(Number) }) });
+    expect(run.json.outcomes.drift).toBeGreaterThanOrEqual(1);
+    expect((await api('GET', `/connections/${connection_id}`, { token })).json.status).toBe('error_permissions');
+    // The stream runner reads the table's stream on its own schedule: wait for the event (jest's timeout bounds it).
+    let events: Array<{ type: string; previous_status?: string; status: string }> = [];
+    while (!events.some((event) => event.type === 'connection.status_changed')) {
+      events = (await api('GET', `/_local/events?connection_id=${connection_id}`)).json.events;
+      if (!events.some((event) => event.type === 'connection.status_changed')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(events.filter((event) => event.type === 'connection.status_changed')).toEqual([
+      expect.objectContaining({ status: 'error_permissions', previous_status: 'connected' }),
+    ]);
+    // A second run finds nothing new for it: no second event.
+    await api('POST', '/_local/reconcile');
+    const trail = await api('GET', `/connections/${connection_id}/audit`, { token });
+    const changes = trail.json.entries.filter((entry: { actor: string; details?: { status?: string; previous_status?: string } }) => entry.actor === 'reconciler' && entry.details?.status !== entry.details?.previous_status);
+    expect(changes).toHaveLength(1);
   });
 });
 
