@@ -13,6 +13,7 @@ import type { Log } from '#core/deps.js';
 import { RECONCILER_ACTOR, type ReconcileDeps, type ReconcileReport, reconcile } from '#core/reconcile.js';
 import type { QueuedConnection } from '#core/ports/check-queue.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
+import { localInterval, startLocalReconciler } from '#local/reconcile.js';
 import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
 import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
 import {
@@ -280,5 +281,29 @@ describe('reconciler: a connection being or already disconnected is never touche
     const after = await item(customerId, connectionId);
     expect(after).toMatchObject({ status: 'connected', [RECONCILE_INDEX.partitionKey]: CHECK_PARTITION, [RECONCILE_INDEX.sortKey]: before![RECONCILE_INDEX.sortKey] });
     expect((await reconciler.deps.checks.oldestChecked(1000)).map((q) => q.connection_id)).toContain(connectionId);
+  });
+});
+
+describe('reconciler, locally: npm start\'s stand-in for the schedule (local/reconcile.ts)', () => {
+  test('runs the handler on its interval, and once more on demand with what it did', async () => {
+    const { customerId, connectionId } = await settled('local');
+    const before = (await item(customerId, connectionId))![RECONCILE_INDEX.sortKey];
+    const local = await startLocalReconciler({ intervalSeconds: 1, log: () => undefined });
+    try {
+      // The interval's run: waited for without a deadline of its own (jest's timeout bounds it).
+      while ((await item(customerId, connectionId))![RECONCILE_INDEX.sortKey] === before) await new Promise((resolve) => setTimeout(resolve, 50));
+      await setFinchStatus(connectionId, 'error_no_account_setup');
+      await expect(local.runNow()).resolves.toMatchObject({ stopped: 'done', outcomes: expect.objectContaining({ drift: expect.any(Number) }) });
+      expect(await item(customerId, connectionId)).toMatchObject({ status: 'error_no_account_setup' });
+    } finally {
+      await local.stop();
+    }
+  });
+
+  test('RECONCILE_LOCAL_INTERVAL_SECONDS: 30 by default, 0 for on demand only, anything else refused by name', () => {
+    expect(localInterval({})).toBe(30);
+    expect(localInterval({ RECONCILE_LOCAL_INTERVAL_SECONDS: '0' })).toBe(0);
+    expect(localInterval({ RECONCILE_LOCAL_INTERVAL_SECONDS: '5' })).toBe(5);
+    for (const bad of ['-1', '1.5', 'soon']) expect(() => localInterval({ RECONCILE_LOCAL_INTERVAL_SECONDS: bad })).toThrow(/RECONCILE_LOCAL_INTERVAL_SECONDS/);
   });
 });
