@@ -58,6 +58,10 @@ export const METRICS = {
   EventRecordsFailed: { unit: 'Count', dimensions: [], rollups: [] },
   /** enrich-company runs, by outcome (updated, unchanged, refused, …, dropped for an event it does not take). */
   CompanyEnrichments: { unit: 'Count', dimensions: ['Outcome'], rollups: [] },
+  /** The reconciler's checks, by outcome: unchanged, drift (recorded), postponed (webhooks flow), ended, raced, failed (Finch, for that connection). */
+  ReconcilerChecks: { unit: 'Count', dimensions: ['Outcome'], rollups: [] },
+  /** The reconciler's runs, by why each stopped: done, budget (the Finch budget refused), time, failed (the run threw). */
+  ReconcilerRuns: { unit: 'Count', dimensions: ['Stopped'], rollups: [] },
   /** Requests the shared Finch budget let through, by caller kind: interactive, background. */
   FinchBudgetTakes: { unit: 'Count', dimensions: ['CallerKind'], rollups: [] },
   /** Requests the shared Finch budget refused before they left (answered as Finch's 429), by bucket and caller kind. */

@@ -13,6 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { Context } from 'aws-lambda';
 import { buildReconcileContainer, makeNow } from '#adapters/container.js';
+import { metrics } from '#adapters/metrics.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
 import type { Log } from '#core/deps.js';
 import { type ReconcileReport, reconcile } from '#core/reconcile.js';
@@ -39,7 +40,16 @@ export async function handler(_event: unknown, context?: Pick<Context, 'getRemai
   const deadline = Date.now() + (context ? context.getRemainingTimeInMillis() : DEFAULT_RUN_MS);
   const needed = reconciler.config.FINCH_TIMEOUT_MS + WRITES_MARGIN_MS;
   const hasTime = () => deadline - Date.now() > needed;
-  const report = await reconcile(reconciler.deps, reconciler.settings, hasTime);
-  log.info('reconciler run', { ...report.outcomes, checked: report.checked, stopped: report.stopped });
-  return report;
+  let stopped = 'failed';
+  try {
+    const report = await reconcile(reconciler.deps, reconciler.settings, hasTime);
+    stopped = report.stopped;
+    log.info('reconciler run', { ...report.outcomes, checked: report.checked, stopped });
+    for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) metrics.add('ReconcilerChecks', { Outcome: outcome }, count);
+    return report;
+  } finally {
+    // One EMF line a run, as the HTTP stack writes a request's.
+    metrics.add('ReconcilerRuns', { Stopped: stopped });
+    metrics.flush();
+  }
 }

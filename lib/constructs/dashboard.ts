@@ -84,6 +84,10 @@ export class OperationsDashboard extends Construct {
         m('EventRecordsFailed', {}, 'batches with a failed record'),
         search('CompanyEnrichments', ['Outcome'], 'enrichment'),
       ]),
+      graph('Reconciler: checks by outcome, runs by stop', [
+        search('ReconcilerChecks', ['Outcome'], 'checks'),
+        search('ReconcilerRuns', ['Stopped'], 'runs'),
+      ]),
     );
 
     const fns = Object.entries(props.functions);

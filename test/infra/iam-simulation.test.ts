@@ -44,7 +44,7 @@ describe('KMS: tokens are decrypted only where Finch is called with one, and mad
   });
 
   test('the functions that call Finch with a stored token may decrypt one', async () => {
-    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company'] as const) {
+    for (const name of ['connections', 'webhook', 'finch-proxy', 'enrich-company', 'reconcile'] as const) {
       await expectDecision({ function: name, action: 'kms:Decrypt', encryptionContext: tokenContext }, true);
     }
   });
@@ -74,7 +74,7 @@ describe('KMS: tokens are decrypted only where Finch is called with one, and mad
 });
 
 describe('Secrets Manager: the data proxy never holds the client credentials', () => {
-  test.each(['finch-proxy', 'events', 'enrich-company'] as const)('%s cannot read the Finch secret; connections can', async (name) => {
+  test.each(['finch-proxy', 'events', 'enrich-company', 'reconcile'] as const)('%s cannot read the Finch secret; connections can', async (name) => {
     await expectDecision({ function: name, action: 'secretsmanager:GetSecretValue', resource: policies.secretArn }, false);
     await expectDecision({ function: 'connections', action: 'secretsmanager:GetSecretValue', resource: policies.secretArn }, true);
   });
@@ -129,6 +129,30 @@ describe('DynamoDB: items by key, on this table only', () => {
     await expectDecision(item('dynamodb:DeleteItem', 'CUSTOMER#acme'), false);
     await expectDecision({ function: 'enrich-company', action: 'dynamodb:Query', resource: policies.indexArn, leadingKeys: ['CUSTOMER#acme'] }, false);
     await expectDecision({ function: 'enrich-company', action: 'events:PutEvents', resource: policies.busArn }, false);
+  });
+
+  test('reconcile queries its queue\'s index only, reads and updates connections, takes from the Finch budget and appends audit entries, and nothing else', async () => {
+    const item = (action: string, pk: string, inTransaction = false): IamRequest => ({
+      function: 'reconcile', action, resource: policies.tableArn, leadingKeys: [pk], ...(inTransaction ? { enclosingOperation: 'TransactWriteItems' } : {}),
+    });
+    const checkIndexArn = `${policies.tableArn}/index/by_check`;
+    await expectDecision({ function: 'reconcile', action: 'dynamodb:Query', resource: checkIndexArn, leadingKeys: ['LIVE'] }, true);
+    // Never the list index, the table's own partitions, nor a Scan of its index.
+    await expectDecision({ function: 'reconcile', action: 'dynamodb:Query', resource: policies.indexArn, leadingKeys: ['CUSTOMER#acme'] }, false);
+    await expectDecision({ function: 'reconcile', action: 'dynamodb:Query', resource: policies.tableArn, leadingKeys: ['AUDIT#acme#conn-1'] }, false);
+    await expectDecision({ function: 'reconcile', action: 'dynamodb:Scan', resource: checkIndexArn }, false);
+    await expectDecision(item('dynamodb:GetItem', 'CUSTOMER#acme'), true);
+    await expectDecision(item('dynamodb:UpdateItem', 'CUSTOMER#acme'), true);
+    await expectDecision(item('dynamodb:UpdateItem', 'CUSTOMER#acme', true), true);
+    await expectDecision(item('dynamodb:PutItem', 'AUDIT#acme#conn-1', true), true);
+    await expectDecision(item('dynamodb:UpdateItem', 'RATE#ip'), true);
+    // Not a new connection, an owner, a session or an idempotency record; no delete; no audit rewrite.
+    await expectDecision(item('dynamodb:PutItem', 'CUSTOMER#acme', true), false);
+    await expectDecision(item('dynamodb:GetItem', 'CONNECTION#conn-1'), false);
+    await expectDecision(item('dynamodb:UpdateItem', 'AUDIT#acme#conn-1', true), false);
+    await expectDecision(item('dynamodb:PutItem', 'SESSION#abc', true), false);
+    await expectDecision(item('dynamodb:DeleteItem', 'CUSTOMER#acme'), false);
+    await expectDecision({ function: 'reconcile', action: 'events:PutEvents', resource: policies.busArn }, false);
   });
 
   test('events reads the table\'s stream and puts on the stack\'s bus, and touches no item nor another bus', async () => {

@@ -16,8 +16,9 @@ import { signWebhook } from '#local/finch-emulator/index.js';
 import { localInterval, startLocalReconciler } from '#local/reconcile.js';
 import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
 import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
+import { emfData } from '../support/emf.js';
 import {
-  WEBHOOK_SECRET, clearFinchBudget, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile,
+  WEBHOOK_SECRET, capturedLogs, clearFinchBudget, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile,
 } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
@@ -117,6 +118,20 @@ describe('reconciler: drift Finch did not announce is recorded, with the event a
     // Found once: the next run finds nothing new and writes no second entry.
     await run();
     expect(await statusChanges(customerId, connectionId)).toHaveLength(1);
+  });
+
+  test('each run writes its metrics: ReconcilerChecks by outcome (drift among them), ReconcilerRuns by why it stopped', async () => {
+    const { connectionId } = await settled('metrics');
+    await setFinchStatus(connectionId, 'reauth');
+    const from = capturedLogs().length;
+    const report = await run();
+    const data = emfData(capturedLogs().slice(from));
+    const sum = (name: string, dimension: string, value: string) => data
+      .filter((datum) => datum.name === name && datum.dimensions[dimension] === value).flatMap((datum) => datum.values).reduce((a, b) => a + b, 0);
+    expect(sum('ReconcilerRuns', 'Stopped', 'done')).toBe(1);
+    expect(sum('ReconcilerChecks', 'Outcome', 'drift')).toBe(report.outcomes.drift);
+    expect(report.outcomes.drift).toBeGreaterThanOrEqual(1);
+    expect(sum('ReconcilerChecks', 'Outcome', 'unchanged')).toBe(report.outcomes.unchanged);
   });
 
   test('a token Finch refuses (401) is reauth, as a refresh stores it: connection.reauth_required', async () => {
