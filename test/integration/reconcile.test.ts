@@ -322,3 +322,18 @@ describe('reconciler, locally: npm start\'s stand-in for the schedule (local/rec
     for (const bad of ['-1', '1.5', 'soon']) expect(() => localInterval({ RECONCILE_LOCAL_INTERVAL_SECONDS: bad })).toThrow(/RECONCILE_LOCAL_INTERVAL_SECONDS/);
   });
 });
+
+describe('reconciler: secrets stay in the backend', () => {
+  test('no token Finch issued appears in any log line, audit entry or event of these runs', async () => {
+    const tokens = h.emulator.state().connections.flatMap((connection) => connection.tokens);
+    expect(tokens.length).toBeGreaterThan(10);
+    await pipe.drain();
+    const audit = (await Promise.all(h.emulator.state().connections.map(async (c) => {
+      const owner = await h.app.deps.connections.getOwner(c.connection_id);
+      return owner ? JSON.stringify(await trail(owner, c.connection_id)) : '';
+    }))).join('\n');
+    const seen = `${capturedLogs()}\n${audit}\n${JSON.stringify(pipe.bus.events())}`;
+    expect(seen).toContain(RECONCILER_ACTOR);
+    for (const token of tokens) expect(seen.includes(token)).toBe(false);
+  });
+});
