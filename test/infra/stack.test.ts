@@ -458,6 +458,7 @@ describe('bundles', () => {
       TABLE_NAME: 'finch-connections',
       KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
       EVENT_BUS_NAME: 'FinchConnections-connection-events',
+      ENRICHMENT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/FinchConnections-CompanyEnrichmentQueue',
     };
     const env = Object.fromEntries(Object.entries(deployed).map(([key, value]) => {
       if (typeof value === 'string') return [key, value];
