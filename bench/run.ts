@@ -9,7 +9,8 @@
 //   --event-connections N  connections connected and disconnected one at a time in it (default 10)
 //   --out FILE        where the results go (default bench/results.json; bench/results-scale.json for --scenario scale)
 //   --scenario scale  only the simulation at scale (bench/scale.ts): --customers N (1000), --minutes N (15),
-//                     --visits-per-hour X (1.5), --merges-per-hour X (0.5), --seed N (17); see BENCHMARKS.md
+//                     --visits-per-hour X (1.5), --merges-per-hour X (0.5), --seed N (17), --speed N (10 simulated
+//                     seconds a real one at most; 0: unbounded); see BENCHMARKS.md
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -62,7 +63,7 @@ export interface BenchResults {
 }
 
 const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack,events] [--scenario events|scale] [--event-connections 10] [--out FILE]'
-  + '\n       npm run bench -- --scenario scale [--customers 1000] [--minutes 15] [--visits-per-hour 1.5] [--merges-per-hour 0.5] [--seed 17] [--out FILE]';
+  + '\n       npm run bench -- --scenario scale [--customers 1000] [--minutes 15] [--visits-per-hour 1.5] [--merges-per-hour 0.5] [--seed 17] [--speed 10] [--out FILE]';
 
 /** The parts --skip can leave out; `stack` carries npm start, the round trips, the events and the load. */
 const PARTS = ['cold', 'profile', 'warm', 'stack', 'events'];
@@ -73,6 +74,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   const options: BenchOptions = { flows: 200, runs: 15, iterations: 5000, warmup: 200, skip: new Set(), out: join(REPO_ROOT, 'bench', 'results.json'), eventConnections: 10 };
   let out: string | undefined;
   const workload = { ...DEFAULT_SCALE.workload };
+  let speed = DEFAULT_SCALE.speed;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i] ?? '';
@@ -108,11 +110,12 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (flag === '--visits-per-hour') workload.visitsPerHour = rate();
     else if (flag === '--merges-per-hour') workload.mergesPerHour = rate();
     else if (flag === '--seed') workload.seed = count(0);
+    else if (flag === '--speed') speed = count(0);
     else if (flag === '--event-connections') options.eventConnections = count(1);
     else if (flag === '--help' || flag === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
   }
-  if (options.scale) options.scale = { ...options.scale, workload };
+  if (options.scale) options.scale = { ...options.scale, workload, speed };
   options.out = out ?? join(REPO_ROOT, 'bench', options.scale ? 'results-scale.json' : 'results.json');
   return options;
 }

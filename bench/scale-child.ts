@@ -9,6 +9,7 @@ import './sim-clock.js';
 import { DynamoDBDocumentClient, DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { buildContainer } from '#adapters/container.js';
+import { keys } from '#adapters/table.js';
 import { finchCredentials } from '#adapters/secrets.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
 import { handleCallback } from '#core/callback.js';
@@ -23,7 +24,7 @@ import { kmsAnswers } from './aws-stubs.js';
 import { servePhase } from './child.js';
 import { type CallCounter, type SdkClientLike, answerCalls, countCalls, delta } from './counting.js';
 import { apiEvent, lambdaContext } from './events.js';
-import { type Collector, type ScaleRequest, type ScaleResult, newCollector, summarize } from './scale.js';
+import { type Collector, type ScaleRequest, type ScaleResult, type Storage, newCollector, summarize } from './scale.js';
 import { type Demand, READ_MIX, generateDemand } from './scale-workload.js';
 import { advanceTo, simNow } from './sim-clock.js';
 
@@ -113,6 +114,7 @@ async function run(request: ScaleRequest): Promise<ScaleResult> {
 
   // The budget and Finch's windows start empty; Finch's limits on from here.
   await clearBuckets(table.doc, table.tableName);
+  const afterConnect = await census(table.doc, table.tableName);
   await control('/_emulator/rate-limits', { reset: true, enforce: true });
   process.env.FINCH_RATE_LIMITS = '';
   const proxy = (await import('../functions/finch-proxy/handler.js')).handler as unknown as Handler;
@@ -180,6 +182,9 @@ async function run(request: ScaleRequest): Promise<ScaleResult> {
   let lastRefused: Record<string, number> = {};
   const t1 = performance.now();
   for (let t = 0; t < span; t += request.tickMs) {
+    // At most `speed` simulated seconds a real one: the reconciler, running beside the steps, keeps a pace near a Lambda's.
+    const behind = t / request.speed - (performance.now() - t1);
+    if (request.speed > 0 && behind > 0) await new Promise((resolve) => setTimeout(resolve, behind));
     advanceTo(start + t);
     const limits = await control('/_emulator/rate-limits') as { in_window: Record<string, number>; seen: Record<string, number>; refused: Record<string, number>; ip_blocked_until: number | null };
     collector.sampleWindows(limits.in_window, limits.ip_blocked_until !== null);
@@ -213,15 +218,38 @@ async function run(request: ScaleRequest): Promise<ScaleResult> {
     reconcile: { dynamodb: delta(bg.dynamo.commands, before.bg.dynamo), budgetTakes: bg.budget.takes - before.bg.budget, kms: delta(bg.kms.commands, before.bg.kms) },
     finch: { seen: limits.seen, refused: limits.refused },
   };
+  const storage = { afterConnect, afterSimulation: await census(table.doc, table.tableName) };
   await emulator.close();
   table.client.destroy();
-  return summarize(request, collector, { connectMs, simulateMs, connections: connections.flat().length, reconciler: reconcile !== null, totals });
+  return summarize(request, collector, { connectMs, simulateMs, connections: connections.flat().length, reconciler: reconcile !== null, totals, storage });
 }
 
-/** Deletes the budget's buckets: a fresh budget. */
+/** Deletes the budget's buckets (one item each, functions/adapters/dynamo/rate-buckets.ts): a fresh budget. */
 async function clearBuckets(doc: DynamoDBDocumentClient, tableName: string): Promise<void> {
-  const out = await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(pk, :rate)', ExpressionAttributeValues: { ':rate': 'RATE#' } }));
-  await Promise.all((out.Items ?? []).map((item) => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }))));
+  await Promise.all(BUCKET_NAMES.map((name) => doc.send(new DeleteCommand({ TableName: tableName, Key: keys.rateBucket(name) }))));
+}
+
+/**
+ * The table's items by kind (the key's first word, functions/adapters/table.ts) and their size as
+ * DynamoDB bills it, about: attribute names plus values, as UTF-8 (numbers counted as their text).
+ */
+async function census(doc: DynamoDBDocumentClient, tableName: string): Promise<Storage> {
+  const kinds: Storage['kinds'] = {};
+  const reconcilerChanged: Record<string, number> = {};
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      const kind = String(item.pk).split('#')[0];
+      const bytes = Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value)), 0);
+      kinds[kind] = { items: (kinds[kind]?.items ?? 0) + 1, bytes: (kinds[kind]?.bytes ?? 0) + bytes };
+      // What the reconciler found different (its audit entries' `details.changed`: field names, never values).
+      const changed = item.actor === 'reconciler' ? (item.details as { changed?: string } | undefined)?.changed : undefined;
+      if (changed) reconcilerChanged[changed] = (reconcilerChanged[changed] ?? 0) + 1;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { kinds, reconcilerChanged };
 }
 
 /** The reconcile handler, or null while it is not in this tree (it is imported only if its module loads). */

@@ -15,6 +15,13 @@ export interface ScaleRequest {
   employees: number;
   /** Simulated ms per step: each step's requests go at once, and the clock moves after they are answered. */
   tickMs: number;
+  /**
+   * At most this many simulated seconds a real second (0: as fast as the machine goes). Requests
+   * never see the clock jump (it moves between steps), but the reconciler runs beside the steps:
+   * a check here is ~50–100 ms of real work, so at 10× it lasts 0.5–1 simulated s, near a
+   * Lambda's (Finch's /introspect latency dominates there); unbounded, the reconciler would look far slower than it is.
+   */
+  speed: number;
   /** How many times an application comes back after a 429's Retry-After (0: never). */
   retries: number;
   /** The reconciler's interval (its RECONCILE_INTERVAL_MINUTES), its first run's minute, and its connections a run. */
@@ -30,7 +37,7 @@ export const DEFAULT_SCALE: ScaleRequest = {
   workload: {
     customers: 1000, connectionsPerCustomer: 3, minutes: 15, visitsPerHour: 1.5, mergesPerHour: 0.5, heavyShare: 0.02, heavyFactor: 10, seed: 17,
   },
-  employees: 50, tickMs: 1000, retries: 1, reconcileMinutes: 5, reconcileOffsetMinutes: 1, reconcileMaxConnections: 200, connectConcurrency: 16,
+  employees: 50, tickMs: 1000, speed: 10, retries: 1, reconcileMinutes: 5, reconcileOffsetMinutes: 1, reconcileMaxConnections: 200, connectConcurrency: 16,
 };
 
 type Outcome = 'served' | 'budget_429' | 'finch_block_429' | 'finch_429' | 'unhandled_429' | 'partial' | 'empty' | 'other';
@@ -115,6 +122,13 @@ export function newCollector(): Collector {
 const stats = (values: number[]) => ({ count: values.length, p50Ms: percentile(values, 50), p95Ms: percentile(values, 95) });
 const count = <T>(items: T[], test: (item: T) => boolean) => items.reduce((n, item) => n + (test(item) ? 1 : 0), 0);
 
+/** The table's items and their bytes by kind (CUSTOMER: connections, CONNECTION: owners, AUDIT, SESSION, RATE…). */
+export interface Storage {
+  kinds: Record<string, { items: number; bytes: number }>;
+  /** The reconciler's drift entries by the fields Finch said differently. */
+  reconcilerChanged: Record<string, number>;
+}
+
 export interface ScaleResult {
   settings: ScaleRequest;
   connections: number;
@@ -143,11 +157,12 @@ export interface ScaleResult {
   reconcileRuns: ReconcileRun[];
   flows: FlowTrip[];
   totals: { proxy: { dynamodb: Counts; budgetTakes: number; kms: Counts }; reconcile: { dynamodb: Counts; budgetTakes: number; kms: Counts }; finch: { seen: Counts; refused: Counts } };
+  storage: { afterConnect: Storage; afterSimulation: Storage };
 }
 
 export function summarize(
   request: ScaleRequest, c: Collector,
-  run: { connectMs: number; simulateMs: number; connections: number; reconciler: boolean; totals: ScaleResult['totals'] },
+  run: { connectMs: number; simulateMs: number; connections: number; reconciler: boolean; totals: ScaleResult['totals']; storage: ScaleResult['storage'] },
 ): ScaleResult {
   const products = [...new Set(c.answers.map((a) => a.product))].sort();
   const answers = products.map((product) => {
@@ -212,6 +227,7 @@ export function summarize(
     reconcileRuns: c.reconcileRuns,
     flows: c.flows,
     totals: run.totals,
+    storage: run.storage,
   };
 }
 
@@ -232,7 +248,7 @@ export function printScale(r: ScaleResult): void {
   console.log(`\nScale: ${w.customers} customers × ${w.connectionsPerCustomer} connections (${r.connections} connected through the core's connect flow in ${r.connectSeconds.toFixed(0)} s), `
     + `${w.minutes} simulated minutes in ${r.simulateSeconds.toFixed(0)} s; per ordinary customer ${w.visitsPerHour} visits an hour (1–4 reads at once) `
     + `and ${w.mergesPerHour} GET /directory an hour, ${(w.heavyShare * 100).toFixed(0)}% of customers ${w.heavyFactor}× that; `
-    + `${r.settings.employees} people a connection; a 429 retried ${r.settings.retries}× after its Retry-After`);
+    + `${r.settings.employees} people a connection; a 429 retried ${r.settings.retries}× after its Retry-After; at most ${r.settings.speed}× real time`);
   console.log(`  Finch 429s: ${list(r.finch429)}; IP penalty: ${r.ipBlocked ? 'YES' : 'never'}; unhandled (429 without Retry-After, or 5xx): ${r.unhandled}`);
   console.log(table(['request', 'first', 'attempts', 'served', 'our 429', '429 of a block', 'Finch 429 passed on', 'partial/empty', 'other', 'p50 ms', 'p95 ms', 'served p50', 'p95'],
     [...r.answers, { product: 'all', first: Number.NaN, attempts: r.all.count, outcomes: {}, statuses: {}, all: r.all, served: { count: 0, p50Ms: Number.NaN, p95Ms: Number.NaN } }].map((a) => [
@@ -257,6 +273,10 @@ export function printScale(r: ScaleResult): void {
   console.log('  round trips of one request alone (before the simulation):');
   for (const flow of r.flows) {
     console.log(`    ${flow.operation}: Finch ${list(flow.finch)}; DynamoDB ${list(flow.dynamodb)} (budget takes ${flow.budgetTakes} of them); KMS ${list(flow.kms)}; ${flow.ms.toFixed(0)} ms`);
+  }
+  for (const [when, storage] of Object.entries(r.storage ?? {})) {
+    console.log(`  table ${when}: ${Object.entries(storage.kinds).map(([kind, k]) => `${kind} ${k.items} items ${(k.bytes / k.items).toFixed(0)} B each`).join(', ')}`
+      + `${Object.keys(storage.reconcilerChanged).length ? `; the reconciler's drift by fields: ${list(storage.reconcilerChanged)}` : ''}`);
   }
   const t = r.totals;
   console.log(`  totals: proxy DynamoDB ${list(t.proxy.dynamodb)} (budget ${t.proxy.budgetTakes}), KMS ${list(t.proxy.kms)}; `

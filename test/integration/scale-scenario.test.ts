@@ -14,7 +14,7 @@ describe('the scale scenario, tiny', () => {
     result = await measureScale(localEndpoint(), {
       ...DEFAULT_SCALE,
       workload: { ...DEFAULT_SCALE.workload, customers: 12, connectionsPerCustomer: 1, minutes: 2, visitsPerHour: 600, mergesPerHour: 0, heavyShare: 0 },
-      employees: 5, reconcileMinutes: 1, reconcileOffsetMinutes: 0, connectConcurrency: 4,
+      employees: 5, reconcileMinutes: 1, reconcileOffsetMinutes: 0, connectConcurrency: 4, speed: 0,
     });
   }, 180_000);
 
