@@ -44,7 +44,7 @@ export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 /**
  * The functions no route reaches (lib/constructs/functions.ts gives them their permissions too):
  * `events` consumes the table's stream and puts each audit entry's event on the bus,
- * `enrich-company` is the bus rule's target for connection.connected and connection.reauthenticated,
+ * `enrich-company` consumes the enrichment queue (connection.connected, .reauthenticated, the org sync),
  * `reconcile` runs on a schedule and asks Finch about the live connections (functions/core/reconcile.ts).
  */
 export type EventFunctionName = 'events' | 'enrich-company' | 'reconcile';

@@ -16,7 +16,8 @@
 //   events          - (reads the table's stream only: audit-stream.ts)    -               -                                        no
 //                   + events:PutEvents on the stack's bus, sqs:SendMessage on its DLQ (the mapping's on-failure destination)
 //   enrich-company  GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), -              Decrypt (access_token: Finch's           no
-//                   PutItem (AUDIT#*); + sqs:SendMessage on its DLQ                        /introspect and /employer/company)
+//                   PutItem (AUDIT#*); + sqs:Receive/DeleteMessage, GetQueueAttributes,   /introspect and /employer/company)
+//                   ChangeMessageVisibility on its queue (company-enrichment.ts)
 //   reconcile       GetItem (CUSTOMER#*), UpdateItem (CUSTOMER#*, RATE#*), check index     Decrypt (access_token: /introspect)      no
 //                   PutItem (AUDIT#*)
 //
@@ -191,7 +192,7 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
   },
   'enrich-company': {
     id: 'EnrichCompany',
-    description: 'connection.connected / connection.reauthenticated → the company\'s name and id from Finch on the connection',
+    description: 'The enrichment queue (connected, reauthenticated, org data synced) → the company\'s name and id from Finch on the connection',
     // Finch's /introspect and /employer/company (8 s timeout each), then one transaction.
     timeout: Duration.seconds(20),
     // Reads the connection; writes its company fields (UpdateItem) and the company_updated audit
@@ -211,6 +212,7 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
     // Both calls are bearer calls with the connection's token: no client credentials.
     readsFinchSecret: false,
+    // And ENRICHMENT_QUEUE_URL, which company-enrichment.ts adds with the queue it makes.
     environment: [
       'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
       ...POWERTOOLS_VARIABLES,
