@@ -88,7 +88,7 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
     ));
     console.log(`  Secrets Manager calls on warm invocations: ${results.roundTrips.warmSecretsManagerCalls} (goal 0) ${mark(results.roundTrips.warmSecretsManagerCalls === 0)}`);
     const take = results.roundTrips.budgetTakeMs;
-    if (take) console.log(`  Finch budget take on DynamoDB Local (${take.takes} each): a product's path (2 buckets side by side) p50 ${take.product.p50} ms, p95 ${take.product.p95} ms; the IP's alone p50 ${take.ipOnly.p50} ms, p95 ${take.ipOnly.p95} ms`);
+    if (take) console.log(`  Finch budget take on DynamoDB Local (${take.takes} each): a product's path (2 buckets) p50 ${take.product.p50} ms, p95 ${take.product.p95} ms; the IP's alone p50 ${take.ipOnly.p50} ms, p95 ${take.ipOnly.p95} ms`);
   }
 
   if (results.start) {

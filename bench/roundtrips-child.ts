@@ -34,7 +34,7 @@ export interface RoundTripsResult {
   /** Secrets Manager calls over every invocation after the container's first Finch call. */
   warmSecretsManagerCalls: number;
   idempotencyKeyHonoured: boolean;
-  /** One take of the Finch budget on DynamoDB Local, in ms: a product's path (two buckets side by side) and the IP's alone. */
+  /** One take of the Finch budget on DynamoDB Local, in ms: a product's path (its bucket, then the IP's) and the IP's alone. */
   budgetTakeMs: { product: { p50: number; p95: number }; ipOnly: { p50: number; p95: number }; takes: number };
 }
 

@@ -201,14 +201,24 @@ export class FinchBudget {
 
   /**
    * Takes one request of each bucket the path counts against, or throws FinchRateLimited with when
-   * to come back, before anything is sent to Finch. The buckets are taken side by side: a request
-   * refused by one may have used a place in the other, which only makes the budget stricter.
+   * to come back, before anything is sent to Finch. The product's bucket first, the IP address's
+   * only once the product granted it: taken side by side, every request a product refused also
+   * spent a place of the IP bucket, and under overload the IP bucket filled with requests Finch
+   * never saw, refusing the other products and the reconciler (`npm run bench -- --scenario scale`
+   * at 4× demand: Finch saw a quarter of its IP limit; BENCHMARKS.md, issue 17 part L). An IP
+   * refusal after the product's grant still spends that product place: rarer, since the products'
+   * paces together stay under the IP's. One more round trip on a product's path.
    */
   async take(path: string): Promise<void> {
     const now = this.now();
     const names = bucketsOfPath(path);
-    const outcomes = await Promise.all(names.map((name) => this.buckets.take(name, this.paces[name], now)));
-    const refused = names.flatMap((name, index) => {
+    const outcomes: TakeOutcome[] = [];
+    for (const name of names) {
+      const outcome = await this.buckets.take(name, this.paces[name], now);
+      outcomes.push(outcome);
+      if (!outcome.taken) break;
+    }
+    const refused = names.slice(0, outcomes.length).flatMap((name, index) => {
       const outcome = outcomes[index];
       return outcome.taken ? [] : [{ name, outcome }];
     });
@@ -220,7 +230,7 @@ export class FinchBudget {
       this.observer.taken({ buckets: remaining, kind: this.kind });
       return;
     }
-    // The latest of the refusals: coming back earlier would only be refused by the other bucket.
+    // The refusal (one: the first bucket that refused stops the take).
     const last = refused.reduce((a, b) => (b.outcome.retryAt > a.outcome.retryAt ? b : a));
     if (MUST_SEND_PATHS.has(path) && refused.every((refusal) => refusal.outcome.blockedBy === null)) {
       // Sent uncounted: one request over our pacing, which keeps a margin below Finch's limit for it.

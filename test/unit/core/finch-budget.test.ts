@@ -152,6 +152,19 @@ describe('FinchBudget', () => {
     await budget.take('/employer/company');
   });
 
+  // Side by side, each request a saturated product refused also spent an IP place: at 4× demand the
+  // scale scenario's IP bucket filled with requests Finch never saw (BENCHMARKS.md, issue 17 part L).
+  test('a request its product refuses spends no place of the IP bucket', async () => {
+    const now = 1_000;
+    const buckets = new MemoryRateBuckets();
+    const budget = new FinchBudget(buckets, DEFAULT_BUDGET, 'interactive', () => now, quietObserver);
+    // company: a burst of 5 (a quarter of 20), then refused.
+    for (let i = 0; i < 5; i++) await budget.take('/employer/company');
+    for (let i = 0; i < 20; i++) await expect(budget.take('/employer/company')).rejects.toBeInstanceOf(FinchRateLimited);
+    expect(buckets.states.get('company')?.taken).toBe(5);
+    expect(buckets.states.get('ip')?.taken).toBe(5);
+  });
+
   test('Finch\'s IP limit answered anyway: every path is refused for 60 minutes, naming finch_api_ip_rl', async () => {
     let now = 1_000;
     const buckets = new MemoryRateBuckets();
