@@ -1,6 +1,6 @@
 // Every request to Finch takes the shared budget (functions/core/finch-budget.ts), by construction:
 // the budget is taken in the fetch the SDK is given, so whatever a function sends — a Connect
-// session, the code exchange, /introspect, /disconnect, a proxied or directory read, an SDK retry —
+// session, the code exchange, /introspect (the reconciler's too), /disconnect, a proxied or directory read, an SDK retry —
 // has taken its product's bucket and the IP address's first. Checked by counting both sides over a
 // run of every flow that calls Finch: the emulator counts the requests it got by product, the table
 // the takes of each bucket (`taken`), and they must agree exactly. A code path that called Finch
@@ -11,6 +11,7 @@ import { DynamoRateBuckets } from '#adapters/dynamo/rate-buckets.js';
 import { keys } from '#adapters/table.js';
 import { BUCKET_NAMES } from '#core/finch-budget.js';
 import { signWebhook } from '#local/finch-emulator/index.js';
+import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
 import { WEBHOOK_SECRET, connectCustomer, customerIds, emulatorFault, harnessForFile } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
@@ -66,6 +67,11 @@ test('every flow that calls Finch: Finch\'s count of requests by product equals 
   expect((await h.invoke('GET /directory', { claims: claims(who), query: { limit: '50' } })).statusCode).toBe(200);
   // A webhook whose account.updated asks /introspect.
   expect((await accountUpdated(connection_id)).statusCode).toBe(200);
+  // The reconciler (a background caller): /introspect for each live connection.
+  const reconcile = await import('../../functions/reconcile/handler.js');
+  recordCallsOf(reconcile.reconciler, 'reconcile');
+  const run = await invokeAs('reconcile', () => reconcile.handler({}, { getRemainingTimeInMillis: () => 50_000 }));
+  expect(run).toMatchObject({ stopped: 'done', checked: 2 });
   // Reauthentication: a Connect session, with an SDK retry of a 502 (the client-credentials client retries once).
   await emulatorFault(h, { method: 'POST', path: '/connect/sessions/reauthenticate', status: 502 });
   expect((await h.invoke('POST /connect/sessions/reauthenticate', { claims: claims(who), body: { connection_id } })).statusCode).toBe(201);
