@@ -16,7 +16,7 @@
 import { subjectOf } from './audit-subject.js';
 import { TOKEN_REFUSED, introspectStatus } from './connections.js';
 import type { BaseDeps } from './deps.js';
-import { FinchRateLimited, FinchRejected, FinchUnavailable } from './errors.js';
+import { FinchRateLimited, FinchRejected, FinchUnavailable, TransientFault } from './errors.js';
 import { isEnded } from './model.js';
 import type { CheckQueue, CheckedConnection, QueuedConnection } from './ports/check-queue.js';
 import type { StatusUpdate, StoredConnection } from './ports/connection-store.js';
@@ -57,7 +57,7 @@ export type CheckOutcome =
   | 'ended'
   /** Its token or status changed while Finch was asked: nothing written, the next run asks again. */
   | 'raced'
-  /** Finch failed or refused for this one connection: its turn moved, the run goes on. */
+  /** Finch failed or refused for this one connection, or checking it failed: its turn moved, the run goes on. */
   | 'failed';
 
 export type StopReason =
@@ -73,6 +73,12 @@ export interface ReconcileReport {
   stopped: StopReason;
   /** The connections whose turn came: the outcomes' total. */
   checked: number;
+  /**
+   * Of the `failed`, those that failed for a reason of their own, not Finch's (a ciphertext that does
+   * not decrypt, a bug its data triggers): the handler fails the invocation after the run, so the
+   * error alarm sees them, while their turns moved so they cannot hold up the queue.
+   */
+  errors: number;
 }
 
 /**
@@ -82,17 +88,26 @@ export interface ReconcileReport {
  */
 export async function reconcile(deps: ReconcileDeps, settings: ReconcileSettings, hasTime: () => boolean): Promise<ReconcileReport> {
   const outcomes: Record<CheckOutcome, number> = { unchanged: 0, drift: 0, postponed: 0, ended: 0, raced: 0, failed: 0 };
-  const report = (stopped: StopReason): ReconcileReport => ({ outcomes, stopped, checked: Object.values(outcomes).reduce((a, b) => a + b, 0) });
+  let errors = 0;
+  const report = (stopped: StopReason): ReconcileReport => ({ outcomes, stopped, checked: Object.values(outcomes).reduce((a, b) => a + b, 0), errors });
   const queue = await deps.checks.oldestChecked(settings.maxConnections);
   for (const queued of queue) {
     if (!hasTime()) return report('time');
     try {
       outcomes[await checkConnection(deps, settings, queued)] += 1;
     } catch (error) {
-      if (!(error instanceof FinchRateLimited)) throw error;
-      // Its turn stays where it was: the next run begins with it.
-      deps.log.info('reconciler stopped by the Finch budget', { connection_id: queued.connection_id, retry_after_seconds: error.retryAfterSeconds, finch_code: error.finch_code });
-      return report('budget');
+      if (error instanceof FinchRateLimited) {
+        // Its turn stays where it was: the next run begins with it.
+        deps.log.info('reconciler stopped by the Finch budget', { connection_id: queued.connection_id, retry_after_seconds: error.retryAfterSeconds, finch_code: error.finch_code });
+        return report('budget');
+      }
+      // The store or the key service down: every other check would fail the same way.
+      if (error instanceof TransientFault) throw error;
+      // This connection's own fault: its turn moves, or it would head the queue and stop every run here.
+      deps.log.error('reconciler: checking this connection failed; its turn moves on', { connection_id: queued.connection_id, customer_id: queued.customer_id, error: (error as Error).name });
+      await deps.checks.markChecked(queued.customer_id, queued.connection_id, deps.clock.now(), false).catch(() => false);
+      outcomes.failed += 1;
+      errors += 1;
     }
   }
   return report('done');

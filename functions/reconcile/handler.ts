@@ -6,8 +6,9 @@
 // A run stops before the function's timeout: no check starts unless one more Finch call (its
 // FINCH_TIMEOUT_MS) and its writes fit in the time left. What a run did not reach keeps its turn
 // and comes first in the next run. An error thrown here (the store or the key service failing
-// through their retries) fails the invocation: the function's error alarm sees it, and the next
-// scheduled run starts over from the queue (the rule's target does not retry: lib/constructs/reconcile-schedule.ts).
+// through their retries; after the run, ReconcileIncomplete for connections that failed for reasons
+// of their own) fails the invocation: the function's error alarm sees it, and the next scheduled run
+// starts over from the queue (the rule's target does not retry: lib/constructs/reconcile-schedule.ts).
 // Locally, `npm start` invokes this same handler on a short interval and on demand (local/reconcile.ts).
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
@@ -30,6 +31,14 @@ export const reconciler = buildReconcileContainer(process.env, log, configuredCi
 // A run that finds a connection decrypts its token: the KMS client is made during init.
 makeNow(reconciler.clients.kms);
 
+/** Connections failed for reasons of their own (logged each, by id and error name): the run itself went on. */
+export class ReconcileIncomplete extends Error {
+  constructor(readonly connections: number) {
+    super(`The reconciler could not check ${connections} connection(s); see its error log lines.`);
+    this.name = 'ReconcileIncomplete';
+  }
+}
+
 /** Room for the writes after a check's Finch call, and for the answer. */
 const WRITES_MARGIN_MS = 2000;
 /** A run's time without a Lambda context (a script calling the handler itself). */
@@ -46,6 +55,8 @@ export async function handler(_event: unknown, context?: Pick<Context, 'getRemai
     stopped = report.stopped;
     log.info('reconciler run', { ...report.outcomes, checked: report.checked, stopped });
     for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) metrics.add('ReconcilerChecks', { Outcome: outcome }, count);
+    // Their turns moved on (the queue goes on next run); failing the invocation is what raises the error alarm.
+    if (report.errors > 0) throw new ReconcileIncomplete(report.errors);
     return report;
   } finally {
     // One EMF line a run, as the HTTP stack writes a request's.

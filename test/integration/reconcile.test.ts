@@ -5,7 +5,7 @@
 // the turn; the queue is oldest-checked first and bounded; the background budget stops a run and
 // the next run resumes where it stopped; an ended connection is never touched, a DELETE racing a
 // check wins; a token Finch refuses is reauth.
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { buildReconcileContainer } from '#adapters/container.js';
 import { CHECK_PARTITION, RECONCILE_INDEX, keys } from '#adapters/table.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
@@ -227,6 +227,25 @@ describe('reconciler: oldest-checked first, bounded, resumed by the next run', (
     expect((await h.invoke(`DELETE /connections/${connectionId}`, { claims: claims(customerId) })).statusCode).toBe(204);
     const queued = await reconciler.deps.checks.oldestChecked(1000);
     expect(queued.map((q) => q.connection_id)).not.toContain(connectionId);
+  });
+});
+
+describe('reconciler: a connection that cannot be checked does not hold up the others', () => {
+  test('a token that does not decrypt: the run goes on past it and moves its turn, then fails the invocation (the error alarm sees it)', async () => {
+    const broken = await settled('undecryptable');
+    const fine = await settled('after-broken');
+    const key = keys.connection(broken.customerId, broken.connectionId);
+    const original = (await getItem(h, key))!.token_ciphertext as string;
+    await h.table.doc.send(new UpdateCommand({ TableName: h.table.tableName, Key: key, UpdateExpression: 'SET token_ciphertext = :bad', ExpressionAttributeValues: { ':bad': 'aes:k1:not:a-ciphertext' } }));
+    try {
+      await setFinchStatus(fine.connectionId, 'error_permissions');
+      const before = (await getItem(h, key))![RECONCILE_INDEX.sortKey];
+      await expect(run()).rejects.toMatchObject({ name: 'ReconcileIncomplete', connections: 1 });
+      expect((await getItem(h, key))![RECONCILE_INDEX.sortKey] > before).toBe(true);
+      expect(await item(fine.customerId, fine.connectionId)).toMatchObject({ status: 'error_permissions' });
+    } finally {
+      await h.table.doc.send(new UpdateCommand({ TableName: h.table.tableName, Key: key, UpdateExpression: 'SET token_ciphertext = :ct', ExpressionAttributeValues: { ':ct': original } }));
+    }
   });
 });
 

@@ -102,13 +102,23 @@ describe('reconcile: what stops a run, and what only skips a connection', () => 
     await expect(reconcile(deps, SETTINGS, () => true)).rejects.toBeInstanceOf(TransientStoreError);
   });
 
-  test('Finch unavailable is skipped like a timeout; anything else (a bug) fails the run', async () => {
+  test('Finch unavailable is skipped like a timeout, not an error of the run', async () => {
     const { deps, finch, seed } = setup();
     seed('a', 30);
     finch.introspect = async () => { throw new FinchUnavailable(); };
-    await expect(reconcile(deps, SETTINGS, () => true)).resolves.toMatchObject({ outcomes: expect.objectContaining({ failed: 1 }) });
-    finch.introspect = async () => { throw new TypeError('a bug'); };
-    await expect(reconcile(deps, SETTINGS, () => true)).rejects.toBeInstanceOf(TypeError);
+    await expect(reconcile(deps, SETTINGS, () => true)).resolves.toMatchObject({ outcomes: expect.objectContaining({ failed: 1 }), errors: 0 });
+  });
+
+  test('a connection that fails for a reason of its own (a bug, a ciphertext that does not decrypt) moves its turn, counts as an error, and the run goes on', async () => {
+    const { deps, finch, checks, seed } = setup();
+    seed('a', 30);
+    seed('b', 20);
+    const introspect = finch.introspect.bind(finch);
+    let calls = 0;
+    finch.introspect = async () => (++calls === 1 ? Promise.reject(new TypeError('a bug')) : introspect());
+    await expect(reconcile(deps, SETTINGS, () => true)).resolves.toMatchObject({ stopped: 'done', errors: 1, outcomes: expect.objectContaining({ failed: 1, unchanged: 1 }) });
+    // Not at the head of the queue any more: the next run does not stop at it again.
+    expect(checks.turns.get('a')!.checked_at).toBe(NOW.toISOString());
   });
 });
 
