@@ -64,6 +64,7 @@ export class LocalBus {
   private readonly kept: ConnectionEvent[] = [];
   private readonly subscribers: Array<{ types: ReadonlySet<string>; handler: Subscriber; attempts?: number }> = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
   private readonly faults: BusFault[] = [];
   private readonly arn: string;
 
@@ -97,6 +98,23 @@ export class LocalBus {
     this.faults.push({ ...fault });
   }
 
+
+  /**
+   * Stops retrying: a delivery waiting for its next attempt gives up at once (one under way
+   * finishes), so a stack that stops is not held for minutes by a throttled subscriber's retries.
+   */
+  close(): void {
+    this.stopping.abort();
+  }
+
+  private wait(ms: number): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); this.stopping.signal.removeEventListener('abort', done); resolve(); };
+      const timer = setTimeout(done, ms);
+      this.stopping.signal.addEventListener('abort', done);
+    });
+  }
 
   /** Settles once every delivery and forward started so far has finished (or given up). */
   async settled(): Promise<void> {
@@ -190,7 +208,11 @@ export class LocalBus {
           this.options.log?.(`events    ${what}: ${event['detail-type']} ${event.detail.id} not delivered after ${attempts} attempts (${reason})`);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, this.waitBefore(error, delay)));
+        await this.wait(this.waitBefore(error, delay));
+        if (this.stopping.signal.aborted) {
+          this.options.log?.(`events    ${what}: ${event['detail-type']} ${event.detail.id} not delivered: the bus stopped after ${attempt} attempts (${reason})`);
+          return;
+        }
         delay *= 2;
       }
     }

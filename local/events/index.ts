@@ -97,6 +97,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     },
     async close() {
       await runner?.stop();
+      bus.close();
       await bus.settled();
       await endpoint.close();
       await queue.close();

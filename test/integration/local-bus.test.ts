@@ -154,6 +154,27 @@ describe('a throttled subscriber', () => {
   });
 });
 
+describe('stopping', () => {
+  // npm start's SIGTERM: a throttled enrichment waiting minutes for its next attempt held the stack
+  // (test/e2e/stack.test.ts › SIGTERM stops…). Without close(), settled() below waits the 10 minutes
+  // and the test times out.
+  test('close() gives up the retries waiting for their turn, so settled() comes at once, and says so', async () => {
+    const lines: string[] = [];
+    const closing = new LocalBus({ busName: BUS, attempts: 5, retryDelayMs: 1, maxRetryDelayMs: 600_000, log: (line) => lines.push(line) });
+    let tries = 0;
+    closing.subscribe(['connection.connected'], () => {
+      tries += 1;
+      throw Object.assign(new Error('budget spent'), { retryAfterSeconds: 600 });
+    });
+    closing.put([entry(detail('connection.connected'))]);
+    await new Promise((resolve) => setImmediate(resolve));
+    closing.close();
+    await closing.settled();
+    expect(tries).toBe(1);
+    expect(lines).toEqual([expect.stringContaining('not delivered: the bus stopped after 1 attempts')]);
+  });
+});
+
 describe('GET /_local/events', () => {
   const routes = createLocalRoutes({
     mintToken: async () => 'token', jwks: { keys: [] }, demoDir: dir, emulatorUrl: () => undefined, port: () => 3000, routeKeys: [],
