@@ -90,11 +90,11 @@ describe('fuzzing over DynamoDB Local and the Finch emulator', () => {
       const isSession = (w: { keys: string[] }) => w.keys.every((key) => key.startsWith('SESSION#'));
       const idempotency = applied.filter((w) => w.keys.every((key) => key === 'IDEMPOTENCY'));
       const released = idempotency.filter((w) => w.command === 'PutItemCommand').length === idempotency.filter((w) => w.command === 'DeleteItemCommand').length;
-      // A refusal that came from Finch (it already has a connection for the customer, or refused the
-      // request) was a request to Finch: the shared budget counted it (one UpdateItem per RATE#
+      // A refusal that came from Finch (it already has a connection for the customer, refused the
+      // request, or answered a claimed callback's exchange) was a request to Finch: the shared budget counted it (one UpdateItem per RATE#
       // bucket), as Finch did. A request refused before Finch takes none.
       // The proxy passes Finch's own refusals through in Finch's shape (no `error.code` of ours).
-      const finchAnswered = code === 'connection_already_exists' || (typeof code === 'string' && code.startsWith('finch_'))
+      const finchAnswered = code === 'connection_already_exists' || (typeof code === 'string' && code.startsWith('finch_')) || CLAIMED_FAILURES.has(code)
         || (route.function === 'finch-proxy' && res.json?.error === undefined && typeof res.json?.code === 'number' && typeof res.json?.name === 'string');
       const isBudget = (w: { command: string; keys: string[] }) => w.command === 'UpdateItemCommand' && w.keys.every((key) => key.startsWith('RATE#'));
       const other = applied.filter((w) => !idempotency.includes(w) && !(CLAIMED_FAILURES.has(code) && isSession(w)) && !(finchAnswered && isBudget(w)));
