@@ -115,36 +115,38 @@ export function buildDataContainer(env: Env, log: Log, cipher: CipherFactory): D
 }
 
 export function buildEnrichmentContainer(env: Env, log: Log, cipher: CipherFactory): EnrichmentContainer {
-  const config = loadConfig(env, ENRICHMENT_PARTS);
+  const { container } = backgroundParts(loadConfig(env, ENRICHMENT_PARTS), log, cipher);
+  return container;
+}
+
+export function buildReconcileContainer(env: Env, log: Log, cipher: CipherFactory): ReconcileContainer {
+  const config = loadConfig(env, RECONCILE_PARTS);
+  const { container, doc } = backgroundParts(config, log, cipher);
+  return {
+    ...container,
+    deps: { ...container.deps, checks: new DynamoCheckQueue(doc, config.TABLE_NAME) },
+    settings: { intervalMinutes: config.RECONCILE_INTERVAL_MINUTES, maxConnections: config.RECONCILE_MAX_CONNECTIONS },
+  };
+}
+
+/**
+ * The parts of a function nobody waits on (enrich-company, reconcile): the stores, the token
+ * cipher, and Finch with the connection's own token only (no client credentials, so no Secrets
+ * Manager client), taking Finch's budget as a background caller, which leaves the reserve to requests.
+ */
+function backgroundParts<C extends Config<'store' | 'finch' | 'budget' | 'cipher'>>(config: C, log: Log, cipher: CipherFactory) {
   const base = baseParts(config, log);
   const tokens = cipherParts(config, cipher);
-  // Nobody waits on it: it takes Finch's budget as a background caller, leaving the reserve to requests.
   const finch = new SdkFinchGateway(null, {
     baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'background'),
   });
-  return {
+  const container = {
     config,
     deps: { ...base.deps, cipher: tokens.cipher, finch },
     clients: { ...base.clients, kms: tokens.client },
     contextCipher: tokens.contextCipher,
   };
-}
-
-export function buildReconcileContainer(env: Env, log: Log, cipher: CipherFactory): ReconcileContainer {
-  const config = loadConfig(env, RECONCILE_PARTS);
-  const base = baseParts(config, log);
-  const tokens = cipherParts(config, cipher);
-  // Nobody waits on it: a background caller of Finch's budget, as enrich-company.
-  const finch = new SdkFinchGateway(null, {
-    baseURL: config.FINCH_API_BASE_URL, timeoutMs: config.FINCH_TIMEOUT_MS, budget: finchBudget(config, base.doc, log, 'background'),
-  });
-  return {
-    config,
-    deps: { ...base.deps, cipher: tokens.cipher, finch, checks: new DynamoCheckQueue(base.doc, config.TABLE_NAME) },
-    clients: { ...base.clients, kms: tokens.client },
-    contextCipher: tokens.contextCipher,
-    settings: { intervalMinutes: config.RECONCILE_INTERVAL_MINUTES, maxConnections: config.RECONCILE_MAX_CONNECTIONS },
-  };
+  return { container, doc: base.doc };
 }
 
 /**
