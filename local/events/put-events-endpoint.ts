@@ -31,12 +31,13 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
 
 const failure = (type: string, message: string) => ({ __type: type, message });
 
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+/** The request's body, or null past `maxBytes` (the local AWS endpoints' size limit). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return null;
+    if (size > maxBytes) return null;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -45,7 +46,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
 /** Serves `bus` as PutEvents on `127.0.0.1:<port>` (0: any free port). */
 export async function startPutEventsEndpoint(bus: LocalBus, port = 0): Promise<RunningEndpoint> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (req.method !== 'POST' || (req.url ?? '/') !== '/') return answer(res, 404, failure('UnknownOperationException', 'Not found.'));
     if (body === null) return answer(res, 413, failure('ValidationException', 'The request is too large.'));
     if (req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RunningEndpoint } from './put-events-endpoint.js';
+import { type RunningEndpoint, readBody } from './put-events-endpoint.js';
 
 const JSON_10 = 'application/x-amz-json-1.0';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -39,17 +39,6 @@ function answer(res: ServerResponse, status: number, body: unknown, queryError?:
 const failure = (res: ServerResponse, code: string, message: string, status = 400) =>
   answer(res, status, { __type: `com.amazonaws.sqs#${code}`, message }, `${code};Sender`);
 
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Serves the local enrichment queue's ChangeMessageVisibility on `127.0.0.1:<port>` (0: any free port). */
 export async function startQueueEndpoint(port = 0, account = '000000000000'): Promise<LocalQueueEndpoint> {
   /** Receipt handle → the visibility timeout asked (null: none yet), for the deliveries in flight. */
@@ -57,7 +46,7 @@ export async function startQueueEndpoint(port = 0, account = '000000000000'): Pr
   let queueUrl = '';
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (req.method !== 'POST' || (req.url ?? '/') !== '/') return failure(res, 'UnsupportedOperation', 'Not found.', 404);
     if (body === null) return failure(res, 'InvalidParameterValue', 'The request is too large.');
     if (req.headers['x-amz-target'] !== 'AmazonSQS.ChangeMessageVisibility') {
