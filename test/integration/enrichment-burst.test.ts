@@ -16,7 +16,7 @@ import { capturedLogs, connectCustomer, customerIds, harnessForFile } from '../s
 const h = harnessForFile({ env: { FINCH_RATE_LIMITS: 'company=6/6,ip=1000000/60' } });
 const customer = customerIds();
 const LEGAL_NAME = 'Acme Payroll LLC';
-const BURST = 8;
+const BURST = 6;
 
 let pipe: EventsPipe;
 let unsubscribe: () => void;
