@@ -17,7 +17,8 @@ export default {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   // Most suites wait on DynamoDB Local, the emulator or Chromium rather than compute, so more workers
-  // than cores pays: on these 2 cores the whole run took 166 s with 3 workers against 319 s with
-  // jest's default (cores - 1 = 1), same 1,715 tests green.
-  maxWorkers: '150%',
+  // than cores pays: on a 2-core machine the whole run took 166 s with 3 workers against 319 s with
+  // jest's default (cores - 1 = 1), same 1,715 tests green. A fixed 3: many more workers than that
+  // overran the hooks' timeouts on 2 cores.
+  maxWorkers: 3,
 };
