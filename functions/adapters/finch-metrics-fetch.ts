@@ -39,7 +39,11 @@ export function withFinchMetrics(send: typeof fetch, metrics: Metrics): typeof f
 /** The budget's takes and refusals as metrics, beside its log lines (the observer it was built with). */
 export function meteredBudgetObserver(inner: BudgetObserver, metrics: Metrics): BudgetObserver {
   return {
-    taken: (event) => { metrics.add('FinchBudgetTakes', { CallerKind: event.kind }); inner.taken(event); },
+    taken: (event) => {
+      metrics.add('FinchBudgetTakes', { CallerKind: event.kind });
+      for (const [bucket, remaining] of Object.entries(event.buckets)) metrics.add('FinchBudgetRemaining', { Bucket: bucket }, remaining);
+      inner.taken(event);
+    },
     throttled: (event) => { metrics.add('FinchBudgetThrottles', { Bucket: event.bucket, CallerKind: event.kind }); inner.throttled(event); },
     penalized: (event) => inner.penalized(event),
   };

@@ -64,6 +64,8 @@ export const METRICS = {
   ReconcilerRuns: { unit: 'Count', dimensions: ['Stopped'], rollups: [] },
   /** Requests the shared Finch budget let through, by caller kind: interactive, background. */
   FinchBudgetTakes: { unit: 'Count', dimensions: ['CallerKind'], rollups: [] },
+  /** Requests each bucket would still let through after a take (its Minimum is how close a bucket came to empty), by bucket. */
+  FinchBudgetRemaining: { unit: 'Count', dimensions: ['Bucket'], rollups: [] },
   /** Requests the shared Finch budget refused before they left (answered as Finch's 429), by bucket and caller kind. */
   FinchBudgetThrottles: { unit: 'Count', dimensions: ['Bucket', 'CallerKind'], rollups: [[]] },
 } as const satisfies Record<string, MetricSpec>;

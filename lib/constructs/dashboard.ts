@@ -58,6 +58,7 @@ export class OperationsDashboard extends Construct {
         search('FinchBudgetTakes', ['CallerKind'], 'taken'),
         m('FinchBudgetThrottles', {}, 'throttled'),
       ]),
+      graph('Finch budget: places left after a take (minimum), by bucket', [search('FinchBudgetRemaining', ['Bucket'], 'remaining', 'Minimum')]),
       new GraphWidget({
         title: 'Token exchanges: Finch\'s answers, and its latency (ms, right)',
         left: [new MathExpression({

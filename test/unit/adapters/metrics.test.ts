@@ -93,7 +93,7 @@ describe('Finch metering', () => {
     expect(metrics.of('FinchErrors')).toEqual(['FinchErrors ErrorName=FinchTimeout', 'FinchErrors ErrorName=FinchRateLimited', 'FinchErrors ErrorName=other']);
   });
 
-  test('the budget\'s observer counts takes and throttles and still hands every event to the logging one', () => {
+  test('the budget\'s observer counts takes, each bucket\'s remaining places and throttles, and still hands every event to the logging one', () => {
     const metrics = new RecordingMetrics();
     const seen: string[] = [];
     const observer = meteredBudgetObserver({
@@ -104,7 +104,8 @@ describe('Finch metering', () => {
     observer.penalized({ bucket: 'ip', finch_code: 'finch_api_ip_rl', seconds: 3600 });
     expect(seen).toEqual(['taken', 'throttled', 'penalized']);
     expect(metrics.data.map((datum) => `${datum.name} ${JSON.stringify(datum.dimensions)}`)).toEqual([
-      'FinchBudgetTakes {"CallerKind":"background"}', 'FinchBudgetThrottles {"Bucket":"directory","CallerKind":"interactive"}',
+      'FinchBudgetTakes {"CallerKind":"background"}', 'FinchBudgetRemaining {"Bucket":"ip"}', 'FinchBudgetThrottles {"Bucket":"directory","CallerKind":"interactive"}',
     ]);
+    expect(metrics.data.find((datum) => datum.name === 'FinchBudgetRemaining')).toMatchObject({ value: 3 });
   });
 });
