@@ -10,26 +10,20 @@
 // budget sets to when the budget has room. A token Finch refuses is not an error; an event it
 // cannot read is logged and dropped. Locally, `npm start` invokes this same handler with each
 // local bus event wrapped as the queue's message (local/enrich-company.ts).
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#adapters/config.js';
 import { buildEnrichmentContainer, makeNow } from '#adapters/container.js';
+import { logOf, serviceLogger } from '#adapters/log.js';
 import { metrics } from '#adapters/metrics.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
-import type { Log } from '#core/deps.js';
 import { enrichCompany } from '#core/enrichment.js';
 import { enrichBatch } from './batch.js';
 import { enrichmentEvent } from './schema.js';
 
 // Never a token here: the core logs ids and outcomes, and nothing logs a message body.
-const logger = new Logger({ serviceName: 'finch-connections' });
-const log: Log = {
-  info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
-  warn: (message, attributes = {}) => logger.warn(message, attributes as LogAttributes),
-  error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
-};
+const logger = serviceLogger();
+const log = logOf(logger);
 
 export const enrichment = buildEnrichmentContainer(process.env, log, configuredCipher);
 // Every event decrypts a token: the KMS client is made during init, which runs with more CPU.

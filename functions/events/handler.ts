@@ -3,22 +3,16 @@
 // stack's bus (functions/events/publish.ts). Not an HTTP route; its only AWS call is PutEvents
 // (reading the stream is the event-source mapping's). Locally, local/events/stream-runner.ts
 // invokes this same handler with records from DynamoDB Local's stream.
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { loadConfig } from '#adapters/config.js';
+import { logOf, serviceLogger } from '#adapters/log.js';
 import { metrics } from '#adapters/metrics.js';
-import type { Log } from '#core/deps.js';
 import { publishStreamRecords } from './publish.js';
 
 // The stream carries audit entries, which never hold a secret; still, only ids and types are logged.
-const logger = new Logger({ serviceName: 'finch-connections' });
-const log: Log = {
-  info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
-  warn: (message, attributes = {}) => logger.warn(message, attributes as LogAttributes),
-  error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
-};
+const logger = serviceLogger();
+const log = logOf(logger);
 const config = loadConfig(process.env, ['events']);
 
 /** Made once per container; locally pointed at the local bus (EVENTBRIDGE_ENDPOINT). */

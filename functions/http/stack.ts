@@ -3,9 +3,9 @@
 // context, and errors answered through the table of errors.ts in the error shape (docs/ARCHITECTURE.md).
 // 5xx bodies are a fixed text and a request id, never an exception.
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { serviceLogger } from '#adapters/log.js';
 import { metrics } from '#adapters/metrics.js';
 import { InvalidRequest, WebhookDeferred } from '#core/errors.js';
 import { serviceOf } from '#core/metrics.js';
@@ -19,7 +19,7 @@ import {
 import { originCheck } from './origin-verify.js';
 
 /** Request logging stays off: a whole event carries codes, states and bearer tokens. */
-export const logger = new Logger({ serviceName: 'finch-connections' });
+export const logger = serviceLogger();
 
 export const MAX_BODY_BYTES = 16 * 1024;
 

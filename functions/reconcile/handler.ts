@@ -10,22 +10,16 @@
 // of their own) fails the invocation: the function's error alarm sees it, and the next scheduled run
 // starts over from the queue (the rule's target does not retry: lib/constructs/reconcile-schedule.ts).
 // Locally, `npm start` invokes this same handler on a short interval and on demand (local/reconcile.ts).
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { Context } from 'aws-lambda';
 import { buildReconcileContainer, makeNow } from '#adapters/container.js';
+import { logOf, serviceLogger } from '#adapters/log.js';
 import { metrics } from '#adapters/metrics.js';
 import { configuredCipher } from '#adapters/token-cipher.js';
-import type { Log } from '#core/deps.js';
 import { type ReconcileReport, reconcile } from '#core/reconcile.js';
 
 // Never a token here: the core logs ids, statuses and outcomes.
-const logger = new Logger({ serviceName: 'finch-connections' });
-const log: Log = {
-  info: (message, attributes = {}) => logger.info(message, attributes as LogAttributes),
-  warn: (message, attributes = {}) => logger.warn(message, attributes as LogAttributes),
-  error: (message, attributes = {}) => logger.error(message, attributes as LogAttributes),
-};
+const logger = serviceLogger();
+const log = logOf(logger);
 
 export const reconciler = buildReconcileContainer(process.env, log, configuredCipher);
 // A run that finds a connection decrypts its token: the KMS client is made during init.
