@@ -42,9 +42,9 @@ const APP_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'cipher'
 const SESSION_PARTS = ['store', 'caller', 'finch', 'budget', 'credentials', 'settings'] as const;
 /** The data proxy: no client credentials, no session settings. */
 const DATA_PARTS = ['store', 'caller', 'finch', 'budget', 'cipher', 'proxy'] as const;
-/** enrich-company: no HTTP caller, no client credentials, no session settings. */
-const ENRICHMENT_PARTS = ['store', 'finch', 'budget', 'cipher'] as const;
-/** reconcile: enrich-company's, and its runs' settings. */
+/** enrich-company: no HTTP caller, no client credentials, no session settings; its queue. */
+const ENRICHMENT_PARTS = ['store', 'finch', 'budget', 'cipher', 'enrichment'] as const;
+/** reconcile: the same background parts (no queue), and its runs' settings. */
 const RECONCILE_PARTS = ['store', 'finch', 'budget', 'cipher', 'reconcile'] as const;
 
 interface Base<D, P extends Part> {

@@ -12,7 +12,6 @@
 // local bus event wrapped as the queue's message (local/enrich-company.ts).
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { loadConfig } from '#adapters/config.js';
 import { buildEnrichmentContainer, makeNow } from '#adapters/container.js';
 import { logOf, serviceLogger } from '#adapters/log.js';
 import { metrics } from '#adapters/metrics.js';
@@ -28,7 +27,7 @@ const log = logOf(logger);
 export const enrichment = buildEnrichmentContainer(process.env, log, configuredCipher);
 // Every event decrypts a token: the KMS client is made during init, which runs with more CPU.
 makeNow(enrichment.clients.kms);
-const { ENRICHMENT_QUEUE_URL: queueUrl } = loadConfig(process.env, ['enrichment']);
+const queueUrl = enrichment.config.ENRICHMENT_QUEUE_URL;
 /**
  * Only for ChangeMessageVisibility (receiving and deleting are the mapping's). Its endpoint is the
  * queue URL's origin: in AWS the URL CloudFormation gives (https://sqs.<region>.amazonaws.com/…),
