@@ -1,11 +1,11 @@
-// Production bundles for the benchmark: every function of lib/routes.ts FUNCTION_ENTRIES, the floor
-// handler, and per function a "bench entry" (the same handler plus its container, for the warm
+// Production bundles for the benchmark: every Lambda of lib/routes.ts LAMBDA_ENTRIES, the floor
+// handler, and per routed function a "bench entry" (the same handler plus its container, for the warm
 // runs), all built with the CDK stack's own NodejsFunction settings.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, type Metafile, type Plugin, build as esbuild } from 'esbuild';
 import { BUNDLING } from '../lib/constructs/service-function.js';
-import { FUNCTION_ENTRIES } from '../lib/routes.js';
+import { FUNCTION_ENTRIES, LAMBDA_ENTRIES } from '../lib/routes.js';
 import { REPO_ROOT } from './paths.js';
 
 export const FLOOR = 'floor';
@@ -86,36 +86,70 @@ export interface BuiltBundles {
 }
 
 /**
- * What a package costs a function, measured rather than guessed: the function bundled again (same
- * settings) with the package replaced by empty stand-ins for the names it imports. Never deployed.
+ * Empty stand-ins for a package: every name the functions import from it, enough for their modules
+ * to load (nothing is called at import). What the package costs a function is then measured rather
+ * than guessed: bytes, and the cold import of the function bundled again without it. Never deployed.
  */
-export interface WhatIf {
-  name: string;
-  fn: string;
+interface StandIn {
   /** The import paths replaced. */
   packages: RegExp;
-  /** The stand-in module: every name the function imports from those packages. */
+  /** The stand-in module. */
   stub: string;
 }
 
-export const WHAT_IFS: WhatIf[] = [{
-  // BENCHMARKS.md "What is left": create-session's one goal not met, and what blocks it.
-  name: 'create-session without Powertools idempotency',
-  fn: 'create-session',
-  packages: /^@aws-lambda-powertools\/idempotency(\/.*)?$/,
-  stub: ['IdempotencyAlreadyInProgressError', 'IdempotencyPersistenceLayerError', 'IdempotencyValidationError']
-    .map((name) => `export class ${name} extends Error {}`)
-    .concat('export class IdempotencyConfig {}', 'export class DynamoDBPersistenceLayer {}', 'export const makeIdempotent = (fn) => fn;')
-    .join('\n'),
-}, {
-  // BENCHMARKS.md "Issue 16, part I": what Powertools Metrics (the EMF writer) costs every function.
-  name: 'callback without Powertools Metrics',
-  fn: 'callback',
-  packages: /^@aws-lambda-powertools\/metrics$/,
-  stub: 'export class Metrics { addDimensions() {} addMetadata() {} addMetric() {} publishStoredMetrics() {} clearMetrics() {} clearDimensions() {} clearMetadata() {} }',
-}];
+const STAND_INS = {
+  'Powertools idempotency': {
+    packages: /^@aws-lambda-powertools\/idempotency(\/.*)?$/,
+    stub: ['IdempotencyAlreadyInProgressError', 'IdempotencyPersistenceLayerError', 'IdempotencyValidationError']
+      .map((name) => `export class ${name} extends Error {}`)
+      .concat('export class IdempotencyConfig {}', 'export class DynamoDBPersistenceLayer {}', 'export const makeIdempotent = (fn) => fn;')
+      .join('\n'),
+  },
+  'Powertools Metrics': {
+    packages: /^@aws-lambda-powertools\/metrics$/,
+    stub: 'export class Metrics { addDimensions() {} addMetadata() {} addMetric() {} publishStoredMetrics() {} clearMetrics() {} clearDimensions() {} clearMetadata() {} }',
+  },
+  'the KMS client': {
+    packages: /^@aws-sdk\/client-kms$/,
+    stub: 'export class KMSClient { send() {} } export class EncryptCommand {} export class DecryptCommand {}',
+  },
+  'the Secrets Manager client': {
+    packages: /^@aws-sdk\/client-secrets-manager$/,
+    stub: 'export class SecretsManagerClient { send() {} } export class GetSecretValueCommand {}',
+  },
+  'the Finch SDK': {
+    packages: /^@tryfinch\/finch-api(\/version)?$/,
+    stub: 'export default class Finch { withOptions() { return this; } } export class APIError extends Error {} '
+      + 'export class APIConnectionError extends APIError {} export class APIConnectionTimeoutError extends APIConnectionError {} export const VERSION = "0.0.0";',
+  },
+} satisfies Record<string, StandIn>;
 
-export interface WhatIfBundle { name: string; fn: string; bytes: number }
+type StandInName = keyof typeof STAND_INS;
+
+/** A function bundled again with some packages replaced by their stand-ins. */
+export interface WhatIf {
+  fn: string;
+  without: StandInName[];
+}
+
+const AWS_CLIENTS: StandInName[] = ['the KMS client', 'the Secrets Manager client'];
+const SHARED: StandInName[] = [...AWS_CLIENTS, 'the Finch SDK', 'Powertools Metrics'];
+
+export const WHAT_IFS: WhatIf[] = [
+  // BENCHMARKS.md "What is left": create-session's one goal not met, and what blocks it.
+  { fn: 'create-session', without: ['Powertools idempotency'] },
+  // BENCHMARKS.md "Issue 16, part I": what Powertools Metrics (the EMF writer) costs every function.
+  { fn: 'callback', without: ['Powertools Metrics'] },
+  // BENCHMARKS.md "Issue 18: the 1.35× goal against the libraries": how far removing whole libraries goes.
+  { fn: 'callback', without: AWS_CLIENTS },
+  { fn: 'callback', without: SHARED },
+  { fn: 'create-session', without: SHARED },
+  { fn: 'create-session', without: [...SHARED, 'Powertools idempotency'] },
+];
+
+export const whatIfName = (whatIf: WhatIf) => `${whatIf.fn} without ${whatIf.without.join(', ')}`;
+
+export interface WhatIfBundle { name: string; fn: string; file: string; bytes: number; mapBytes: number }
 
 /** Builds each what-if whose function is among `names`; one that no longer builds is reported, not fatal. */
 export async function buildWhatIfs(outDir: string, names: string[]): Promise<{ bundles: WhatIfBundle[]; failures: string[] }> {
@@ -123,30 +157,38 @@ export async function buildWhatIfs(outDir: string, names: string[]): Promise<{ b
   const bundles: WhatIfBundle[] = [];
   const failures: string[] = [];
   for (const whatIf of WHAT_IFS.filter((candidate) => names.includes(candidate.fn))) {
-    const stubbed: Plugin = {
-      name: 'what-if-stub',
+    const name = whatIfName(whatIf);
+    const standIns: Plugin = {
+      name: 'what-if-stand-ins',
       setup(build) {
-        build.onResolve({ filter: whatIf.packages }, (args) => ({ path: args.path, namespace: 'what-if' }));
-        build.onLoad({ filter: /.*/, namespace: 'what-if' }, () => ({ contents: whatIf.stub, loader: 'js' }));
+        for (const replaced of whatIf.without) {
+          build.onResolve({ filter: STAND_INS[replaced].packages }, () => ({ path: replaced, namespace: 'what-if' }));
+        }
+        build.onLoad({ filter: /.*/, namespace: 'what-if' }, (args) => ({ contents: STAND_INS[args.path as StandInName].stub, loader: 'js' }));
       },
     };
+    const file = join(outDir, `what-if-${bundles.length + failures.length}`, 'index.mjs');
     try {
-      const { metafile } = await esbuild({
-        ...settings.options, metafile: true, plugins: [stubbed], logLevel: 'silent',
-        entryPoints: { [`what-if-${bundles.length}/index`]: (FUNCTION_ENTRIES as Record<string, string>)[whatIf.fn] },
+      await esbuild({
+        ...settings.options, plugins: [standIns], logLevel: 'silent',
+        entryPoints: { [`what-if-${bundles.length + failures.length}/index`]: (LAMBDA_ENTRIES as Record<string, string>)[whatIf.fn] },
         outdir: outDir, outExtension: { '.js': '.mjs' },
       });
-      const [output] = Object.values(metafile.outputs).filter((out) => out.entryPoint);
-      bundles.push({ name: whatIf.name, fn: whatIf.fn, bytes: output.bytes });
+      bundles.push({ name, fn: whatIf.fn, file, bytes: statSync(file).size, mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0 });
     } catch (error) {
-      failures.push(`what-if "${whatIf.name}" did not build (does bench/bundling.ts WHAT_IFS stub every imported name?): ${(error as Error).message.split('\n')[0]}`);
+      failures.push(`what-if "${name}" did not build (does bench/bundling.ts STAND_INS stub every imported name?): ${(error as Error).message.split('\n')[0]}`);
     }
   }
   return { bundles, failures };
 }
 
-/** The function names of lib/routes.ts, in its order: new functions are picked up with no change here. */
-export const functionNames = () => Object.keys(FUNCTION_ENTRIES);
+/**
+ * Every Lambda of the stack (lib/routes.ts LAMBDA_ENTRIES: the routed functions, then the stream's,
+ * the queue's and the schedule's), in its order: new functions are picked up with no change here.
+ */
+export const functionNames = () => Object.keys(LAMBDA_ENTRIES);
+/** The functions behind a route: the warm part invokes them with API Gateway's events. */
+const isRouted = (name: string) => Object.hasOwn(FUNCTION_ENTRIES, name);
 
 /**
  * Two esbuild runs, many entry points each (without code splitting every output holds its whole
@@ -156,7 +198,7 @@ export const functionNames = () => Object.keys(FUNCTION_ENTRIES);
 export async function buildAll(outDir: string, only?: string[]): Promise<BuiltBundles> {
   const settings = loadBundlingSettings();
   const names = functionNames().filter((name) => !only || only.includes(name));
-  const entryOf = (name: string) => (FUNCTION_ENTRIES as Record<string, string>)[name];
+  const entryOf = (name: string) => (LAMBDA_ENTRIES as Record<string, string>)[name];
   const entries: Record<string, string> = { [FLOOR]: FLOOR_ENTRY, ...Object.fromEntries(names.map((name) => [name, entryOf(name)])) };
   const build = (points: Record<string, string>, sourcemap = settings.options.sourcemap) => esbuild({
     ...settings.options,
@@ -174,7 +216,7 @@ export async function buildAll(outDir: string, only?: string[]): Promise<BuiltBu
   mkdirSync(entriesDir, { recursive: true });
   const benchEntries: Record<string, string> = {};
   const benchPoints: Record<string, string> = {};
-  for (const name of names) {
+  for (const name of names.filter(isRouted)) {
     const file = join(entriesDir, `${name}.ts`);
     const path = (relative: string) => JSON.stringify(join(REPO_ROOT, relative));
     // Import order is evaluation order: container, then the fakes, then the handler's module.
@@ -185,7 +227,7 @@ export async function buildAll(outDir: string, only?: string[]): Promise<BuiltBu
     benchEntries[name] = join(outDir, `${name}.bench`, 'index.mjs');
   }
   // No source maps: the warm runs do not load them, and writing them is most of the build's time.
-  if (names.length) await build(benchPoints, false);
+  if (Object.keys(benchPoints).length) await build(benchPoints, false);
   return { floor: bundles[0], functions: bundles.slice(1), benchEntries, settingsSource: settings.source };
 }
 

@@ -29,6 +29,9 @@ export const AWS_LIKE_ENV: Record<string, string> = {
   POWERTOOLS_SERVICE_NAME: 'finch-connections',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   POWERTOOLS_METRICS_NAMESPACE: 'FinchConnections',
+  // The stream's function and the queue's (lib/constructs/functions.ts, company-enrichment.ts).
+  EVENT_BUS_NAME: 'finch-connections-bench',
+  ENRICHMENT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/finch-connections-bench-enrichment',
 };
 
 /** Lambda runs the functions with source maps on (lib/constructs/service-function.ts sets NODE_OPTIONS). */

@@ -49,8 +49,11 @@ export function printReport(results: BenchResults, previous?: BenchResults): voi
     const real = results.bundles.find((bundle) => bundle.name === whatIf.fn);
     if (!real) continue;
     const cost = real.bytes - whatIf.bytes;
+    const cold = coldOf.get(whatIf.name);
+    const realCold = coldOf.get(whatIf.fn);
+    const imported = cold && realCold ? `; import ${ms(cold.medianMs)} ms, ${times(cold.ratio)} the floor (${times(realCold.ratio)} with them)` : '';
     console.log(`  what if: ${whatIf.name}: ${kib(whatIf.bytes)}, ${times(whatIf.ratio)} the floor `
-      + `(the package costs ${kib(cost)}, ${times(cost / floorBytes)}; bundled again with stand-ins, never deployed)`);
+      + `(they cost ${kib(cost)}, ${times(cost / floorBytes)})${imported}; bundled again with stand-ins, never deployed`);
   }
 
   console.log('\nWhat each bundle holds (esbuild metafile, largest five) and where its import spends CPU (--cpu-prof, largest five)');

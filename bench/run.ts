@@ -4,7 +4,8 @@
 //   --runs N          cold imports per bundle, interleaved (default 15, at least 15)
 //   --iterations N    warm invocations per route (default 5000), after --warmup N (default 200)
 //   --only a,b        only these functions (names from lib/routes.ts)
-//   --skip x,y        leave out parts: cold, profile, warm, stack (round trips, events and load need it), events
+//   --skip x,y        leave out parts: cold, what-ifs (their cold imports), profile, warm, stack (round trips,
+//                     events and load need it), events
 //   --scenario events only the events latency on the local stack (bench/events-latency.ts)
 //   --event-connections N  connections connected and disconnected one at a time in it (default 10)
 //   --out FILE        where the results go (default bench/results.json; bench/results-scale.json for --scenario scale)
@@ -48,7 +49,7 @@ export interface BenchResults {
   settings: { bundling: string; nodeFlags: string[]; coldRuns: number; warmIterations: number; warmup: number; flows: number };
   bundles: Array<Omit<BuiltBundle, 'file'> & { ratio: number }>;
   /** A function bundled again with a package replaced by stand-ins: what that package costs (bench/bundling.ts WHAT_IFS). */
-  whatIfs: Array<WhatIfBundle & { ratio: number }>;
+  whatIfs: Array<Omit<WhatIfBundle, 'file'> & { ratio: number }>;
   cold: Array<ColdResult & { ratio: number; cpuRatio: number }>;
   profiles: Record<string, ProfileBucket[]>;
   warm: WarmResult[];
@@ -62,11 +63,11 @@ export interface BenchResults {
   durationMs: number;
 }
 
-const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,profile,warm,stack,events] [--scenario events|scale] [--event-connections 10] [--out FILE]'
+const USAGE = 'usage: npm run bench [-- --flows 200] [--runs 15] [--iterations 5000] [--warmup 200] [--only a,b] [--skip cold,what-ifs,profile,warm,stack,events] [--scenario events|scale] [--event-connections 10] [--out FILE]'
   + '\n       npm run bench -- --scenario scale [--customers 1000] [--minutes 15] [--visits-per-hour 1.5] [--merges-per-hour 0.5] [--seed 17] [--speed 10] [--out FILE]';
 
 /** The parts --skip can leave out; `stack` carries npm start, the round trips, the events and the load. */
-const PARTS = ['cold', 'profile', 'warm', 'stack', 'events'];
+const PARTS = ['cold', 'what-ifs', 'profile', 'warm', 'stack', 'events'];
 /** `--scenario events`: npm start and the events part (and the bundles, a few seconds). */
 const EVENTS_ONLY = new Set(['cold', 'profile', 'warm', 'roundTrips', 'load']);
 
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
   let stack: StartedStack | undefined;
   let receiver: EventReceiver | undefined;
   try {
-    const built = await part('bundle', 'bundling every function of lib/routes.ts and the floor', () => buildAll(outDir, options.only));
+    const built = await part('bundle', 'bundling every Lambda of lib/routes.ts and the floor', () => buildAll(outDir, options.only));
     const unknown = (options.only ?? []).filter((name) => !built.functions.some((fn) => fn.name === name));
     if (unknown.length) throw new Error(`--only: no function ${unknown.join(', ')} in lib/routes.ts`);
     const targets = [built.floor, ...built.functions];
@@ -191,8 +192,10 @@ async function main(): Promise<void> {
 
     let cold: ColdResult[] = [];
     if (!options.skip.has('cold')) {
-      cold = await part('cold', `cold import: ${options.runs} interleaved rounds of ${targets.length} fresh node processes`,
-        () => measureColdImports(targets, options.runs));
+      // The what-ifs in the same rounds, so what a package costs an import is paired with the function's own.
+      const coldTargets = [...targets, ...(options.skip.has('what-ifs') ? [] : whatIfs.bundles)];
+      cold = await part('cold', `cold import: ${options.runs} interleaved rounds of ${coldTargets.length} fresh node processes`,
+        () => measureColdImports(coldTargets, options.runs));
     }
     const profiles: Record<string, ProfileBucket[]> = {};
     if (!options.skip.has('profile')) {
@@ -203,7 +206,8 @@ async function main(): Promise<void> {
 
     const warm: WarmResult[] = [];
     if (!options.skip.has('warm')) {
-      for (const fn of built.functions) {
+      // The routed functions: the stream's, the queue's and the schedule's take no API Gateway event.
+      for (const fn of built.functions.filter((candidate) => built.benchEntries[candidate.name])) {
         warm.push(await part('warm', `warm: ${fn.name}, ${options.iterations} invocations a route with in-memory fakes`,
           () => measureWarm(fn.name, built.benchEntries[fn.name], options.iterations, options.warmup))
           .catch((error: Error) => {
@@ -253,7 +257,7 @@ async function main(): Promise<void> {
         warmIterations: options.iterations, warmup: options.warmup, flows: options.flows,
       },
       bundles: targets.map(({ file: _file, ...bundle }) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
-      whatIfs: whatIfs.bundles.map((bundle) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
+      whatIfs: whatIfs.bundles.map(({ file: _file, ...bundle }) => ({ ...bundle, ratio: ratio(bundle.bytes, built.floor.bytes) })),
       cold: cold.map((c) => ({ ...c, ratio: ratio(c.medianMs, floorCold?.medianMs ?? Number.NaN), cpuRatio: ratio(c.cpuMedianMs, floorCold?.cpuMedianMs ?? Number.NaN) })),
       profiles,
       warm,
