@@ -1,109 +1,165 @@
 // Configuration, validated once at cold start. A missing or bad value fails naming the variable.
 // Every variable is defined once, below, in the part of a container that reads it; a container
 // validates the parts it builds (functions/adapters/container.ts) and no others, so the data proxy
-// never parses the Connect session settings nor a session function the proxy's write routes.
-import * as z from '#core/zod.js';
+// never reads the Connect session settings nor a session function the proxy's write routes.
+//
+// Read with the small readers below rather than a zod schema, on purpose: the variables are read
+// once per cold start, and building and running zod schemas for them cost every function ~15–22 M
+// instructions of its cold import (3–4 %, ≈ 0.06× of the floor's wall time; BENCHMARKS.md "Issue 18:
+// the configuration without zod"). Requests are still validated with zod, beside their handlers.
 import { parseRateLimits } from '#core/finch-budget.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
 import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
 
-const list = (fallback: string) => z.pipe(
-  z._default(z.string(), fallback),
-  z.transform((raw: string) => raw.split(',').map((item) => item.trim()).filter(Boolean)),
-);
-const products = (fallback: string) => z.pipe(list(fallback), z.array(z.enum(FINCH_PRODUCTS)));
-const httpUrl = z.url({ protocol: /^https?$/ });
+/** One variable: its value from the raw text (undefined when unset), or a Problem naming what is wrong (never the value). */
+type Reader<T> = (raw: string | undefined) => T;
 
-/** Each part's variables, made only for a container that builds the part. */
+class Problem extends Error {}
+
+/** Text, required unless it has a fallback; checked by length and pattern. */
+const text = (options: { fallback?: string; min?: number; max?: number; pattern?: RegExp; says?: string } = {}): Reader<string> => (raw) => {
+  const value = raw ?? options.fallback;
+  if (value === undefined) throw new Problem('required');
+  if (value.length < (options.min ?? 0)) throw new Problem(`must be at least ${options.min} characters`);
+  if (options.max !== undefined && value.length > options.max) throw new Problem(`must be at most ${options.max} characters`);
+  if (options.pattern && !options.pattern.test(value)) throw new Problem(options.says ?? `must match ${options.pattern}`);
+  return value;
+};
+
+/** An absent variable is undefined; a present one must read. */
+const optional = <T>(read: Reader<T>): Reader<T | undefined> => (raw) => (raw === undefined ? undefined : read(raw));
+
+/** An http(s) URL (as given, less surrounding spaces). */
+const httpUrl = (fallback?: string): Reader<string> => (raw) => {
+  const value = (raw ?? fallback)?.trim();
+  if (value === undefined) throw new Problem('required');
+  if (!isHttpUrl(value)) throw new Problem('must be an http or https URL');
+  return value;
+};
+
+function isHttpUrl(value: string): value is string {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A number, with bounds; `integer` refuses fractions. */
+const number = (options: { fallback: number; min?: number; above?: number; max: number; integer?: boolean }): Reader<number> => (raw) => {
+  const value = raw === undefined ? options.fallback : Number(raw);
+  if (raw !== undefined && (raw.trim() === '' || !Number.isFinite(value))) throw new Problem('must be a number');
+  if (options.integer && !Number.isInteger(value)) throw new Problem('must be a whole number');
+  if (options.min !== undefined && value < options.min) throw new Problem(`must be at least ${options.min}`);
+  if (options.above !== undefined && value <= options.above) throw new Problem(`must be more than ${options.above}`);
+  if (value > options.max) throw new Problem(`must be at most ${options.max}`);
+  return value;
+};
+
+/** A comma-separated list (spaces around items and empty items dropped), each item checked. */
+const list = <T extends string>(fallback: string, item: (value: string) => value is T, says: string): Reader<T[]> => (raw) => {
+  const items = (raw ?? fallback).split(',').map((value) => value.trim()).filter(Boolean);
+  const bad = items.findIndex((value) => !item(value));
+  if (bad >= 0) throw new Problem(`item ${bad + 1} ${says}`);
+  return items as T[];
+};
+
+const oneOf = <T extends string>(allowed: readonly T[]) => (value: string): value is T => (allowed as readonly string[]).includes(value);
+const matches = (pattern: RegExp) => (value: string): value is string => pattern.test(value);
+const products = (fallback: string) => list(fallback, oneOf(FINCH_PRODUCTS), `must be one of Finch's products (${FINCH_PRODUCTS.join(', ')})`);
+
+/** Each part's variables. */
 const PARTS = {
   /** The table and its client. */
-  store: () => ({
-    TABLE_NAME: z.string().check(z.minLength(3)),
-    DYNAMODB_ENDPOINT: z.optional(httpUrl),
-  }),
+  store: {
+    TABLE_NAME: text({ min: 3 }),
+    DYNAMODB_ENDPOINT: optional(httpUrl()),
+  },
   /** The JWT claim names and admin settings every HTTP route reads (functions/http/wiring.ts). */
-  caller: () => ({
-    CUSTOMER_ID_CLAIM: z._default(z.string().check(z.minLength(1)), 'customer_id'),
-    CUSTOMER_NAME_CLAIM: z._default(z.string().check(z.minLength(1)), 'customer_name'),
-    ADMIN_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:admin'),
+  caller: {
+    CUSTOMER_ID_CLAIM: text({ fallback: 'customer_id', min: 1 }),
+    CUSTOMER_NAME_CLAIM: text({ fallback: 'customer_name', min: 1 }),
+    ADMIN_SCOPE: text({ fallback: 'connections:admin', pattern: /^\S+$/, says: 'must be one word' }),
     /** The clients (`client_id`/`azp`) whose tokens the admin scope counts for; empty: any client. */
-    ADMIN_CLIENT_IDS: z.pipe(list(''), z.array(z.string().check(z.regex(/^[\x21-\x7e]+$/)))),
-  }),
-  finch: () => ({
-    FINCH_API_BASE_URL: z._default(httpUrl, 'https://api.tryfinch.com'),
+    ADMIN_CLIENT_IDS: list('', matches(/^[\x21-\x7e]+$/), 'must be printable ASCII without spaces'),
+  },
+  finch: {
+    FINCH_API_BASE_URL: httpUrl('https://api.tryfinch.com'),
     /** Per Finch call; API Gateway cuts a request at 29 s and a callback may make two calls. */
-    FINCH_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(12000)), 8000),
-  }),
+    FINCH_TIMEOUT_MS: number({ fallback: 8000, min: 100, max: 12000, integer: true }),
+  },
   /**
    * The shared Finch budget (functions/core/finch-budget.ts), for every container that calls Finch.
    * Defaults are Finch's documented limits
    * (https://developer.tryfinch.com/api-reference/development-guides/Rate-Limits).
    */
-  budget: () => ({
+  budget: {
     /** Overrides of Finch's numbers, `bucket=limit[/seconds]`, comma-separated (parseRateLimits). */
-    FINCH_RATE_LIMITS: z.pipe(z._default(z.string(), ''), z.transform((raw: string, ctx) => {
-      const parsed = parseRateLimits(raw);
-      if ('limits' in parsed) return parsed.limits;
-      ctx.issues.push({ code: 'custom', message: parsed.error, input: raw });
-      return z.NEVER;
-    })),
+    FINCH_RATE_LIMITS: (raw: string | undefined) => {
+      const parsed = parseRateLimits(raw ?? '');
+      if ('error' in parsed) throw new Problem(parsed.error);
+      return parsed.limits;
+    },
     /** The share of each burst background callers leave to interactive ones. */
-    FINCH_BUDGET_RESERVE: z._default(z.coerce.number().check(z.gte(0), z.lte(0.9)), 0.25),
+    FINCH_BUDGET_RESERVE: number({ fallback: 0.25, min: 0, max: 0.9 }),
     /** The share of each limit that may go at once; the rest paces the sustained rate. */
-    FINCH_BUDGET_BURST: z._default(z.coerce.number().check(z.gt(0), z.lte(1)), 0.25),
-  }),
+    FINCH_BUDGET_BURST: number({ fallback: 0.25, above: 0, max: 1 }),
+  },
   /** Finch's client credentials: Secrets Manager in AWS, the environment locally. */
-  credentials: () => ({
-    FINCH_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
-    FINCH_CLIENT_ID: z.optional(z.string().check(z.minLength(1))),
-    FINCH_CLIENT_SECRET: z.optional(z.string().check(z.minLength(1))),
-    FINCH_WEBHOOK_SECRET: z.optional(z.string().check(z.minLength(1))),
-  }),
+  credentials: {
+    FINCH_SECRET_ARN: optional(text({ min: 1 })),
+    FINCH_CLIENT_ID: optional(text({ min: 1 })),
+    FINCH_CLIENT_SECRET: optional(text({ min: 1 })),
+    FINCH_WEBHOOK_SECRET: optional(text({ min: 1 })),
+  },
   /** The token cipher: KMS in AWS, local keys locally. */
-  cipher: () => ({
-    KMS_KEY_ARN: z.optional(z.string().check(z.minLength(1))),
-    LOCAL_TOKEN_KEYS: z.optional(z.string().check(z.minLength(1))),
-  }),
+  cipher: {
+    KMS_KEY_ARN: optional(text({ min: 1 })),
+    LOCAL_TOKEN_KEYS: optional(text({ min: 1 })),
+  },
   /** The core's settings (CoreSettings): Connect sessions and the callback. */
-  settings: () => ({
-    CALLBACK_URL: httpUrl,
-    ALLOWED_RETURN_ORIGINS: z.pipe(list(''), z.array(httpUrl)),
+  settings: {
+    CALLBACK_URL: httpUrl(),
+    ALLOWED_RETURN_ORIGINS: list('', isHttpUrl, 'must be an http or https URL'),
     DEFAULT_PRODUCTS: products('company,directory,individual,employment'),
     ALLOWED_PRODUCTS: products('company,directory,individual,employment,payment,pay_statement'),
-    FINCH_SANDBOX: z.optional(z.enum(['finch', 'provider'])),
-    STORE_BUDGET_MS: z._default(z.coerce.number().check(z.int(), z.gte(500), z.lte(20000)), 6000),
-  }),
-  proxy: () => ({
+    FINCH_SANDBOX: optional((raw) => {
+      if (!oneOf(['finch', 'provider'] as const)(raw!)) throw new Problem('must be finch or provider');
+      return raw;
+    }),
+    STORE_BUDGET_MS: number({ fallback: 6000, min: 500, max: 20000, integer: true }),
+  },
+  proxy: {
     /** Finch proxy writes to enable, as `METHOD /template` (see WRITE_ROUTE_KEYS); none by default. */
-    FINCH_PROXY_WRITE_PATHS: z.pipe(list(''), z.array(z.enum(WRITE_ROUTE_KEYS))),
+    FINCH_PROXY_WRITE_PATHS: list('', oneOf(WRITE_ROUTE_KEYS), 'must be one of the proxy\'s write routes (METHOD /template)'),
     /** The scope (a whole word of the JWT's `scope`) a caller needs for an enabled proxy write. */
-    FINCH_PROXY_WRITE_SCOPE: z._default(z.string().check(z.regex(/^\S+$/)), 'connections:write'),
-  }),
+    FINCH_PROXY_WRITE_SCOPE: text({ fallback: 'connections:write', pattern: /^\S+$/, says: 'must be one word' }),
+  },
   /** The reconciler's runs (functions/reconcile/handler.ts; CDK context reconcileIntervalMinutes, reconcileMaxConnections). */
-  reconcile: () => ({
+  reconcile: {
     /** Minutes between two scheduled runs: the schedule's rate, and the unit of the webhook rule (core/reconcile.ts). */
-    RECONCILE_INTERVAL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1440)), 15),
+    RECONCILE_INTERVAL_MINUTES: number({ fallback: 15, min: 1, max: 1440, integer: true }),
     /** At most this many connections a run. */
-    RECONCILE_MAX_CONNECTIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 200),
-  }),
+    RECONCILE_MAX_CONNECTIONS: number({ fallback: 200, min: 1, max: 1000, integer: true }),
+  },
   /** The events function's bus (functions/events/handler.ts). */
-  events: () => ({
+  events: {
     /** The custom bus the stack creates; PutEvents takes its name or ARN. */
-    EVENT_BUS_NAME: z.string().check(z.minLength(1), z.maxLength(1600)),
+    EVENT_BUS_NAME: text({ min: 1, max: 1600 }),
     /** Locally: the local bus's PutEvents endpoint (local/events/bus.ts). Never in Lambda. */
-    EVENTBRIDGE_ENDPOINT: z.optional(httpUrl),
-  }),
+    EVENTBRIDGE_ENDPOINT: optional(httpUrl()),
+  },
   /** enrich-company's queue (functions/enrich-company/handler.ts): it changes a throttled message's visibility there. */
-  enrichment: () => ({
+  enrichment: {
     /** The queue's URL (lib/constructs/company-enrichment.ts); locally the local queue's (local/events/queue-endpoint.ts). */
-    ENRICHMENT_QUEUE_URL: httpUrl,
-  }),
-};
+    ENRICHMENT_QUEUE_URL: httpUrl(),
+  },
+} satisfies Record<string, Record<string, Reader<unknown>>>;
 
 export type Part = keyof typeof PARTS;
-type Shape<P extends Part> = ReturnType<(typeof PARTS)[P]>;
+type Shape<P extends Part> = (typeof PARTS)[P];
 type VariablesOf<P extends Part> = P extends Part ? keyof Shape<P> : never;
-type ValueOf<P extends Part, V> = P extends Part ? (V extends keyof Shape<P> ? z.output<Shape<P>[V]> : never) : never;
+type ValueOf<P extends Part, V> = P extends Part ? (V extends keyof Shape<P> ? (Shape<P>[V] extends Reader<infer T> ? T : never) : never) : never;
 
 /**
  * Parts that only a function outside the HTTP API builds (the stream's events function, the reconciler): never in
@@ -124,16 +180,21 @@ const HTTP_PARTS = (Object.keys(PARTS) as Part[]).filter((part) => !(OWN_FUNCTIO
 
 /** Validates the variables of the parts `parts` (every HTTP part by default) and no others. */
 export function loadConfig<P extends Part = HttpPart>(env: Record<string, string | undefined>, parts: readonly P[] = HTTP_PARTS as P[]): Config<P> {
-  const schema = z.object(Object.assign({}, ...parts.map((part) => PARTS[part]())) as z.core.$ZodLooseShape);
-  const parsed = schema.safeParse(env);
-  // Name the variable, never echo its value (it may be a secret).
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  const read: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, reader] of parts.flatMap((part) => Object.entries(PARTS[part]) as Array<[string, Reader<unknown>]>)) {
+    try {
+      read[name] = reader(env[name]);
+    } catch (error) {
+      // Name the variable, never echo its value (it may be a secret).
+      if (!(error instanceof Problem)) throw error;
+      problems.push(`${name}: ${error.message}`);
+    }
   }
-  // The schema holds exactly the parts' variables, each with its own schema.
-  const config = parsed.data as Config<P>;
-  const values = parsed.data as Partial<Config<Part>>;
+  if (problems.length) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  // Exactly the parts' variables, each read by its own reader.
+  const config = read as Config<P>;
+  const values = read as Partial<Config<Part>>;
   const reads = (part: Part) => (parts as readonly Part[]).includes(part);
   // In Lambda, tokens are KMS-encrypted and credentials come from Secrets Manager, always: a stray
   // local variable must never make a deployed function use a key that lives in its environment,

@@ -1,4 +1,5 @@
 import { loadConfig } from '#adapters/config.js';
+import { FINCH_PRODUCTS } from '#core/model.js';
 import { callerSettingsOf } from '#http/wiring.js';
 
 const base = { TABLE_NAME: 'connections', CALLBACK_URL: 'https://api.example/connect/callback' };
@@ -66,5 +67,79 @@ describe('configuration, validated at cold start', () => {
     expect([...callerSettingsOf(loadConfig({ ...env, ADMIN_CLIENT_IDS: 'svc-billing,svc-ops' })).adminClientIds]).toEqual(['svc-billing', 'svc-ops']);
     expect(callerSettingsOf(loadConfig(env)).adminClientIds.size).toBe(0);
     expect(() => loadConfig({ ...env, ADMIN_CLIENT_IDS: 'svc billing' })).toThrow(/ADMIN_CLIENT_IDS/);
+  });
+});
+
+describe('each kind of variable (read without zod: functions/adapters/config.ts says why)', () => {
+  const env = { ...base, KMS_KEY_ARN: 'k', FINCH_SECRET_ARN: 's' };
+  const problemOf = (extra: Record<string, string>) => {
+    try {
+      loadConfig({ ...env, ...extra });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return null;
+  };
+
+  test('defaults apply only to an unset variable', () => {
+    const config = loadConfig(env);
+    expect(config).toMatchObject({
+      CUSTOMER_ID_CLAIM: 'customer_id', ADMIN_SCOPE: 'connections:admin', ADMIN_CLIENT_IDS: [],
+      FINCH_API_BASE_URL: 'https://api.tryfinch.com', FINCH_TIMEOUT_MS: 8000, FINCH_BUDGET_RESERVE: 0.25, FINCH_BUDGET_BURST: 0.25,
+      ALLOWED_RETURN_ORIGINS: [], DEFAULT_PRODUCTS: ['company', 'directory', 'individual', 'employment'],
+      ALLOWED_PRODUCTS: ['company', 'directory', 'individual', 'employment', 'payment', 'pay_statement'],
+      STORE_BUDGET_MS: 6000, FINCH_PROXY_WRITE_PATHS: [], FINCH_PROXY_WRITE_SCOPE: 'connections:write',
+    });
+    expect(config.FINCH_SANDBOX).toBeUndefined();
+    expect(config.DYNAMODB_ENDPOINT).toBeUndefined();
+    expect(config.FINCH_RATE_LIMITS.ip).toEqual({ limit: 1000, periodSeconds: 300 });
+    // Set but empty is a value, and not a good one.
+    expect(problemOf({ CUSTOMER_ID_CLAIM: '' })).toMatch(/CUSTOMER_ID_CLAIM: must be at least 1 characters/);
+    expect(problemOf({ FINCH_TIMEOUT_MS: '' })).toMatch(/FINCH_TIMEOUT_MS: must be a number/);
+  });
+
+  test.each([
+    ['TABLE_NAME', 'ab', /at least 3/],
+    ['DYNAMODB_ENDPOINT', 'ftp://127.0.0.1:8000', /http or https URL/],
+    ['CALLBACK_URL', '/connect/callback', /http or https URL/],
+    ['FINCH_API_BASE_URL', 'javascript:alert(1)', /http or https URL/],
+    ['FINCH_TIMEOUT_MS', 'abc', /must be a number/],
+    ['FINCH_TIMEOUT_MS', '99', /at least 100/],
+    ['FINCH_TIMEOUT_MS', '12001', /at most 12000/],
+    ['FINCH_TIMEOUT_MS', '150.5', /whole number/],
+    ['FINCH_TIMEOUT_MS', 'Infinity', /must be a number/],
+    ['STORE_BUDGET_MS', '499', /at least 500/],
+    ['FINCH_BUDGET_RESERVE', '0.95', /at most 0.9/],
+    ['FINCH_BUDGET_BURST', '0', /more than 0/],
+    ['FINCH_RATE_LIMITS', 'nonsense', /FINCH_RATE_LIMITS: /],
+    ['ADMIN_SCOPE', 'two words', /one word/],
+    ['ALLOWED_RETURN_ORIGINS', 'https://app.example,not-a-url', /item 2 must be an http or https URL/],
+    ['ALLOWED_PRODUCTS', 'company,payroll', /item 2 must be one of Finch's products/],
+    ['FINCH_SANDBOX', 'sandbox', /must be finch or provider/],
+    ['FINCH_PROXY_WRITE_PATHS', 'POST /employer/nothing', /item 1 must be one of the proxy's write routes/],
+    ['FINCH_SECRET_ARN', '', /at least 1/],
+  ])('%s=%j is refused, naming the variable and what is wrong, never the value', (name, value, says) => {
+    const problem = problemOf({ [name]: value });
+    expect(problem).toMatch(new RegExp(`^Invalid configuration: ${name}: `));
+    expect(problem).toMatch(says);
+    // Except the budget's overrides: parseRateLimits quotes the item to fix, and limits are no secret.
+    if (value.length > 3 && name !== 'FINCH_RATE_LIMITS') expect(problem).not.toContain(value);
+  });
+
+  test('every problem is named at once', () => {
+    expect(problemOf({ TABLE_NAME: 'ab', FINCH_TIMEOUT_MS: 'x', ALLOWED_PRODUCTS: 'payroll' }))
+      .toBe(`Invalid configuration: TABLE_NAME: must be at least 3 characters; FINCH_TIMEOUT_MS: must be a number; ALLOWED_PRODUCTS: item 1 must be one of Finch's products (${FINCH_PRODUCTS.join(', ')})`);
+  });
+
+  test('values are read as given: URLs less surrounding spaces, list items trimmed, numbers parsed', () => {
+    const config = loadConfig({
+      ...env, CALLBACK_URL: '  https://api.example/connect/callback ', ALLOWED_RETURN_ORIGINS: ' https://a.example , http://127.0.0.1:3000,',
+      FINCH_TIMEOUT_MS: '2500', FINCH_BUDGET_BURST: '1', FINCH_SANDBOX: 'provider', FINCH_RATE_LIMITS: 'ip=500/300',
+    });
+    expect(config).toMatchObject({
+      CALLBACK_URL: 'https://api.example/connect/callback', ALLOWED_RETURN_ORIGINS: ['https://a.example', 'http://127.0.0.1:3000'],
+      FINCH_TIMEOUT_MS: 2500, FINCH_BUDGET_BURST: 1, FINCH_SANDBOX: 'provider',
+    });
+    expect(config.FINCH_RATE_LIMITS.ip).toEqual({ limit: 500, periodSeconds: 300 });
   });
 });
