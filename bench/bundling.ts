@@ -35,6 +35,8 @@ export interface CdkBundling {
   externalModules?: readonly string[];
   banner?: string;
   logLevel?: string;
+  /** Only `--alias` (`name=path`, paths from the repository root) is read. */
+  esbuildArgs?: { readonly '--alias'?: readonly string[] };
 }
 
 /** What aws-lambda-nodejs turns its BundlingOptions into (its esbuild command line). */
@@ -55,6 +57,10 @@ export function toEsbuild(cdk: CdkBundling): BuildOptions {
     sourcesContent: cdk.sourcesContent ?? true,
     external: [...(cdk.externalModules ?? ['@aws-sdk/*'])],
     banner: cdk.banner ? { js: cdk.banner } : undefined,
+    alias: Object.fromEntries((cdk.esbuildArgs?.['--alias'] ?? []).map((pair) => {
+      const [name, path] = pair.split('=');
+      return [name, join(REPO_ROOT, path)];
+    })),
     logLevel: (cdk.logLevel ?? 'warning') as BuildOptions['logLevel'],
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
     absWorkingDir: REPO_ROOT,

@@ -24,6 +24,9 @@ export const ARCHITECTURE = Architecture.ARM_64;
  * (no Docker); it resolves the `#core/*.js` subpath imports to the `.ts` sources by itself.
  * No `keepNames`: it costs 22–35 KiB and 7–13 ms of cold import a function (BENCHMARKS.md); names
  * that matter are set explicitly (error names, the Finch SDK's User-Agent).
+ * Powertools idempotency's JMESPath interpreter is replaced by the field paths our two expressions
+ * are (functions/adapters/jmespath/index.ts says why and how it stays safe); the paths are relative
+ * to the project root, where NodejsFunction runs esbuild.
  */
 export const BUNDLING = {
   format: OutputFormat.ESM,
@@ -38,6 +41,12 @@ export const BUNDLING = {
   banner: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
   logLevel: LogLevel.ERROR,
   forceDockerBundling: false,
+  esbuildArgs: {
+    '--alias': [
+      '@aws-lambda-powertools/jmespath/functions=./functions/adapters/jmespath/functions.ts',
+      '@aws-lambda-powertools/jmespath=./functions/adapters/jmespath/index.ts',
+    ],
+  },
 } as const;
 
 export interface ServiceFunctionProps {
@@ -91,7 +100,10 @@ export class ServiceFunction extends Construct {
       // The HTTP API in front cannot trace: X-Ray active tracing is a REST API stage setting only
       // (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html).
       tracing: Tracing.ACTIVE,
-      bundling: { ...BUNDLING, tsconfig: `${PROJECT_ROOT}tsconfig.json`, externalModules: [...BUNDLING.externalModules], mainFields: [...BUNDLING.mainFields] },
+      bundling: {
+        ...BUNDLING, tsconfig: `${PROJECT_ROOT}tsconfig.json`, externalModules: [...BUNDLING.externalModules], mainFields: [...BUNDLING.mainFields],
+        esbuildArgs: { '--alias': [...BUNDLING.esbuildArgs['--alias']] },
+      },
     });
     NagSuppressions.addResourceSuppressions(this.role, [{
       id: 'AwsSolutions-IAM5',

@@ -162,6 +162,22 @@ describe('a connection made through the bundles is the local stack\'s connection
     const session = responseOf(await invoke('CreateSessionFunction', sessionEvent));
     expect(session.statusCode).toBe(201);
     const { connect_url } = bodyOf(session);
+    // Powertools idempotency as bundled: its JMESPath is the field-path one (functions/adapters/jmespath),
+    // which the synthesized bundle carries instead of the interpreter.
+    const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+    const sessionAssets = Object.entries(template.Resources)
+      .filter(([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.includes('CreateSessionFunction'))
+      .map(([, resource]) => readFileSync(join(outdir, resource.Metadata!['aws:asset:path'], 'index.mjs'), 'utf8'));
+    expect(sessionAssets).toHaveLength(1);
+    expect(sessionAssets[0]).toContain('is not a field path');
+    // The same key and body answer the same session from the record; another body under the key is refused.
+    const replay = responseOf(await invoke('CreateSessionFunction', sessionEvent));
+    expect(replay.statusCode).toBe(201);
+    expect(bodyOf(replay)).toEqual(bodyOf(session));
+    const otherBody = { ...sessionEvent, body: JSON.stringify({ ...JSON.parse(sessionEvent.body), products: ['company'] }) };
+    const reused = responseOf(await invoke('CreateSessionFunction', otherBody));
+    expect(reused.statusCode).toBe(422);
+    expect(bodyOf(reused).error.code).toBe('idempotency_key_reused');
 
     // The employer's browser on Finch's hosted page (the emulator), back to the stack's CALLBACK_URL.
     const page = await http('GET', connect_url);
