@@ -3,8 +3,8 @@
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
 import { VERSION } from '@tryfinch/finch-api/version';
 import {
-  AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchRateLimited, FinchRejected, FinchResponseIncomplete,
-  FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
+  AccessTokenRejected, AuthorizationCodeRejected, ConnectionExistsAtFinch, FinchOperationRefused, type FinchRefusal, FinchRateLimited,
+  FinchRejected, FinchResponseIncomplete, FinchTimeout, FinchUnavailable, WebhookSignatureInvalid,
 } from '#core/errors.js';
 import type { FinchBudget } from '#core/finch-budget.js';
 import { CONNECTION_ID_PATTERN, FINCH_ID_PATTERN } from '#core/ids.js';
@@ -36,7 +36,7 @@ export const FINCH_USER_AGENT = `Finch/JS ${VERSION}`;
 type FinchErrorBody = { finch_code?: unknown; code?: unknown; name?: unknown; message?: unknown; context?: { connection_id?: unknown } };
 
 /** What a call is, for telling Finch's answers apart: `connect` is `POST /connect/sessions`. */
-type CallKind = 'basic' | 'connect' | 'exchange' | 'bearer';
+export type CallKind = 'basic' | 'connect' | 'exchange' | 'bearer';
 
 /** Words of a refusal that speak of a connection the customer id already has. */
 const ALREADY_CONNECTED = /already[\s_-]*(exists?|connected)|existing[\s_-]*connection|connection[\s_-]*exists/i;
@@ -197,7 +197,8 @@ export const abortAwareFetch: typeof fetch = async (input, init) => {
   }
 };
 
-function translate(error: unknown, kind: CallKind): Error {
+/** Finch's answer to a call as the core's error (exported for its unit tests). */
+export function translate(error: unknown, kind: CallKind): Error {
   if (error instanceof APIConnectionTimeoutError) return new FinchTimeout();
   if (error instanceof APIConnectionError) return new FinchUnavailable();
   if (error instanceof FinchUnavailable) return error;
@@ -211,6 +212,8 @@ function translate(error: unknown, kind: CallKind): Error {
     return new FinchRateLimited(retryAfterSeconds(error.headers, finchCode), finchCode);
   }
   if (error.status === 401 && kind === 'bearer') return new AccessTokenRejected(typeof body.finch_code === 'string' ? body.finch_code : null);
+  const refusal = kind === 'bearer' ? refusalOf(error.status, body) : null;
+  if (refusal) return new FinchOperationRefused(refusal);
   if (kind === 'connect' && isAlreadyConnected(error.status, body)) {
     const named = body.context?.connection_id;
     return new ConnectionExistsAtFinch(typeof named === 'string' && CONNECTION_ID_PATTERN.test(named) ? named : null);
@@ -220,6 +223,22 @@ function translate(error: unknown, kind: CallKind): Error {
     return new FinchRejected();
   }
   return new FinchUnavailable();
+}
+
+/**
+ * Finch's answers to a call with a connection's token that a retry does not change ("Error Types",
+ * https://developer.tryfinch.com/api-reference/development-guides/errors/Error-Types): 402
+ * `payment_required`, 403 `error_permissions` (finch_code `insufficient_account_permissions`: the
+ * connected admin account lacks permissions) or `insufficient_scope_error` (the product was not
+ * granted; the 403 a body naming neither is taken for), 501 `not_implemented_error` (the provider
+ * does not support it). Only for bearer calls: a 403 with the client credentials (a Connect
+ * session) means this application lacks a scope, a fault of ours that stays finch_unavailable.
+ */
+function refusalOf(status: number | undefined, body: FinchErrorBody): FinchRefusal | null {
+  if (status === 402) return 'payment_required';
+  if (status === 403) return body.name === 'error_permissions' || body.finch_code === 'insufficient_account_permissions' ? 'error_permissions' : 'insufficient_scope_error';
+  if (status === 501) return 'not_implemented_error';
+  return null;
 }
 
 /**

@@ -11,7 +11,7 @@
 // second event).
 import { subjectOf } from './audit-subject.js';
 import type { BaseDeps } from './deps.js';
-import { AccessTokenRejected, FinchRejected } from './errors.js';
+import { AccessTokenRejected, FinchOperationRefused, FinchRejected } from './errors.js';
 import type { ConnectionEventType } from './events.js';
 import { type InitialSync, isEnded } from './model.js';
 import type { AuditEntry } from './ports/audit.js';
@@ -137,18 +137,27 @@ async function readCompany(deps: EnrichmentDeps, accessToken: string, connection
       manual: introspection.manual,
     };
   } catch (error) {
+    // Any other refusal of /introspect is thrown, so the message comes back: the one Finch documents
+    // for it is 402 payment_required (every call of this application, until its invoices are
+    // settled), whose message the dead-letter queue keeps to be redriven then.
     if (error instanceof AccessTokenRejected) return null;
     throw error;
   }
 }
 
-/** A refusal of the request (400/404/422) will not change on a retry: the name stays unknown. */
+/**
+ * A refusal of the company read will not change on a retry: the name stays unknown, and the message
+ * is done (a retry would spend the Finch budget to hear the same, then end in the dead-letter queue).
+ * Finch refuses the request (400/404/422), or the call for good (FinchOperationRefused: the connected
+ * admin account lacks permissions, the product was not granted, the provider does not support it).
+ */
 async function readLegalName(deps: EnrichmentDeps, accessToken: string, connectionId: string): Promise<string | null> {
   try {
     return await deps.finch.getCompanyName(accessToken);
   } catch (error) {
     if (!(error instanceof FinchRejected)) throw error;
-    deps.log.warn('Finch refused the company read; the name stays unknown', { connection_id: connectionId, error: error.name });
+    const finchError = error instanceof FinchOperationRefused ? { finch_error: error.finch_error } : {};
+    deps.log.warn('Finch refused the company read; the name stays unknown', { connection_id: connectionId, error: error.name, ...finchError });
     return null;
   }
 }

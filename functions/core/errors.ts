@@ -126,8 +126,32 @@ export class FinchRateLimited extends DomainError {
     super('Finch is rate limiting this application; retry after the time Retry-After gives.');
   }
 }
-/** Finch refused the request itself (400, 404, 422). */
+/** Finch refused the request itself (400, 404, 422), or a call for good (FinchOperationRefused). */
 export class FinchRejected extends DomainError { constructor(message = 'Finch refused the request.') { super(message); } }
+/**
+ * Finch's answers to a call made with a connection's access token that a retry does not change
+ * ("Error Types", https://developer.tryfinch.com/api-reference/development-guides/errors/Error-Types),
+ * by Finch's `name` for each.
+ */
+export const FINCH_REFUSALS = {
+  payment_required: 'Finch refused the call: this service\'s Finch application has unpaid invoices, and Finch answers none of its calls until they are settled.',
+  error_permissions: 'Finch refused the call: the employer\'s admin account connected to Finch lacks the permissions this call needs; the employer must update that account\'s permissions.',
+  // Finch words it as the application's credentials; a connection's token holds the products it was granted.
+  insufficient_scope_error: 'Finch refused the call: this connection, or this service\'s Finch application, was not granted the Finch product it needs.',
+  not_implemented_error: 'Finch refused the call: the employer\'s provider does not support it.',
+} as const;
+export type FinchRefusal = keyof typeof FINCH_REFUSALS;
+/**
+ * Finch refused a call made with a connection's token for a reason outside the request that no
+ * retry changes (402, 403, 501: FINCH_REFUSALS): neither the caller's fault nor Finch being down.
+ * A FinchRejected, so what gives up on a refused call (the company name, a disconnect's revocation,
+ * the reconciler's turn) gives up on it too. `finch_error`: which, in Finch's words.
+ */
+export class FinchOperationRefused extends FinchRejected {
+  constructor(readonly finch_error: FinchRefusal) {
+    super(FINCH_REFUSALS[finch_error] ?? 'Finch refused the call for a reason a retry does not change.');
+  }
+}
 /** Finch refused the authorization code of a token exchange (unknown, expired or already used). */
 export class AuthorizationCodeRejected extends FinchRejected { constructor() { super('Finch refused the authorization code.'); } }
 /** Finch answered 401 for an access token: revoked, or the connection needs reauthentication. */
@@ -177,6 +201,6 @@ nameErrors({
   ConnectionNotFound, ConnectionAlreadyExists, ConnectionDisconnected, RefreshRateLimited, InvalidState, CallbackFailed,
   PathNotAllowed, WriteScopeRequired, ReauthRequired, ConnectionUnauthorized,
   FinchUnavailable, FinchTimeout, FinchDeadlineExceeded, FinchReadTimedOut, FinchResponseIncomplete, FinchRateLimited, FinchRejected,
-  AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid, WebhookDeferred,
+  FinchOperationRefused, AuthorizationCodeRejected, AccessTokenRejected, ConnectionExistsAtFinch, WebhookSignatureInvalid, WebhookDeferred,
   TransientFault, TransientStoreError, TransientCipherError, TransientSecretsError,
 });

@@ -5,7 +5,7 @@
 // (docs/ARCHITECTURE.md, "Errors and the HTTP edge").
 import {
   AuthorizationCodeRejected, CallbackFailed, ConnectionAlreadyExists, ConnectionDisconnected, ConnectionNotFound,
-  ConnectionUnauthorized, FinchRateLimited, FinchReadTimedOut, FinchRejected, FinchTimeout, FinchUnavailable, Forbidden, IdempotencyInProgress,
+  ConnectionUnauthorized, FinchOperationRefused, FinchRateLimited, FinchReadTimedOut, FinchRejected, FinchTimeout, FinchUnavailable, Forbidden, IdempotencyInProgress,
   IdempotencyKeyReused, InvalidRequest, InvalidState, PathNotAllowed, ReauthRequired, RefreshRateLimited, Unauthorized,
   WebhookDeferred, WebhookSignatureInvalid, WriteScopeRequired, nameErrors,
 } from '#core/errors.js';
@@ -116,6 +116,9 @@ const ANSWERS = new Map<ErrorClass, Row | CallbackRow>([
   // Finch
   rule(FinchRejected, 400, 'finch_rejected_request'),
   rule(AuthorizationCodeRejected, 400, 'invalid_code'),
+  // Neither the caller's request (400) nor Finch down (finch_unavailable: a retry gets the same answer). Its
+  // message says which refusal: one of FINCH_REFUSALS, never Finch's text.
+  rule(FinchOperationRefused, 502, 'finch_refused', (error) => ({ message: error.message })),
   rule(FinchRateLimited, 429, 'finch_rate_limited', (error) => ({
     headers: { 'Retry-After': String(error.retryAfterSeconds) }, body: { finch_code: error.finch_code },
   })),

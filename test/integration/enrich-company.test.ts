@@ -209,6 +209,28 @@ describe('enrich-company: Finch\'s answers', () => {
     await expect(enrich(event)).resolves.toEqual({ outcome: 'updated' });
   });
 
+  // Finch's refusals a retry does not change ("Error Types",
+  // https://developer.tryfinch.com/api-reference/development-guides/errors/Error-Types): the connected
+  // admin account lacks permissions (403 error_permissions), the provider does not support the read (501).
+  test.each([
+    ['403 error_permissions (insufficient_account_permissions)', 'error_permissions', 1],
+    // The SDK repeats a 5xx once inside the call (functions/adapters/finch-rate-limits.ts lets a 501 through): both answer 501.
+    ['501 not_implemented_error', 'not_implemented_error', 2],
+  ] as const)('Finch refuses the company read for good (%s): the message is done, not kept for a retry; no company_name recorded', async (_name, error, times) => {
+    const { customerId, connectionId, event } = await connected(`refused-${error}`);
+    await emulatorFault(h, { method: 'GET', path: '/employer/company', error, times });
+    const reads = companyCalls();
+    await expect(deliver(event)).resolves.toEqual({ outcome: 'updated', kept: false });
+    expect(companyCalls()).toBe(reads + times);
+    // What /introspect said is recorded; the name stays unknown.
+    const item = await getItem(h, keys.connection(customerId, connectionId));
+    expect(item).toMatchObject({ company_name: null, company_id: atFinch(connectionId).company_id, manual: false });
+    expect(await companyEntries(customerId, connectionId)).toEqual([
+      expect.objectContaining({ details: { company_name: null, manual: false } }),
+    ]);
+    expect(capturedLogs()).toContain('"finch_error":"' + error + '"');
+  });
+
   test('Finch rate limited (429 with Retry-After on /introspect, never retried inside the call): the message is kept and hidden at least that long', async () => {
     const { customerId, connectionId, event } = await connected('limited');
     await emulatorFault(h, { method: 'GET', path: '/introspect', status: 429, headers: { 'retry-after': '7' } });

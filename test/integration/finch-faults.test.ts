@@ -2,7 +2,8 @@
 // lost to a timeout after Finch issued it is recovered through the adopt path.
 import { keys } from '#adapters/table.js';
 import { hashState } from '#core/ids.js';
-import { RETURN_ORIGIN, authorizeAtFinch, emulatorFault, getItem, harnessForFile, scanTable } from '../support/harness.js';
+import { FINCH_REFUSALS } from '#core/errors.js';
+import { RETURN_ORIGIN, authorizeAtFinch, connectCustomer, emulatorFault, getItem, harnessForFile, scanTable } from '../support/harness.js';
 
 const h = harnessForFile({ env: { FINCH_TIMEOUT_MS: '400' }, clearFaults: true });
 
@@ -79,5 +80,32 @@ describe('the code exchange', () => {
     expect(location.searchParams.get('connection_id')).toBe(lost.connection_id);
     const item = await getItem(h, keys.connection('timeout-co', lost.connection_id));
     expect(item).toMatchObject({ status: 'connected', token_version: 1 });
+  });
+});
+
+// Finch's answers to a call with a connection's token that a retry does not change ("Error Types",
+// https://developer.tryfinch.com/api-reference/development-guides/errors/Error-Types): neither the
+// caller's request (no 400) nor Finch being down (no finch_unavailable).
+describe('Finch refusing a call with a connection\'s token for good', () => {
+  test('a refresh whose /introspect Finch answers 402 payment_required → 502 finch_refused saying so, sent once, nothing stored', async () => {
+    const id = await connectCustomer(h, claims('unpaid-co'));
+    const before = await getItem(h, keys.connection('unpaid-co', id));
+    await emulatorFault(h, { method: 'GET', path: '/introspect', error: 'payment_required', times: 2 });
+    const introspects = calls('GET /introspect');
+    const res = await h.invoke(`GET /connections/${id}`, { claims: claims('unpaid-co'), query: { refresh: 'true' } });
+    expect(res.statusCode).toBe(502);
+    expect(res.json.error).toMatchObject({ code: 'finch_refused', message: FINCH_REFUSALS.payment_required });
+    expect(calls('GET /introspect')).toBe(introspects + 1);
+    expect(await getItem(h, keys.connection('unpaid-co', id))).toMatchObject({ status: before!.status, updated_at: before!.updated_at });
+  });
+
+  test('a DELETE whose /disconnect Finch answers 403 error_permissions finishes here: 204, disconnected, revocation_confirmed false, no token kept', async () => {
+    const id = await connectCustomer(h, claims('no-perms-co'));
+    await emulatorFault(h, { method: 'POST', path: '/disconnect', error: 'error_permissions' });
+    const res = await h.invoke(`DELETE /connections/${id}`, { claims: claims('no-perms-co') });
+    expect(res.statusCode).toBe(204);
+    const item = await getItem(h, keys.connection('no-perms-co', id));
+    expect(item).toMatchObject({ status: 'disconnected', revocation_confirmed: false });
+    expect(item).not.toHaveProperty('token_ciphertext');
   });
 });

@@ -56,6 +56,11 @@ describe('the error table', () => {
       status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '60' }, body: { finch_code: 'finch_application_rl' },
     }],
     ['FinchRateLimited (no finch_code)', new core.FinchRateLimited(3, null), { status: 429, code: 'finch_rate_limited', headers: { 'Retry-After': '3' }, body: { finch_code: null } }],
+    // A bearer call Finch refuses for good (402, 403, 501): neither the caller's request nor Finch down; our words for which.
+    ['FinchOperationRefused (error_permissions)', new core.FinchOperationRefused('error_permissions'),
+      { status: 502, code: 'finch_refused', message: core.FINCH_REFUSALS.error_permissions }],
+    ['FinchOperationRefused (payment_required)', new core.FinchOperationRefused('payment_required'),
+      { status: 502, code: 'finch_refused', message: core.FINCH_REFUSALS.payment_required }],
     ['FinchUnavailable', new core.FinchUnavailable(),
       { status: 502, code: 'finch_unavailable', message: 'Finch could not be reached or answered with an error.' }],
     ['FinchResponseIncomplete', new core.FinchResponseIncomplete(),
