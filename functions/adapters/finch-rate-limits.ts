@@ -38,7 +38,8 @@ export function withoutLongRetries(send: typeof fetch): typeof fetch {
 }
 
 function mustNotRetry(response: Response): boolean {
-  if (response.status === 429 || response.status === 409) return true;
+  // 501 not_implemented_error: the provider does not support the operation; a second try spends the budget for the same answer.
+  if (response.status === 429 || response.status === 409 || response.status === 501) return true;
   if (response.status < 500 && response.status !== 408) return false;
   const ms = Number(response.headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > MAX_IN_REQUEST_WAIT_MS) return true;

@@ -1,6 +1,6 @@
 // Reading connections, token-free; refreshing one's status from Finch; disconnecting one.
 import type { Caller, CoreDeps } from './deps.js';
-import { AccessTokenRejected, ConnectionNotFound, FinchRejected, RefreshRateLimited } from './errors.js';
+import { AccessTokenRejected, ConnectionNotFound, FinchOperationRefused, FinchRejected, RefreshRateLimited } from './errors.js';
 import { type Connection, isEnded } from './model.js';
 import type { ListQuery, StatusUpdate, StoredConnection } from './ports/connection-store.js';
 import type { FinchGateway } from './ports/finch.js';
@@ -116,8 +116,11 @@ export async function disconnectConnection(deps: CoreDeps, caller: Caller, conne
       await deps.finch.disconnect(accessToken);
       confirmed = true;
     } catch (error) {
-      // Finch says the token is already invalid: nothing left to revoke there, finish here.
-      if (!(error instanceof AccessTokenRejected || error instanceof FinchRejected)) {
+      // Finch says the token is already invalid, or refuses the revocation for a reason no retry
+      // changes (403 permissions, 501): nothing we can revoke there, finish here. Not for 402
+      // payment_required: once the invoices are paid a retry revokes it, so the token is kept.
+      const unpaid = error instanceof FinchOperationRefused && error.finch_error === 'payment_required';
+      if (unpaid || !(error instanceof AccessTokenRejected || error instanceof FinchRejected)) {
         await deps.connections.abortDisconnect(customerId, connectionId, deps.clock.now());
         throw error;
       }

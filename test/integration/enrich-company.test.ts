@@ -214,8 +214,8 @@ describe('enrich-company: Finch\'s answers', () => {
   // admin account lacks permissions (403 error_permissions), the provider does not support the read (501).
   test.each([
     ['403 error_permissions (insufficient_account_permissions)', 'error_permissions', 1],
-    // The SDK repeats a 5xx once inside the call (functions/adapters/finch-rate-limits.ts lets a 501 through): both answer 501.
-    ['501 not_implemented_error', 'not_implemented_error', 2],
+    // Sent once: the SDK would repeat a 5xx inside the call, and functions/adapters/finch-rate-limits.ts stops it for a 501.
+    ['501 not_implemented_error', 'not_implemented_error', 1],
   ] as const)('Finch refuses the company read for good (%s): the message is done, not kept for a retry; no company_name recorded', async (_name, error, times) => {
     const { customerId, connectionId, event } = await connected(`refused-${error}`);
     await emulatorFault(h, { method: 'GET', path: '/employer/company', error, times });

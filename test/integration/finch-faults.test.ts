@@ -108,4 +108,18 @@ describe('Finch refusing a call with a connection\'s token for good', () => {
     expect(item).toMatchObject({ status: 'disconnected', revocation_confirmed: false });
     expect(item).not.toHaveProperty('token_ciphertext');
   });
+
+  test('a DELETE whose /disconnect Finch answers 402 payment_required keeps the connection and its token (502 finch_refused): once paid, a retry revokes it', async () => {
+    const id = await connectCustomer(h, claims('unpaid-delete-co'));
+    const before = await getItem(h, keys.connection('unpaid-delete-co', id));
+    await emulatorFault(h, { method: 'POST', path: '/disconnect', error: 'payment_required' });
+    const refused = await h.invoke(`DELETE /connections/${id}`, { claims: claims('unpaid-delete-co') });
+    expect(refused.statusCode).toBe(502);
+    expect(refused.json.error).toMatchObject({ code: 'finch_refused', message: FINCH_REFUSALS.payment_required });
+    expect(await getItem(h, keys.connection('unpaid-delete-co', id))).toMatchObject({ status: before!.status, token_ciphertext: before!.token_ciphertext });
+    // Paid: the same DELETE revokes at Finch.
+    const retried = await h.invoke(`DELETE /connections/${id}`, { claims: claims('unpaid-delete-co') });
+    expect(retried.statusCode).toBe(204);
+    expect(await getItem(h, keys.connection('unpaid-delete-co', id))).toMatchObject({ status: 'disconnected', revocation_confirmed: true });
+  });
 });
