@@ -20,7 +20,7 @@ class Problem extends Error {}
 const text = (options: { fallback?: string; min?: number; max?: number; pattern?: RegExp; says?: string } = {}): Reader<string> => (raw) => {
   const value = raw ?? options.fallback;
   if (value === undefined) throw new Problem('required');
-  if (value.length < (options.min ?? 0)) throw new Problem(`must be at least ${options.min} characters`);
+  if (value.length < (options.min ?? 0)) throw new Problem(options.min === 1 ? 'must not be empty' : `must be at least ${options.min} characters`);
   if (options.max !== undefined && value.length > options.max) throw new Problem(`must be at most ${options.max} characters`);
   if (options.pattern && !options.pattern.test(value)) throw new Problem(options.says ?? `must match ${options.pattern}`);
   return value;

@@ -94,7 +94,7 @@ describe('each kind of variable (read without zod: functions/adapters/config.ts 
     expect(config.DYNAMODB_ENDPOINT).toBeUndefined();
     expect(config.FINCH_RATE_LIMITS.ip).toEqual({ limit: 1000, periodSeconds: 300 });
     // Set but empty is a value, and not a good one.
-    expect(problemOf({ CUSTOMER_ID_CLAIM: '' })).toMatch(/CUSTOMER_ID_CLAIM: must be at least 1 characters/);
+    expect(problemOf({ CUSTOMER_ID_CLAIM: '' })).toMatch(/CUSTOMER_ID_CLAIM: must not be empty/);
     expect(problemOf({ FINCH_TIMEOUT_MS: '' })).toMatch(/FINCH_TIMEOUT_MS: must be a number/);
   });
 
@@ -117,7 +117,7 @@ describe('each kind of variable (read without zod: functions/adapters/config.ts 
     ['ALLOWED_PRODUCTS', 'company,payroll', /item 2 must be one of Finch's products/],
     ['FINCH_SANDBOX', 'sandbox', /must be finch or provider/],
     ['FINCH_PROXY_WRITE_PATHS', 'POST /employer/nothing', /item 1 must be one of the proxy's write routes/],
-    ['FINCH_SECRET_ARN', '', /at least 1/],
+    ['FINCH_SECRET_ARN', '', /must not be empty/],
   ])('%s=%j is refused, naming the variable and what is wrong, never the value', (name, value, says) => {
     const problem = problemOf({ [name]: value });
     expect(problem).toMatch(new RegExp(`^Invalid configuration: ${name}: `));
