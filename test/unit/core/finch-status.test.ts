@@ -5,7 +5,7 @@
 // (functions/adapters/finch-gateway.ts), and that a refresh and a webhook store only a status of
 // ours and keep the stored one for a value they do not know.
 import type Finch from '@tryfinch/finch-api';
-import { introspectedStatuses } from '#adapters/finch-gateway.js';
+import { introspectedStatuses } from '#adapters/finch-responses.js';
 import { refreshConnection } from '#core/connections.js';
 import { FINCH_STATUS_MEANINGS, connectionStatusOf } from '#core/finch-status.js';
 import { CONNECTION_STATUSES, type Connection, type ConnectionStatus } from '#core/model.js';
