@@ -4,7 +4,7 @@
 import { handleCallback } from '#core/callback.js';
 import type { Caller, CoreDeps } from '#core/deps.js';
 import { createConnectSession } from '#core/sessions.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { HttpEvent, HttpResult } from '#http/stack.js';
 import type { FakeFinch } from '../test/support/fakes.js';
 import type { MemoryTable } from '../test/support/memory-stores.js';
@@ -32,7 +32,9 @@ export interface WarmScenario {
 
 /** Finch's data API answering every allowlisted read at once (test/support/fakes.ts has no fake of it). */
 class CannedFinchData implements FinchDataGateway {
-  async forward(request: FinchDataRequest): Promise<FinchDataResponse> {
+  async forward(request: FinchDataRequest, accessToken: AccessTokenSource): Promise<FinchDataResponse> {
+    // Every read is granted and sent, so the token is decrypted as the real gateway would.
+    await accessToken();
     return { status: 200, body: { id: 'company-1', legal_name: 'Acme Payroll LLC', path: request.path }, headers: { 'finch-request-id': 'req-1' } };
   }
 }

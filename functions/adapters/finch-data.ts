@@ -1,12 +1,14 @@
 // The FinchDataGateway port over the official SDK's raw request methods (`client.get/post/delete`
-// with a path): the SDK sets `Authorization: Bearer` from the access token and
-// `Finch-API-Version: 2020-09-17`, encodes query lists as Finch expects, and applies the timeout.
+// with a path): the SDK sets `Finch-API-Version: 2020-09-17`, encodes query lists as Finch
+// expects, and applies the timeout. `Authorization: Bearer` is set last, in the fetch the SDK is
+// given (withAccessToken), once the shared Finch budget granted the request: the token is asked
+// for (decrypted) only for a request that leaves, and the SDK never holds it (nor logs it).
 // This client holds no client credentials at all: data calls need only the connection's token, so
 // the proxy never has the client secret and nothing here can fall back to Basic auth.
 import Finch, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@tryfinch/finch-api';
 import { FinchDeadlineExceeded, FinchTimeout, FinchUnavailable, PathNotAllowed } from '#core/errors.js';
 import type { FinchBudget } from '#core/finch-budget.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { budgetRefusal, withFinchBudget } from './finch-budget-fetch.js';
 import { FINCH_USER_AGENT, abortAwareFetch } from './finch-gateway.js';
 import { countFinchError, withFinchMetrics } from './finch-metrics-fetch.js';
@@ -22,7 +24,7 @@ export interface FinchDataOptions {
   fetch?: typeof fetch;
 }
 
-/** Request headers this adapter passes on; the SDK's own (Authorization, Finch-API-Version) always win. */
+/** Request headers this adapter passes on; its own (Authorization, Finch-API-Version) always win. */
 const REQUEST_HEADERS = new Set(['accept', 'content-type']);
 /**
  * Finch's response headers worth passing on; the rest describe Finch's infrastructure. Besides the
@@ -38,16 +40,25 @@ export class OutgoingUrlRefused extends Error {
   constructor() { super('The outgoing URL is not on Finch\'s origin.'); this.name = 'OutgoingUrlRefused'; }
 }
 
+/** The token could not be put in a header; says nothing of the token (the Headers error would quote it). */
+export class AccessTokenUnsendable extends Error {
+  constructor() { super('The access token is not a valid header value.'); this.name = 'AccessTokenUnsendable'; }
+}
+
 export class SdkFinchDataGateway implements FinchDataGateway {
   private readonly finch: Finch;
   private readonly origin: string;
   private readonly timeoutMs: number;
+  private readonly budget: FinchBudget;
+  private readonly send: typeof fetch;
 
   constructor(options: FinchDataOptions) {
     this.origin = new URL(options.baseURL).origin;
     this.timeoutMs = options.timeoutMs ?? 8000;
+    this.budget = options.budget;
     // Aborts from another realm stay timeouts (see abortAwareFetch).
-    const send = options.fetch ?? abortAwareFetch;
+    this.send = options.fetch ?? abortAwareFetch;
+    // Each call gets a client of its own with its fetch (forward): this one only builds and checks URLs.
     this.finch = new Finch({
       baseURL: options.baseURL,
       // Explicit nulls: the SDK would otherwise read FINCH_CLIENT_ID/SECRET from the environment.
@@ -60,12 +71,11 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       maxRetries: 0,
       // A redirect could carry the token elsewhere: never follow one.
       fetchOptions: { redirect: 'error' },
-      fetch: this.guard(withFinchBudget(withFinchMetrics(send, metrics), options.budget)),
       defaultHeaders: { 'User-Agent': FINCH_USER_AGENT },
     });
   }
 
-  async forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse> {
+  async forward(request: FinchDataRequest, accessToken: AccessTokenSource): Promise<FinchDataResponse> {
     const query = Object.keys(request.query).length > 0 ? request.query : undefined;
     // Checked before anything is sent; the fetch guard checks the URL the SDK finally built, too.
     if (new URL(this.finch.buildURL(request.path, query)).origin !== this.origin) throw new PathNotAllowed();
@@ -74,11 +84,17 @@ export class SdkFinchDataGateway implements FinchDataGateway {
     if (left <= 0) throw new FinchDeadlineExceeded();
     // A read allowed the whole deadline waits for it; otherwise Finch's timeout may come first.
     const cut = left < this.timeoutMs || (request.untilDeadline === true && Number.isFinite(left));
-    const client = this.finch.withOptions({ accessToken });
+    const token = withAccessToken(withFinchMetrics(this.send, metrics), accessToken);
+    // Per call: the guard first, then the budget, then the token, for this call's requests only.
+    const client = this.finch.withOptions({ fetch: this.guard(withFinchBudget(token.fetch, this.budget)) });
     const options = {
       ...(cut ? { timeout: left } : {}),
       query,
-      headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => REQUEST_HEADERS.has(name.toLowerCase()))),
+      headers: {
+        ...Object.fromEntries(Object.entries(request.headers).filter(([name]) => REQUEST_HEADERS.has(name.toLowerCase()))),
+        // No token in the SDK: an explicit null tells it that Authorization is set elsewhere (withAccessToken).
+        Authorization: null,
+      },
       ...(request.method === 'GET' ? {} : { body: request.body ?? {} }),
     };
     try {
@@ -88,6 +104,9 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       const response = await call.asResponse();
       return { status: response.status, body: parseJson(await response.text()), headers: pickHeaders(response.headers) };
     } catch (error) {
+      // The token could not be had (a KMS fault): nothing was sent, and it is no fault of Finch's.
+      const tokenFault = token.fault();
+      if (tokenFault) throw tokenFault.error;
       // The SDK throws for every non-2xx answer; those are Finch's answers, returned as data.
       if (error instanceof APIError && typeof error.status === 'number') {
         // The budget's refusal: nothing was sent, and the caller is ours to answer (429 finch_rate_limited).
@@ -113,6 +132,31 @@ export class SdkFinchDataGateway implements FinchDataGateway {
       return send(input, init);
     };
   }
+}
+
+/**
+ * `send` with `Authorization: Bearer` from the token source, asked for only when a request gets
+ * here (past the guard and the budget). A failure to get the token is kept for forward to throw as
+ * it is (the SDK would report a throwing fetch as a connection error) and nothing is sent.
+ */
+function withAccessToken(send: typeof fetch, accessToken: AccessTokenSource): { fetch: typeof fetch; fault: () => { error: unknown } | undefined } {
+  let fault: { error: unknown } | undefined;
+  return {
+    fault: () => fault,
+    fetch: async (input, init) => {
+      let value: string;
+      try {
+        value = `Bearer ${await accessToken()}`;
+        if (!/^[\x21-\x7e]+ [\x21-\x7e]+$/.test(value)) throw new AccessTokenUnsendable();
+      } catch (error) {
+        fault = { error };
+        throw error;
+      }
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', value);
+      return send(input, { ...init, headers });
+    },
+  };
 }
 
 function parseJson(text: string): unknown {

@@ -6,7 +6,7 @@ import {
   ConnectionUnauthorized, FinchDeadlineExceeded, FinchRateLimited, FinchUnavailable, InvalidRequest, ReauthRequired,
 } from './errors.js';
 import type { FinchDataResponse, FinchQuery } from './ports/finch-data.js';
-import { type ProxyDeps, rejectUnauthorized, usableConnection } from './proxy.js';
+import { type ProxyDeps, lazyAccessToken, rejectUnauthorized, usableConnection } from './proxy.js';
 import { once } from './once.js';
 import { type DirectoryRow, type PersonRecord, compare, reconcile } from './people.js';
 import * as z from './zod.js';
@@ -112,7 +112,8 @@ async function readPeople(
   const timeIsUp = () => deps.clock.now().getTime() >= deadline;
   if (timeIsUp()) throw new Skip('deadline_exceeded');
   const stored = await usableConnection(deps, customerId, connection.connection_id);
-  const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: connection.connection_id });
+  // Decrypted at the first call the budget grants, once for all the connection's calls and entities.
+  const accessToken = lazyAccessToken(deps, stored).source;
   let retrieved: number | null = null;
   const call: FinchCall = async (method, path, query, body) => {
     if (timeIsUp()) throw new Skip('deadline_exceeded');

@@ -13,7 +13,7 @@ import type { BaseDeps } from './deps.js';
 import { FinchReadTimedOut, FinchTimeout } from './errors.js';
 import type { InitialSync } from './model.js';
 import type { StoredConnection } from './ports/connection-store.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from './ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from './ports/finch-data.js';
 
 /**
  * API Gateway's cut: an HTTP API's integration timeout is 30 s at most, and cannot be raised as a
@@ -66,7 +66,7 @@ export function initialSyncState(stored: Pick<StoredConnection, 'initial_sync_co
  * dataNotReady says.
  */
 export async function forwardRead(
-  deps: BaseDeps & { finchData: FinchDataGateway }, stored: StoredConnection, template: string, request: FinchDataRequest, accessToken: string,
+  deps: BaseDeps & { finchData: FinchDataGateway }, stored: StoredConnection, template: string, request: FinchDataRequest, accessToken: AccessTokenSource,
 ): Promise<FinchDataResponse> {
   let response: FinchDataResponse;
   try {

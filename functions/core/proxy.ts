@@ -11,7 +11,7 @@ import { isEnded } from './model.js';
 import { errorNameOf, statusClassOf } from './metrics.js';
 import { subjectOf } from './audit-subject.js';
 import type { StoredConnection } from './ports/connection-store.js';
-import type { FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataMethod, FinchDataResponse, FinchQuery } from './ports/finch-data.js';
 
 /**
  * What the proxy and `GET /directory` need: the base ports and Finch's data API, and no client
@@ -213,7 +213,8 @@ export interface ProxyRequest {
 /**
  * Forwards one allowlisted call and answers Finch's status and JSON body as they are. Everything
  * that can refuse the call (path, method, scope, query, body, connection) is checked before the
- * token is decrypted; one log line per call records who used which connection's token for what.
+ * token is decrypted, and the token is decrypted only once the shared Finch budget granted the
+ * call (lazyAccessToken); one log line per call records who used which connection's token for what.
  */
 export async function proxyFinchCall(deps: ProxyDeps, customerId: string, request: ProxyRequest): Promise<FinchDataResponse> {
   let template: string | null = null;
@@ -241,14 +242,16 @@ export async function proxyFinchCall(deps: ProxyDeps, customerId: string, reques
       ]);
     }
     const stored = await usableConnection(deps, customerId, request.connectionId);
-    const accessToken = await deps.cipher.decrypt(stored.token!.ciphertext, { customer_id: customerId, connection_id: request.connectionId });
+    const accessToken = lazyAccessToken(deps, stored);
     response = await forwardRead(deps, stored, route.template, {
       method: request.method, path, query, body: request.method === 'GET' ? undefined : request.body ?? (route.body === 'array' ? [] : {}),
       headers: pickHeaders(request.headers), deadline: request.deadline,
-    }, accessToken);
+    }, accessToken.source);
     await rejectUnauthorized(deps, stored, response);
-    // Finch never echoes a token; if an answer ever held it, it must not reach the caller.
-    if (response.body === null || JSON.stringify(response.body).includes(accessToken)) throw new FinchUnavailable();
+    // Finch never echoes a token; if an answer ever held it, it must not reach the caller. (A call
+    // that never asked for the token sent none, so nothing of it can come back.)
+    const sent = accessToken.decrypted();
+    if (response.body === null || (sent !== undefined && JSON.stringify(response.body).includes(sent))) throw new FinchUnavailable();
   } catch (error) {
     audit(deps.statusOf(error), error);
     throw error;
@@ -265,6 +268,30 @@ export async function usableConnection(deps: BaseDeps, customerId: string, conne
   // Finch refuses a connection awaiting reauthentication; only a new token (connected again) helps.
   if (stored.status === 'reauth') throw new ReauthRequired(connectionId);
   return stored;
+}
+
+/** A connection's token for Finch's data API, decrypted when first asked for (see lazyAccessToken). */
+export interface LazyAccessToken {
+  /** For FinchDataGateway.forward: decrypts on the first call and answers the same token to every later one. */
+  source: AccessTokenSource;
+  /** The token if a call asked for it; undefined while none did (no call was sent). */
+  decrypted(): string | undefined;
+}
+
+/**
+ * The stored token, decrypted only when a call to Finch is about to leave: a call the shared Finch
+ * budget refuses costs no KMS Decrypt (money, the account's KMS quota, latency) and puts no
+ * plaintext token in memory. Memoized, so the calls of one request (the directory's pages and
+ * entities) decrypt once; a failed decrypt fails them all alike, as one decrypt up front did.
+ */
+export function lazyAccessToken(deps: BaseDeps, stored: StoredConnection): LazyAccessToken {
+  let decrypting: Promise<string> | undefined;
+  let plaintext: string | undefined;
+  const context = { customer_id: stored.customer_id, connection_id: stored.connection_id };
+  return {
+    source: () => (decrypting ??= deps.cipher.decrypt(stored.token!.ciphertext, context).then((token) => (plaintext = token))),
+    decrypted: () => plaintext,
+  };
 }
 
 /**

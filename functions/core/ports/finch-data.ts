@@ -38,13 +38,21 @@ export interface FinchDataResponse {
 }
 
 /**
+ * A connection's access token, asked for only when a request is about to leave for Finch: after the
+ * shared Finch budget granted it, so a refused call never decrypts the token. Each call that is sent
+ * asks again; the caller memoizes it (functions/core/proxy.ts `lazyAccessToken`) so the calls of one
+ * request decrypt once.
+ */
+export type AccessTokenSource = () => Promise<string>;
+
+/**
  * Finch's data API with a connection's access token. Answers every HTTP status as data (the proxy
  * returns Finch's status and body); only a failed or timed-out exchange throws (FinchUnavailable,
  * FinchTimeout, FinchDeadlineExceeded), and a call the shared Finch budget refused before sending
  * it (FinchRateLimited, functions/core/finch-budget.ts).
  * The adapter sets `Authorization` and `Finch-API-Version` itself and refuses a URL whose origin is
- * not Finch's.
+ * not Finch's. A failure of `accessToken` is thrown as it is, and nothing is sent.
  */
 export interface FinchDataGateway {
-  forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse>;
+  forward(request: FinchDataRequest, accessToken: AccessTokenSource): Promise<FinchDataResponse>;
 }

@@ -38,8 +38,8 @@ test('a refused take: FinchRateLimited with the bucket\'s Retry-After, and nothi
   const { sent, send } = countingFetch(() => json(200, { individuals: [] }));
   const settings = { ...DEFAULT_BUDGET, limits: { ...DEFAULT_RATE_LIMITS, directory: { limit: 1, periodSeconds: 60 } } };
   const gateway = new SdkFinchDataGateway({ baseURL: BASE, fetch: send, budget: testBudget({ settings }) });
-  expect((await gateway.forward(read, 'token')).status).toBe(200);
-  const refused = await gateway.forward(read, 'token').catch((error: unknown) => error);
+  expect((await gateway.forward(read, async () => 'token')).status).toBe(200);
+  const refused = await gateway.forward(read, async () => 'token').catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(FinchRateLimited);
   expect((refused as FinchRateLimited).retryAfterSeconds).toBe(61);
   expect(sent).toEqual(['/employer/directory']);
@@ -49,7 +49,7 @@ test('the budget\'s store failing: the store\'s fault (503), not Finch unavailab
   const { sent, send } = countingFetch(() => json(200, {}));
   const buckets = new FailingBuckets();
   const data = new SdkFinchDataGateway({ baseURL: BASE, fetch: send, budget: testBudget({ buckets }) });
-  await expect(data.forward(read, 'token')).rejects.toBeInstanceOf(TransientStoreError);
+  await expect(data.forward(read, async () => 'token')).rejects.toBeInstanceOf(TransientStoreError);
   expect(sent).toEqual([]);
   // The client-credentials client retries a passing fault once: not this one.
   const before = buckets.takes;
@@ -66,9 +66,9 @@ test.each([
   const { sent, send } = countingFetch(() => json(429, { code: 429, name: 'rate_limit_exceeded_error', message: 'Too many requests.', finch_code }));
   const buckets = new MemoryRateBuckets();
   const gateway = new SdkFinchDataGateway({ baseURL: BASE, fetch: send, budget: testBudget({ buckets }) });
-  const first = await gateway.forward(read, 'token');
+  const first = await gateway.forward(read, async () => 'token');
   expect(first).toMatchObject({ status: 429, body: { finch_code } });
-  const refused = await gateway.forward({ ...read, path: next }, 'token').catch((error: unknown) => error);
+  const refused = await gateway.forward({ ...read, path: next }, async () => 'token').catch((error: unknown) => error);
   expect(refused).toMatchObject({ retryAfterSeconds: seconds, finch_code });
   expect(sent).toEqual(['/employer/directory']);
 });

@@ -49,7 +49,7 @@ describe('what goes out', () => {
     const answer = await gateway.forward({
       method: 'GET', path: '/employer/directory', query: { limit: '2', entity_ids: ['e1', 'e2'] },
       headers: { accept: 'application/json', authorization: 'Bearer caller-jwt', cookie: 'session=1', 'finch-api-version': 'x' },
-    }, 'tok-123');
+    }, async () => 'tok-123');
     expect(answer).toEqual({ status: 200, body: { individuals: [] }, headers: {} });
     expect(finch.seen).toHaveLength(1);
     const [request] = finch.seen;
@@ -69,7 +69,7 @@ describe('what goes out', () => {
     const { finch, gateway } = await setup(() => ({ status: 500, body: '{"code":500,"name":"server_error"}' }));
     const answer = await gateway.forward({
       method: 'POST', path: '/employer/individual', query: {}, body: { requests: [{ individual_id: 'i1' }] }, headers: {},
-    }, 'tok');
+    }, async () => 'tok');
     expect(answer).toMatchObject({ status: 500, body: { name: 'server_error' } });
     expect(finch.seen).toHaveLength(1);
     expect(finch.seen[0].method).toBe('POST');
@@ -81,7 +81,7 @@ describe('what goes out', () => {
     const other = await fakeFinch(() => ({ status: 200, body: '{}' }));
     servers.push(other);
     const { finch, gateway } = await setup(() => ({ status: 200, body: '{}' }));
-    await expect(gateway.forward({ method: 'GET', path: `${other.url}/employer/company`, query: {}, headers: {} }, 'tok'))
+    await expect(gateway.forward({ method: 'GET', path: `${other.url}/employer/company`, query: {}, headers: {} }, async () => 'tok'))
       .rejects.toBeInstanceOf(PathNotAllowed);
     expect(other.seen).toHaveLength(0);
     expect(finch.seen).toHaveLength(0);
@@ -91,7 +91,7 @@ describe('what goes out', () => {
     const other = await fakeFinch(() => ({ status: 200, body: '{"stolen":true}' }));
     servers.push(other);
     const { gateway } = await setup(() => ({ status: 302, headers: { location: `${other.url}/employer/company` } }));
-    await expect(gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok'))
+    await expect(gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, async () => 'tok'))
       .rejects.toBeInstanceOf(FinchUnavailable);
     expect(other.seen).toHaveLength(0);
   });
@@ -103,7 +103,7 @@ describe('what comes back', () => {
       status: 429, body: '{"code":429,"name":"rate_limit_error"}',
       headers: { 'retry-after': '3', 'finch-request-id': 'req-1', 'set-cookie': 'x=y', server: 'finch' },
     }));
-    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok');
+    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, async () => 'tok');
     expect(answer).toEqual({ status: 429, body: { code: 429, name: 'rate_limit_error' }, headers: { 'retry-after': '3', 'finch-request-id': 'req-1' } });
   });
 
@@ -115,7 +115,7 @@ describe('what comes back', () => {
         'finch-last-attempted-update-result': 'partial_error', 'finch-other': 'x',
       },
     }));
-    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok');
+    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, async () => 'tok');
     expect(answer.headers).toEqual({
       'finch-data-retrieved': '2026-01-02T03:04:05Z', 'finch-last-attempted-update-date': '2026-01-03T00:00:00Z', 'finch-last-attempted-update-result': 'partial_error',
     });
@@ -123,26 +123,26 @@ describe('what comes back', () => {
 
   test('untilDeadline: a read waits for Finch past its per-call timeout, up to the deadline', async () => {
     const { gateway } = await setup(() => ({ status: 200, body: '{"ok":true}', delayMs: 600 }), 200);
-    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 5000, untilDeadline: true }, 'tok');
+    const answer = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 5000, untilDeadline: true }, async () => 'tok');
     expect(answer).toMatchObject({ status: 200, body: { ok: true } });
   });
 
   test('a body that is not JSON comes back as null', async () => {
     const { gateway } = await setup(() => ({ status: 502, body: '<html>bad gateway</html>', headers: { 'content-type': 'text/html' } }));
-    expect(await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok'))
+    expect(await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, async () => 'tok'))
       .toMatchObject({ status: 502, body: null });
   });
 
   test('a timeout is FinchTimeout, answered 504', async () => {
     const { gateway } = await setup(() => ({ status: 200, body: '{}', delayMs: 1500 }), 200);
-    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, 'tok').catch((e: unknown) => e);
+    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {} }, async () => 'tok').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchTimeout);
     expect(statusOf(error)).toBe(504);
   });
 
   test('a deadline sooner than the timeout cuts the call there: a slow answer due after it is a 504, not awaited', async () => {
     const { finch, gateway } = await setup(() => ({ status: 200, body: '{}', delayMs: 3000 }), 8000);
-    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 200 }, 'tok')
+    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() + 200 }, async () => 'tok')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchDeadlineExceeded);
     expect(statusOf(error)).toBe(504);
@@ -151,7 +151,7 @@ describe('what comes back', () => {
 
   test('a deadline already past: nothing is sent, and the answer is a 504', async () => {
     const { finch, gateway } = await setup(() => ({ status: 200, body: '{}' }));
-    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() - 1 }, 'tok')
+    const error = await gateway.forward({ method: 'GET', path: '/employer/company', query: {}, headers: {}, deadline: Date.now() - 1 }, async () => 'tok')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FinchDeadlineExceeded);
     expect(statusOf(error)).toBe(504);

@@ -6,7 +6,7 @@ import { type PersonRecord, reconcile } from '#core/people.js';
 import { FinchDeadlineExceeded, FinchTimeout } from '#core/errors.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import type { ProxyDeps } from '#core/proxy.js';
 import { answerOf, statusOf } from '#http/errors.js';
 import { fakeDeps } from '../../support/fakes.js';
@@ -143,7 +143,9 @@ class FakeFinchData implements FinchDataGateway {
   override = new Map<string, FinchDataResponse>();
   calls: Array<{ token: string; method: string; path: string; query: FinchDataRequest['query'] }> = [];
 
-  async forward(request: FinchDataRequest, token: string): Promise<FinchDataResponse> {
+  async forward(request: FinchDataRequest, accessToken: AccessTokenSource): Promise<FinchDataResponse> {
+    // Sends every call, so asks for the token as the real gateway does once the budget granted it.
+    const token = await accessToken();
     this.calls.push({ token, method: request.method, path: request.path, query: request.query });
     const forced = this.override.get(token);
     if (forced) return forced;
@@ -300,16 +302,16 @@ describe('readDirectory within its deadline', () => {
       next.settle();
       setImmediate(advance);
     };
-    finchData.forward = (request, token) => new Promise((resolve, reject) => {
+    finchData.forward = async (request, source) => { const token = await source(); return new Promise((resolve, reject) => {
       starts.push({ token, at: now, deadline: request.deadline });
       const dueAt = now + costMs[token];
       const cut = request.deadline !== undefined && dueAt > request.deadline;
       running.push({
         dueAt: cut ? request.deadline! : dueAt, cut,
-        settle: () => (cut ? reject(new FinchDeadlineExceeded()) : resolve(answer(request, token))),
+        settle: () => (cut ? reject(new FinchDeadlineExceeded()) : resolve(answer(request, source))),
       });
       if (running.length === 1) setImmediate(advance);
-    });
+    }); };
     const deps: ProxyDeps = { ...core, clock: { now: () => new Date(now) }, finchData, proxy: { writeRoutes: new Set() }, statusOf };
     return { deps, store, finchData, starts, start };
   }

@@ -40,14 +40,14 @@ describe('forwardRead', () => {
 
   test.each([['Finch\'s own timeout', new FinchTimeout()], ['the deadline\'s cut', new FinchDeadlineExceeded()]])('%s is FinchReadTimedOut naming the sync', async (_what, error) => {
     const { deps } = fakeDeps();
-    const read = forwardRead({ ...deps, finchData: gateway(async () => { throw error; }) }, stored(null, null), '/employer/directory', request, 'tok');
+    const read = forwardRead({ ...deps, finchData: gateway(async () => { throw error; }) }, stored(null, null), '/employer/directory', request, async () => 'tok');
     await expect(read).rejects.toBeInstanceOf(FinchReadTimedOut);
     await expect(read).rejects.toMatchObject({ connection_id: 'conn-1', initial_sync: { sync: 'org', pending: true, completed_at: null } });
   });
 
   test('another failure is left as it is', async () => {
     const { deps } = fakeDeps();
-    const read = forwardRead({ ...deps, finchData: gateway(async () => { throw new FinchUnavailable(); }) }, stored(null, null), '/employer/directory', request, 'tok');
+    const read = forwardRead({ ...deps, finchData: gateway(async () => { throw new FinchUnavailable(); }) }, stored(null, null), '/employer/directory', request, async () => 'tok');
     await expect(read).rejects.not.toBeInstanceOf(FinchTimeout);
   });
 
@@ -55,14 +55,14 @@ describe('forwardRead', () => {
     const { deps } = fakeDeps();
     const sent: unknown[] = [];
     const finchData: FinchDataGateway = { forward: async (sentRequest) => { sent.push(sentRequest); return { status: 200, body: {}, headers: {} }; } };
-    await forwardRead({ ...deps, finchData }, stored(null, null), '/employer/directory', { ...request, deadline: 5 }, 'tok');
+    await forwardRead({ ...deps, finchData }, stored(null, null), '/employer/directory', { ...request, deadline: 5 }, async () => 'tok');
     expect(sent).toEqual([{ ...request, deadline: 5, untilDeadline: true }]);
   });
 
   test('a 200 is Finch\'s answer as it came', async () => {
     const { deps } = fakeDeps();
     const answer = { status: 200, body: { individuals: [] }, headers: { 'finch-data-retrieved': '2026-01-01T00:00:00Z' } };
-    await expect(forwardRead({ ...deps, finchData: gateway(async () => answer) }, stored(null, null), '/employer/directory', request, 'tok')).resolves.toBe(answer);
+    await expect(forwardRead({ ...deps, finchData: gateway(async () => answer) }, stored(null, null), '/employer/directory', request, async () => 'tok')).resolves.toBe(answer);
   });
 });
 

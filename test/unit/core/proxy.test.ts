@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '#adapters/config.js';
 import type { Log } from '#core/deps.js';
 import type { Connection } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { type ProxyDeps, type ProxyRequest, proxyFinchCall } from '#core/proxy.js';
 import { answerOf, statusOf } from '#http/errors.js';
 import { FakeCipher, fakeDeps } from '../../support/fakes.js';
@@ -14,7 +14,8 @@ class FakeFinchData implements FinchDataGateway {
   calls: Array<{ request: FinchDataRequest; accessToken: string }> = [];
   answer: (request: FinchDataRequest, accessToken: string) => FinchDataResponse = () => ({ status: 200, body: { ok: true }, headers: {} });
 
-  async forward(request: FinchDataRequest, accessToken: string) {
+  async forward(request: FinchDataRequest, source: AccessTokenSource) {
+    const accessToken = await source();
     this.calls.push({ request: structuredClone(request), accessToken });
     return this.answer(request, accessToken);
   }

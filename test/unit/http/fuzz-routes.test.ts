@@ -12,7 +12,7 @@ import type { Container } from '#adapters/container.js';
 import { hashState } from '#core/ids.js';
 import { CALLBACK_ERROR_CODES, type SessionRecord } from '#core/model.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
-import type { FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
+import type { AccessTokenSource, FinchDataGateway, FinchDataRequest, FinchDataResponse } from '#core/ports/finch-data.js';
 import { ROUTES, type FunctionName, routeKey } from '../../../lib/routes.js';
 import { FakeFinch } from '../../support/fakes.js';
 import { MemoryTable, memoryStores } from '../../support/memory-stores.js';
@@ -64,7 +64,8 @@ const forwarding = <T extends object>(target: () => T) => new Proxy({} as T, {
 
 class EchoingFinchData implements FinchDataGateway {
   calls: Array<{ request: FinchDataRequest; tokenMatches: boolean }> = [];
-  async forward(request: FinchDataRequest, accessToken: string): Promise<FinchDataResponse> {
+  async forward(request: FinchDataRequest, source: AccessTokenSource): Promise<FinchDataResponse> {
+    const accessToken = await source();
     this.calls.push({ request, tokenMatches: Object.values(TOKENS).includes(accessToken) });
     // Echoes what it was sent, so anything the proxy forwarded would show up in the answer.
     return { status: 200, body: { echo: { method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body ?? null } }, headers: {} };
