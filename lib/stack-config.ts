@@ -5,7 +5,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { parseRateLimits } from '#core/finch-budget.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/metrics.js';
 import { FINCH_PRODUCTS, type FinchProduct } from '#core/model.js';
-import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
+import { WRITE_ROUTE_KEYS } from '#core/proxy-routes.js';
 
 export interface StackConfig {
   stackName: string;

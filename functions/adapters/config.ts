@@ -9,7 +9,7 @@
 // the configuration without zod"). Requests are still validated with zod, beside their handlers.
 import { parseRateLimits } from '#core/finch-budget.js';
 import { FINCH_PRODUCTS } from '#core/model.js';
-import { WRITE_ROUTE_KEYS } from '#core/proxy.js';
+import { WRITE_ROUTE_KEYS } from '#core/proxy-routes.js';
 
 /** One variable: its value from the raw text (undefined when unset), or a Problem naming what is wrong (never the value). */
 type Reader<T> = (raw: string | undefined) => T;

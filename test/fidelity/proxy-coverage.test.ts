@@ -1,7 +1,7 @@
 // Every Finch data route the backend's proxy allowlists (functions/core/proxy.ts PROXY_ROUTES) is
 // an SDK method the data fidelity tests drive, and the emulator serves it: a route added to the
 // allowlist without an emulated endpoint and a test fails here.
-import { PROXY_ROUTES, proxyRouteKey } from '#core/proxy.js';
+import { PROXY_ROUTES, proxyRouteKey } from '#core/proxy-routes.js';
 import { type Fidelity, connect, startFidelity } from './support.js';
 
 /** Allowlisted route → the SDK method that calls it and the test file that checks it. */

@@ -6,7 +6,7 @@ import { API_GATEWAY_TIMEOUT_MS, PROXY_RESERVE_MS, dataNotReady, forwardRead, in
 import { FinchDeadlineExceeded, FinchReadTimedOut, FinchTimeout, FinchUnavailable } from '#core/errors.js';
 import type { StoredConnection } from '#core/ports/connection-store.js';
 import type { FinchDataGateway } from '#core/ports/finch-data.js';
-import { PROXY_ROUTES } from '#core/proxy.js';
+import { PROXY_ROUTES } from '#core/proxy-routes.js';
 import { fakeDeps } from '../../support/fakes.js';
 
 const stored = (org: string | null, payroll: string | null, manual: boolean | null = null) => ({

@@ -2,7 +2,7 @@
 // a template's own query parameters forwarded. Pure functions: no Finch, no store.
 import fc from 'fast-check';
 import { InvalidRequest, PathNotAllowed } from '#core/errors.js';
-import { PROXY_ROUTES, WRITE_ROUTE_KEYS, parseProxyQuery, resolveProxyPath } from '#core/proxy.js';
+import { PROXY_ROUTES, WRITE_ROUTE_KEYS, parseProxyQuery, resolveProxyPath } from '#core/proxy-routes.js';
 
 const route = (method: string, template: string) => PROXY_ROUTES.find((r) => r.method === method && r.template === template)!;
 const ID = '0b9a3c62-5c3f-4a0e-9d7e-4f1e0c2b7a11';
