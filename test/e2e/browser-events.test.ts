@@ -2,61 +2,44 @@
 // shows connection.connected, then the enrichment consumer's connection.company_updated brings the
 // employer's name into the list without a click; Finch refusing the connection on a proxied call
 // (connection.reauth_required) puts a Reconnect prompt on the page, which reauthenticates it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { ARTIFACTS, type Browser, browserSuite, launchBrowser } from './browser-support.js';
-import { type StackProcess, http, killStack, startStackProcess } from './stack-process.js';
+import { ARTIFACTS, browserSuite, withStackAndBrowser } from './browser-support.js';
+import { http } from './stack-process.js';
 
 const CUSTOMER = { id: 'events-co', name: 'Events Co' };
 
 browserSuite('browser-events.test.ts')('demo page: the activity feed of the local event bus', () => {
-  let stack: StackProcess;
-  let browser: Browser;
-  let page: Page;
+  const env = withStackAndBrowser();
 
-  beforeAll(async () => {
-    stack = await startStackProcess();
-    browser = await launchBrowser();
-    page = browser.page;
-    mkdirSync(ARTIFACTS, { recursive: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-    killStack(stack);
-  }, 90_000);
-
-  const row = () => page.locator('#connections tbody tr').first();
-  const feedTypes = () => page.locator('#activity li').evaluateAll((items) => items.map((item) => (item as { dataset: Record<string, string> }).dataset.type));
+  const row = () => env.page.locator('#connections tbody tr').first();
+  const feedTypes = () => env.page.locator('#activity li').evaluateAll((items) => items.map((item) => (item as { dataset: Record<string, string> }).dataset.type));
 
   /** Waits for `selector`; on timeout says what the feed and the list showed instead. */
   async function waitFor(selector: string, what: string) {
     try {
-      await page.locator(selector).first().waitFor();
+      await env.page.locator(selector).first().waitFor();
     } catch (error) {
-      await page.screenshot({ path: join(ARTIFACTS, `failure-events-${what}.png`), fullPage: true }).catch(() => undefined);
+      await env.page.screenshot({ path: join(ARTIFACTS, `failure-events-${what}.png`), fullPage: true }).catch(() => undefined);
       const feed = await feedTypes().catch(() => []);
-      const list = await page.locator('#connections tbody').textContent().catch(() => null);
-      const state = await page.locator('#activity-state').textContent().catch(() => null);
+      const list = await env.page.locator('#connections tbody').textContent().catch(() => null);
+      const state = await env.page.locator('#activity-state').textContent().catch(() => null);
       throw new Error(`${what}: no ${selector}; feed: ${JSON.stringify(feed)}; feed state: ${state}; list: ${list}`, { cause: error });
     }
   }
 
   test('connecting shows connection.connected in the feed, then the company name in the list without a refresh', async () => {
-    const { apiUrl, finchUrl } = stack.stack;
-    await page.goto(`${apiUrl}/`);
-    await page.fill('#customer-id', CUSTOMER.id);
-    await page.fill('#customer-name', CUSTOMER.name);
-    await page.click('#pick');
-    await page.locator('#empty').waitFor({ state: 'visible' });
-    await page.locator('#activity-empty').waitFor({ state: 'visible' });
+    const { apiUrl, finchUrl } = env.stack.stack;
+    await env.page.goto(`${apiUrl}/`);
+    await env.page.fill('#customer-id', CUSTOMER.id);
+    await env.page.fill('#customer-name', CUSTOMER.name);
+    await env.page.click('#pick');
+    await env.page.locator('#empty').waitFor({ state: 'visible' });
+    await env.page.locator('#activity-empty').waitFor({ state: 'visible' });
 
-    await page.click('#connect-new');
-    await page.waitForURL(`${finchUrl}/connect?**`);
-    await page.click('#connect');
-    await page.waitForURL(`${apiUrl}/`);
+    await env.page.click('#connect-new');
+    await env.page.waitForURL(`${finchUrl}/connect?**`);
+    await env.page.click('#connect');
+    await env.page.waitForURL(`${apiUrl}/`);
 
     await waitFor('#activity li[data-type="connection.connected"]', 'connected event');
     // The emulator names the company after the customer_name of the session (its legal_name).
@@ -66,13 +49,13 @@ browserSuite('browser-events.test.ts')('demo page: the activity feed of the loca
     // Newest first: the enrichment's event after the connection's.
     expect(types.indexOf('connection.company_updated')).toBeLessThan(types.indexOf('connection.connected'));
     const id = await row().getAttribute('data-connection-id');
-    await expect(page.locator('#activity li[data-type="connection.connected"]').first().getAttribute('data-connection-id')).resolves.toBe(id);
-    await expect(page.locator('#reconnect').isHidden()).resolves.toBe(true);
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-events-connected.png'), fullPage: true });
+    await expect(env.page.locator('#activity li[data-type="connection.connected"]').first().getAttribute('data-connection-id')).resolves.toBe(id);
+    await expect(env.page.locator('#reconnect').isHidden()).resolves.toBe(true);
+    await env.page.screenshot({ path: join(ARTIFACTS, 'demo-events-connected.png'), fullPage: true });
   }, 90_000);
 
   test('Finch refusing the connection on a proxied call puts a Reconnect prompt on the page, and Reconnect reauthenticates it', async () => {
-    const { apiUrl, finchUrl } = stack.stack;
+    const { apiUrl, finchUrl } = env.stack.stack;
     const id = await row().getAttribute('data-connection-id');
     expect(id).toBeTruthy();
     // Finch puts the connection in reauth; the application finds out on its next data call (401 reauthenticate_user).
@@ -89,16 +72,16 @@ browserSuite('browser-events.test.ts')('demo page: the activity feed of the loca
     const sync = await http('POST', `${finchUrl}/_emulator/webhooks`, { body: { type: 'job.initial_data_sync_payroll.succeeded', connection_id: id } });
     expect(sync.status).toBe(200);
     await waitFor('#activity li[data-type="connection.initial_sync_completed"]:has-text("payroll")', 'payroll sync event');
-    await expect(page.locator(`.reconnect-prompt[data-connection-id="${id}"]`).count()).resolves.toBe(1);
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-events-reconnect.png'), fullPage: true });
+    await expect(env.page.locator(`.reconnect-prompt[data-connection-id="${id}"]`).count()).resolves.toBe(1);
+    await env.page.screenshot({ path: join(ARTIFACTS, 'demo-events-reconnect.png'), fullPage: true });
 
-    await page.locator(`.reconnect-prompt[data-connection-id="${id}"] button.reconnect`).click();
-    await page.waitForURL(`${finchUrl}/connect?**`);
-    await page.click('#connect');
-    await page.waitForURL(`${apiUrl}/`);
+    await env.page.locator(`.reconnect-prompt[data-connection-id="${id}"] button.reconnect`).click();
+    await env.page.waitForURL(`${finchUrl}/connect?**`);
+    await env.page.click('#connect');
+    await env.page.waitForURL(`${apiUrl}/`);
     await waitFor('#activity li[data-type="connection.reauthenticated"]', 'reauthenticated event');
     await waitFor(`#connections tbody tr[data-status="connected"][data-connection-id="${id}"]`, 'row connected again');
-    await expect(page.locator('.reconnect-prompt').count()).resolves.toBe(0);
-    await expect(page.locator('#connections tbody tr.needs-reconnect').count()).resolves.toBe(0);
+    await expect(env.page.locator('.reconnect-prompt').count()).resolves.toBe(0);
+    await expect(env.page.locator('#connections tbody tr.needs-reconnect').count()).resolves.toBe(0);
   }, 90_000);
 });

@@ -1,11 +1,11 @@
 // Headless Chromium for the browser tests (playwright-core + Debian's chromium). Without chromium a
 // suite is skipped with the reason and the install command, unless REQUIRE_BROWSER=1 (CI), where a
 // missing browser fails it.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { REPO_ROOT } from './stack-process.js';
+import { REPO_ROOT, type StackProcess, killStack, startStackProcess } from './stack-process.js';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 export const executablePath = CANDIDATES.find((path): path is string => Boolean(path && existsSync(path)));
@@ -41,4 +41,27 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** What a browser suite runs against: `npm start`'s stack, and a page of one headless browser. */
+export interface StackAndBrowser { stack: StackProcess; browser: Browser; page: Page }
+
+/**
+ * Registers a suite's hooks: the local stack and a browser started before its tests (the artifacts
+ * folder made for screenshots), both stopped after them. The fields are set once `beforeAll` ran.
+ */
+export function withStackAndBrowser(): StackAndBrowser {
+  const started = {} as StackAndBrowser;
+  beforeAll(async () => {
+    started.stack = await startStackProcess();
+    started.browser = await launchBrowser();
+    started.page = started.browser.page;
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await started.browser?.close();
+    await started.stack?.stop();
+    killStack(started.stack);
+  }, 90_000);
+  return started;
 }

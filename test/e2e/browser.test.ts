@@ -2,99 +2,81 @@
 // press #connect on the emulator's hosted page, land back on the demo page and see the connection
 // listed as connected; then break it in the emulator and reauthenticate it from the page.
 // Without chromium the suite is skipped with the reason (test/e2e/browser-support.ts).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { ROUTES, routeKey } from '../../lib/routes.js';
-import { ARTIFACTS, type Browser, browserSuite, launchBrowser } from './browser-support.js';
-import { type StackProcess, killStack, startStackProcess } from './stack-process.js';
+import { ARTIFACTS, browserSuite, withStackAndBrowser } from './browser-support.js';
 
 const suite = browserSuite('browser e2e');
 // The page shows Disconnect once the API routes DELETE (the lifecycle work), and so does this test.
 const canDisconnect = ROUTES.some((route) => routeKey(route) === 'DELETE /connections/{connection_id}');
 
 suite('demo page in a browser', () => {
-  let stack: StackProcess;
-  let browser: Browser;
-  let page: Page;
+  const env = withStackAndBrowser();
 
-  beforeAll(async () => {
-    stack = await startStackProcess();
-    browser = await launchBrowser();
-    page = browser.page;
-    mkdirSync(ARTIFACTS, { recursive: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-    killStack(stack);
-  }, 90_000);
-
-  const row = () => page.locator('#connections tbody tr');
+  const row = () => env.page.locator('#connections tbody tr');
 
   /** Waits for a listed connection in `status`; on timeout says what the page showed instead. */
   async function expectRowWithStatus(status: string) {
     try {
-      await page.locator(`#connections tbody tr[data-status="${status}"]`).waitFor();
+      await env.page.locator(`#connections tbody tr[data-status="${status}"]`).waitFor();
     } catch (error) {
-      await page.screenshot({ path: join(ARTIFACTS, `failure-${status}.png`), fullPage: true }).catch(() => undefined);
-      const notice = await page.locator('#notice').textContent().catch(() => null);
+      await env.page.screenshot({ path: join(ARTIFACTS, `failure-${status}.png`), fullPage: true }).catch(() => undefined);
+      const notice = await env.page.locator('#notice').textContent().catch(() => null);
       const rows = await row().evaluateAll((rows) => rows.map((r) => (r as { dataset: Record<string, string> }).dataset.status)).catch(() => []);
-      throw new Error(`no connection listed as ${status} at ${page.url()}; rows: ${JSON.stringify(rows)}; notice: ${notice}`, { cause: error });
+      throw new Error(`no connection listed as ${status} at ${env.page.url()}; rows: ${JSON.stringify(rows)}; notice: ${notice}`, { cause: error });
     }
   }
 
   test('pick a customer, Connect on Finch, come back and see the connection listed as connected', async () => {
-    const { apiUrl, finchUrl } = stack.stack;
-    await page.goto(`${apiUrl}/`);
-    await page.fill('#customer-id', 'browser-co');
-    await page.fill('#customer-name', 'Browser Co');
-    await page.click('#pick');
-    await page.locator('#empty').waitFor({ state: 'visible' });
+    const { apiUrl, finchUrl } = env.stack.stack;
+    await env.page.goto(`${apiUrl}/`);
+    await env.page.fill('#customer-id', 'browser-co');
+    await env.page.fill('#customer-name', 'Browser Co');
+    await env.page.click('#pick');
+    await env.page.locator('#empty').waitFor({ state: 'visible' });
 
-    await page.click('#connect-new');
-    await page.waitForURL(`${finchUrl}/connect?**`);
-    await page.click('#connect');
+    await env.page.click('#connect-new');
+    await env.page.waitForURL(`${finchUrl}/connect?**`);
+    await env.page.click('#connect');
 
-    await page.waitForURL(`${apiUrl}/`);
+    await env.page.waitForURL(`${apiUrl}/`);
     await expectRowWithStatus('connected');
-    await expect(page.locator('#notice').textContent()).resolves.toContain('Connected');
+    await expect(env.page.locator('#notice').textContent()).resolves.toContain('Connected');
     await expect(row().count()).resolves.toBe(1);
     await expect(row().first().getAttribute('data-status')).resolves.toBe('connected');
     await expect(row().first().textContent()).resolves.toContain('gusto');
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-connected.png'), fullPage: true });
+    await env.page.screenshot({ path: join(ARTIFACTS, 'demo-connected.png'), fullPage: true });
   }, 90_000);
 
   test('a connection Finch puts in reauth is reauthenticated from the page', async () => {
-    const { apiUrl, finchUrl } = stack.stack;
+    const { apiUrl, finchUrl } = env.stack.stack;
     await row().first().locator('button.break').click();
     await expectRowWithStatus('reauth');
-    await expect(page.locator('#notice').textContent()).resolves.toContain('sign in again');
+    await expect(env.page.locator('#notice').textContent()).resolves.toContain('sign in again');
 
     await row().first().locator('button.reauthenticate').click();
-    await page.waitForURL(`${finchUrl}/connect?**`);
-    await page.click('#connect');
-    await page.waitForURL(`${apiUrl}/`);
+    await env.page.waitForURL(`${finchUrl}/connect?**`);
+    await env.page.click('#connect');
+    await env.page.waitForURL(`${apiUrl}/`);
     await expectRowWithStatus('connected');
-    await expect(page.locator('#notice').textContent()).resolves.toContain('Reauthenticated');
+    await expect(env.page.locator('#notice').textContent()).resolves.toContain('Reauthenticated');
     await expect(row().count()).resolves.toBe(1);
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-reauthenticated.png'), fullPage: true });
+    await env.page.screenshot({ path: join(ARTIFACTS, 'demo-reauthenticated.png'), fullPage: true });
   }, 90_000);
 
   test('Company reads Finch data through the proxy, without the page holding a token', async () => {
     await row().first().locator('button.company').click();
     // A locator waits in Playwright's own script: a string predicate would be eval'd in the page,
     // which the demo page's CSP (script-src 'self') refuses whenever the answer takes a poll.
-    await page.locator('#notice', { hasText: 'through the proxy' }).waitFor({ timeout: 30_000 });
-    await expect(page.locator('#notice').getAttribute('data-kind')).resolves.toBe('ok');
+    await env.page.locator('#notice', { hasText: 'through the proxy' }).waitFor({ timeout: 30_000 });
+    await expect(env.page.locator('#notice').getAttribute('data-kind')).resolves.toBe('ok');
   }, 60_000);
 
   (canDisconnect ? test : test.skip)('Disconnect leaves a disconnected tombstone in the list', async () => {
-    page.once('dialog', (dialog) => void dialog.accept());
+    env.page.once('dialog', (dialog) => void dialog.accept());
     await row().first().locator('button.disconnect').click();
     await expectRowWithStatus('disconnected');
-    await expect(page.locator('#notice').textContent()).resolves.toContain('Disconnected');
+    await expect(env.page.locator('#notice').textContent()).resolves.toContain('Disconnected');
     await expect(row().first().locator('button.disconnect').count()).resolves.toBe(0);
   }, 90_000);
 });
