@@ -77,6 +77,13 @@ interface FunctionSpec {
 
 /** What every function's logger reads (Powertools). */
 const POWERTOOLS_VARIABLES = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE'] as const;
+/**
+ * What a function outside the API that calls Finch with a connection's token reads: the table, the
+ * token key, Finch and the shared budget (config.ts parts store, cipher, finch, budget).
+ */
+const TOKEN_CALLER_VARIABLES = [
+  'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
+] as const;
 
 /** Every function of lib/routes.ts (routed or not) must be listed here: adding one forces a decision on its permissions. */
 export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
@@ -213,10 +220,7 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     // Both calls are bearer calls with the connection's token: no client credentials.
     readsFinchSecret: false,
     // And ENRICHMENT_QUEUE_URL, which company-enrichment.ts adds with the queue it makes.
-    environment: [
-      'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
-      ...POWERTOOLS_VARIABLES,
-    ],
+    environment: [...TOKEN_CALLER_VARIABLES, ...POWERTOOLS_VARIABLES],
   },
   reconcile: {
     id: 'Reconcile',
@@ -240,10 +244,7 @@ export const FUNCTION_SPECS: Record<LambdaName, FunctionSpec> = {
     // /introspect takes the connection's own token.
     key: [{ actions: ['kms:Decrypt'], purpose: 'access_token' }],
     readsFinchSecret: false,
-    environment: [
-      'TABLE_NAME', 'KMS_KEY_ARN', 'FINCH_API_BASE_URL', 'FINCH_TIMEOUT_MS', 'FINCH_RATE_LIMITS', 'FINCH_BUDGET_RESERVE', 'FINCH_BUDGET_BURST',
-      'RECONCILE_INTERVAL_MINUTES', 'RECONCILE_MAX_CONNECTIONS', ...POWERTOOLS_VARIABLES,
-    ],
+    environment: [...TOKEN_CALLER_VARIABLES, 'RECONCILE_INTERVAL_MINUTES', 'RECONCILE_MAX_CONNECTIONS', ...POWERTOOLS_VARIABLES],
   },
 };
 
