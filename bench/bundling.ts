@@ -173,14 +173,15 @@ export async function buildWhatIfs(outDir: string, names: string[]): Promise<{ b
         build.onLoad({ filter: /.*/, namespace: 'what-if' }, (args) => ({ contents: STAND_INS[args.path as StandInName].stub, loader: 'js' }));
       },
     };
-    const file = join(outDir, `what-if-${bundles.length + failures.length}`, 'index.mjs');
+    const folder = `what-if-${bundles.length + failures.length}`;
+    const file = join(outDir, folder, 'index.mjs');
     try {
       await esbuild({
         ...settings.options, plugins: [standIns], logLevel: 'silent',
-        entryPoints: { [`what-if-${bundles.length + failures.length}/index`]: (LAMBDA_ENTRIES as Record<string, string>)[whatIf.fn] },
+        entryPoints: { [`${folder}/index`]: (LAMBDA_ENTRIES as Record<string, string>)[whatIf.fn] },
         outdir: outDir, outExtension: { '.js': '.mjs' },
       });
-      bundles.push({ name, fn: whatIf.fn, file, bytes: statSync(file).size, mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0 });
+      bundles.push({ name, fn: whatIf.fn, file, ...sizesOf(file) });
     } catch (error) {
       failures.push(`what-if "${name}" did not build (does bench/bundling.ts STAND_INS stub every imported name?): ${(error as Error).message.split('\n')[0]}`);
     }
@@ -243,10 +244,14 @@ function describe(name: string, entry: string, file: string, metafile: Metafile)
     name,
     entry,
     file,
-    bytes: statSync(file).size,
-    mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0,
+    ...sizesOf(file),
     contributors: output ? contributors(output) : [],
   };
+}
+
+/** A bundle's bytes and its source map's (0 without one). */
+function sizesOf(file: string): { bytes: number; mapBytes: number } {
+  return { bytes: statSync(file).size, mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0 };
 }
 
 /** Bytes in the output per package or source folder, largest first. */
