@@ -6,9 +6,8 @@
 // none, and a fault between the function and the bus loses nothing (the id dedupes a repeat).
 import { keys } from '#adapters/table.js';
 import type { ConnectionEventDetail } from '#core/events.js';
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
-import { CLIENT_SECRET, WEBHOOK_SECRET, authorizeAtFinch, connectCustomer, customerIds, getItem, handedOut, harnessForFile } from '../support/harness.js';
+import { CLIENT_SECRET, WEBHOOK_SECRET, authorizeAtFinch, connectCustomer, customerIds, deliverWebhook, getItem, handedOut, harnessForFile } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
 let pipe: EventsPipe;
@@ -36,15 +35,8 @@ async function setFinchStatus(id: string, status: string) {
   expect(res.status).toBe(200);
 }
 
-let webhookCount = 0;
 async function webhook(body: Record<string, unknown>) {
-  const raw = JSON.stringify(body);
-  const eventId = `msg_events_${++webhookCount}_${Date.now()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  const res = await h.invoke('POST /webhooks/finch', {
-    rawBody: raw,
-    headers: { 'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(WEBHOOK_SECRET, eventId, timestamp, raw) },
-  });
+  const res = await deliverWebhook(h, body);
   expect(res.statusCode).toBe(200);
 }
 

@@ -4,10 +4,9 @@
 // not prevent: another application behind the same address) every function answers 429 for the
 // penalty without calling Finch.
 import { randomUUID } from 'node:crypto';
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { DOCS } from '../fidelity/support.js';
 import {
-  RETURN_ORIGIN, WEBHOOK_SECRET, clearFinchBudget, connectCustomer, customerIds, emulatorFault, harnessForFile,
+  RETURN_ORIGIN, clearFinchBudget, connectCustomer, customerIds, deliverWebhook, emulatorFault, harnessForFile,
 } from '../support/harness.js';
 
 // '' keeps Finch's documented numbers (the harness's default is a budget no test reaches).
@@ -82,17 +81,13 @@ describe(`after Finch's IP 429 (finch_api_ip_rl: a 60-minute penalty, ${DOCS.rat
     expect(first.json).toMatchObject({ finch_code: 'finch_api_ip_rl' });
 
     const before = (await rateLimits()).seen.ip;
-    const body = JSON.stringify({ event_type: 'account.updated', connection_id, company_id: randomUUID(), account_id: randomUUID(), data: { status: 'connected', authentication_method: { type: 'credential' } } });
-    const event_id = `msg_${randomUUID()}`;
-    const timestamp = Math.floor(Date.now() / 1000);
     const answers = {
       session: await h.invoke('POST /connect/sessions', { claims: claims(customer('new')), body: { return_to: `${RETURN_ORIGIN}/` } }),
       reauth: await h.invoke('POST /connect/sessions/reauthenticate', { claims: claims(who), body: { connection_id } }),
       refresh: await h.invoke(`GET /connections/${connection_id}`, { claims: claims(who), query: { refresh: 'true' } }),
       proxy: await h.invoke('GET /finch/employer/directory', { claims: claims(who), headers: { 'finch-connection-id': connection_id } }),
-      webhook: await h.invoke('POST /webhooks/finch', {
-        rawBody: body,
-        headers: { 'content-type': 'application/json', 'finch-event-id': event_id, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(WEBHOOK_SECRET, event_id, timestamp, body) },
+      webhook: await deliverWebhook(h, {
+        event_type: 'account.updated', connection_id, company_id: randomUUID(), account_id: randomUUID(), data: { status: 'connected', authentication_method: { type: 'credential' } },
       }),
       disconnect: await h.invoke(`DELETE /connections/${connection_id}`, { claims: claims(who) }),
     };

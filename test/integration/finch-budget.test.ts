@@ -10,9 +10,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRateBuckets } from '#adapters/dynamo/rate-buckets.js';
 import { keys } from '#adapters/table.js';
 import { BUCKET_NAMES } from '#core/finch-budget.js';
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
-import { WEBHOOK_SECRET, connectCustomer, customerIds, emulatorFault, harnessForFile } from '../support/harness.js';
+import { connectCustomer, customerIds, deliverWebhook, emulatorFault, harnessForFile } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
 const customer = customerIds();
@@ -35,15 +34,9 @@ async function budgetTook(): Promise<Record<string, number>> {
 }
 
 async function accountUpdated(connection_id: string) {
-  const event_id = `msg_${randomUUID()}`;
-  const body = JSON.stringify({
+  return deliverWebhook(h, {
     event_type: 'account.updated', connection_id, company_id: randomUUID(), account_id: randomUUID(),
     data: { status: 'connected', authentication_method: { type: 'credential' } },
-  });
-  const timestamp = Math.floor(Date.now() / 1000);
-  return h.invoke('POST /webhooks/finch', {
-    rawBody: body,
-    headers: { 'content-type': 'application/json', 'finch-event-id': event_id, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(WEBHOOK_SECRET, event_id, timestamp, body) },
   });
 }
 

@@ -6,9 +6,8 @@
 // (the emulator's delay_ms past a small deadline: the Lambda context's remaining time) answered
 // 504 finch_timeout saying whether the initial sync is still pending, before and after Finch's
 // job.initial_data_sync_*.succeeded; and statuses Finch documents that the SDK's union misses.
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { PROXY_RESERVE_MS } from '#core/finch-reads.js';
-import { WEBHOOK_SECRET, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile } from '../support/harness.js';
+import { connectCustomer, customerIds, deliverWebhook, emulatorFault, getItem, harnessForFile } from '../support/harness.js';
 import { keys } from '#adapters/table.js';
 
 // Finch's per-call timeout short, so a proxied read shows it waits for its deadline instead.
@@ -35,15 +34,8 @@ async function emulatorControl(path: string, body: Record<string, unknown>) {
   expect(res.status).toBe(200);
 }
 
-let webhookCount = 0;
 async function webhook(body: Record<string, unknown>) {
-  const raw = JSON.stringify(body);
-  const eventId = `msg_long_reads_${++webhookCount}_${Date.now()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  const res = await h.invoke('POST /webhooks/finch', {
-    rawBody: raw,
-    headers: { 'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(WEBHOOK_SECRET, eventId, timestamp, raw) },
-  });
+  const res = await deliverWebhook(h, body);
   expect(res.statusCode).toBe(200);
 }
 

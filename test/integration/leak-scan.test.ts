@@ -12,12 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys } from '#adapters/table.js';
 import { hashState } from '#core/ids.js';
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
 import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
 import { scanAll } from '../support/invariants.js';
 import {
-  CALLBACK_URL, CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, emulatorFault, handedOut, startHarness, type Harness,
+  CALLBACK_URL, CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, deliverWebhook, emulatorFault, handedOut, startHarness, type Harness,
 } from '../support/harness.js';
 
 let h: Harness;
@@ -57,15 +56,8 @@ async function connect(customer: string, body: Record<string, unknown> = {}) {
   return (await callback({ code: back.code!, state: back.state })).connection_id;
 }
 
-let eventCounter = 0;
 function webhook(body: Record<string, unknown>, secret = WEBHOOK_SECRET) {
-  const raw = JSON.stringify(body);
-  const eventId = `msg_leak_${++eventCounter}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  return h.invoke('POST /webhooks/finch', {
-    rawBody: raw,
-    headers: { 'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(secret, eventId, timestamp, raw) },
-  });
+  return deliverWebhook(h, body, { secret });
 }
 
 describe('leak scan: no token, secret, code or raw state anywhere', () => {

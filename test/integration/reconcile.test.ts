@@ -12,13 +12,12 @@ import { configuredCipher } from '#adapters/token-cipher.js';
 import type { Log } from '#core/deps.js';
 import { RECONCILER_ACTOR, type ReconcileDeps, type ReconcileReport, reconcile } from '#core/reconcile.js';
 import type { QueuedConnection } from '#core/ports/check-queue.js';
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { localInterval, startLocalReconciler } from '#local/reconcile.js';
 import { invokeAs, recordCallsOf } from '../support/aws-calls.js';
 import { type EventsPipe, startEventsPipe } from '../support/events-pipe.js';
 import { emfData } from '../support/emf.js';
 import {
-  WEBHOOK_SECRET, capturedLogs, clearFinchBudget, connectCustomer, customerIds, emulatorFault, getItem, harnessForFile,
+  capturedLogs, clearFinchBudget, connectCustomer, customerIds, deliverWebhook, emulatorFault, getItem, harnessForFile,
 } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
@@ -166,13 +165,7 @@ describe('reconciler: nothing new moves only the turn', () => {
   test('a connection whose webhooks flow is passed over while it was introspected lately: its turn moves, Finch is not asked', async () => {
     const { customerId, connectionId } = await settled('webhooked');
     // Finch's directory sync webhook: the webhook path records webhook_at with last_synced_at.
-    const raw = JSON.stringify({ company_id: 'c', account_id: 'a', connection_id: connectionId, event_type: 'directory.updated', data: { individual_id: 'i' } });
-    const eventId = `msg_reconcile_${Date.now()}`;
-    const timestamp = Math.floor(Date.now() / 1000);
-    const res = await h.invoke('POST /webhooks/finch', {
-      rawBody: raw,
-      headers: { 'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp), 'finch-signature': signWebhook(WEBHOOK_SECRET, eventId, timestamp, raw) },
-    });
+    const res = await deliverWebhook(h, { company_id: 'c', account_id: 'a', connection_id: connectionId, event_type: 'directory.updated', data: { individual_id: 'i' } });
     expect(res.statusCode).toBe(200);
     const before = await item(customerId, connectionId);
     expect(before!.webhook_at).toEqual(expect.any(String));

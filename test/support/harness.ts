@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Container } from '#adapters/container.js';
 import { BUCKET_NAMES } from '#core/finch-budget.js';
-import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
+import { type RunningEmulator, signWebhook, startFinchEmulator } from '#local/finch-emulator/index.js';
 import type { FaultSpec } from '#local/finch-emulator/faults.js';
 import { ROUTES, type FunctionName } from '../../lib/routes.js';
 import { invokeAs, recordCallsOf } from './aws-calls.js';
@@ -285,6 +285,23 @@ export async function emulatorFault(harness: Harness, spec: FaultSpec) {
 /** Removes every fault still armed at the emulator (an afterEach, so none outlives its test). */
 export async function clearEmulatorFaults(harness: Harness) {
   await fetch(`${harness.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+}
+
+/**
+ * A webhook as Finch delivers one (local/finch-emulator/webhooks.ts signWebhook): the JSON body,
+ * signed with the harness's webhook secret (or `secret`) under a fresh event id and the current time.
+ */
+export function deliverWebhook(harness: Harness, body: Record<string, unknown>, options: { secret?: string } = {}): Promise<Invoked> {
+  const raw = JSON.stringify(body);
+  const eventId = `msg_${randomUUID()}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  return harness.invoke('POST /webhooks/finch', {
+    rawBody: raw,
+    headers: {
+      'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp),
+      'finch-signature': signWebhook(options.secret ?? WEBHOOK_SECRET, eventId, timestamp, raw),
+    },
+  });
 }
 
 /**
