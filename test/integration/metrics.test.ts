@@ -2,12 +2,11 @@
 // (EMF) lines, read back from their output as CloudWatch Logs would, one flow per test: each
 // metric's name, unit and dimensions (functions/core/metrics.ts lists them), and the rollups the
 // alarms sum over. The lines are the function's stdout, as in Lambda and `npm start`.
-import { signWebhook } from '#local/finch-emulator/index.js';
 import { METRICS } from '#core/metrics.js';
 import { emfData, emfLines } from '../support/emf.js';
 import { type FaultInjector, faults, injectFaults, storeClient } from '../support/dynamo-faults.js';
 import {
-  CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, capturedLogs, connectCustomer, emulatorFault, harnessForFile,
+  CLIENT_SECRET, RETURN_ORIGIN, authorizeAtFinch, capturedLogs, connectCustomer, deliverWebhook, emulatorFault, harnessForFile,
 } from '../support/harness.js';
 
 const h = harnessForFile({ clearFaults: true });
@@ -178,19 +177,7 @@ describe('metrics of a connection\'s life', () => {
 
   test('webhooks: applied, duplicate, rejected by reason, deferred (logged at WARN, not ERROR) under their Outcome rollup', async () => {
     const id = await connectCustomer(h, claims('metrics-hooks'));
-    let counter = 0;
-    const send = (body: Record<string, unknown>, options: { eventId?: string; secret?: string } = {}) => {
-      const raw = JSON.stringify(body);
-      const eventId = options.eventId ?? `msg_metrics_${++counter}_${Date.now()}`;
-      const timestamp = Math.floor(Date.now() / 1000);
-      return h.invoke('POST /webhooks/finch', {
-        rawBody: raw,
-        headers: {
-          'content-type': 'application/json', 'finch-event-id': eventId, 'finch-timestamp': String(timestamp),
-          'finch-signature': signWebhook(options.secret ?? WEBHOOK_SECRET, eventId, timestamp, raw),
-        },
-      });
-    };
+    const send = (body: Record<string, unknown>, options: { eventId?: string; secret?: string } = {}) => deliverWebhook(h, body, options);
     const from = capturedLogs().length;
     const lines = await emitted(['Webhooks'], async () => {
       expect((await send({ event_type: 'company.updated', connection_id: id }, { eventId: 'msg_metrics_once' })).statusCode).toBe(200);

@@ -289,11 +289,12 @@ export async function clearEmulatorFaults(harness: Harness) {
 
 /**
  * A webhook as Finch delivers one (local/finch-emulator/webhooks.ts signWebhook): the JSON body,
- * signed with the harness's webhook secret (or `secret`) under a fresh event id and the current time.
+ * signed with the harness's webhook secret (or `secret`) under a fresh event id (or `eventId`, for a
+ * redelivery) and the current time.
  */
-export function deliverWebhook(harness: Harness, body: Record<string, unknown>, options: { secret?: string } = {}): Promise<Invoked> {
+export function deliverWebhook(harness: Harness, body: Record<string, unknown>, options: { secret?: string; eventId?: string } = {}): Promise<Invoked> {
   const raw = JSON.stringify(body);
-  const eventId = `msg_${randomUUID()}`;
+  const eventId = options.eventId ?? `msg_${randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
   return harness.invoke('POST /webhooks/finch', {
     rawBody: raw,
