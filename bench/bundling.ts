@@ -68,7 +68,7 @@ export function toEsbuild(cdk: CdkBundling): BuildOptions {
 }
 
 export interface Contributor {
-  /** A package (`zod`, `@aws-sdk/client-kms`) or a source folder of this repository (`functions/core`). */
+  /** A package (`zod`, `@aws-sdk/client-dynamodb`) or a source folder of this repository (`functions/core`). */
   name: string;
   bytes: number;
   share: number;
@@ -115,12 +115,13 @@ const STAND_INS = {
     packages: /^@aws-lambda-powertools\/metrics$/,
     stub: 'export class Metrics { addDimensions() {} addMetadata() {} addMetric() {} publishStoredMetrics() {} clearMetrics() {} clearDimensions() {} clearMetadata() {} }',
   },
+  // Our own clients (functions/adapters/aws-json), as the adapters import them.
   'the KMS client': {
-    packages: /^@aws-sdk\/client-kms$/,
-    stub: 'export class KMSClient { send() {} } export class EncryptCommand {} export class DecryptCommand {}',
+    packages: /^\.\/aws-json\/kms\.js$/,
+    stub: 'export class KmsClient { send() {} } export class EncryptCommand {} export class DecryptCommand {}',
   },
   'the Secrets Manager client': {
-    packages: /^@aws-sdk\/client-secrets-manager$/,
+    packages: /^\.\/aws-json\/secrets-manager\.js$/,
     stub: 'export class SecretsManagerClient { send() {} } export class GetSecretValueCommand {}',
   },
   'the Finch SDK': {

@@ -7,8 +7,8 @@
 // validates only the variables of the parts it builds (config.ts).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { KmsClient } from './aws-json/kms.js';
+import type { SecretsManagerClient } from './aws-json/secrets-manager.js';
 import type { BaseDeps, CoreDeps, CoreSettings, Log, SessionDeps } from '#core/deps.js';
 import type { EnrichmentDeps } from '#core/enrichment.js';
 import type { ReconcileDeps, ReconcileSettings } from '#core/reconcile.js';
@@ -30,7 +30,7 @@ import { AccessTokenCipher, type ContextCipher, type configuredCipher } from './
 export interface AwsClients {
   dynamo: DynamoDBClient;
   /** Makes the client at its first call (the cipher's first encrypt or decrypt), then the same one. Absent locally (LOCAL_TOKEN_KEYS) and in reauthenticate. */
-  kms?: () => KMSClient;
+  kms?: () => KmsClient;
   /** Makes the client at its first call (the first fetch of the credentials), then the same one. Absent locally (FINCH_CLIENT_ID/SECRET) and in the data proxy. */
   secretsManager?: () => SecretsManagerClient;
 }

@@ -1,6 +1,6 @@
 // Finch's client credentials and webhook secret: from Secrets Manager in AWS (fetched once per
 // container, cached with a finite TTL), from the environment locally and in tests.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from './aws-json/secrets-manager.js';
 import type { Config } from './config.js';
 import { TransientSecretsError } from '#core/errors.js';
 import { once } from '#core/once.js';

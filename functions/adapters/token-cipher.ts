@@ -2,7 +2,7 @@
 // AES-256-GCM locally. Both bind `{purpose, customer_id, connection_id}`, so a ciphertext copied
 // to another item fails to decrypt. (Not the AWS Encryption SDK: it doubles a function's cold import.)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KmsClient } from './aws-json/kms.js';
 import { TransientCipherError } from '#core/errors.js';
 import { once } from '#core/once.js';
 import type { TokenCipher, TokenContext } from '#core/ports/token-cipher.js';
@@ -58,10 +58,10 @@ async function kmsCall<T>(call: () => Promise<T>): Promise<T> {
 
 /** Stored as `kms:<base64 CiphertextBlob>`; the blob names its key, so rotation needs nothing here. */
 export class KmsCipher implements ContextCipher {
-  private readonly kms: () => KMSClient;
+  private readonly kms: () => KmsClient;
 
   /** `kms` may be a function that makes the client: it is called at the first encrypt or decrypt. */
-  constructor(kms: KMSClient | (() => KMSClient), private readonly keyId: string) {
+  constructor(kms: KmsClient | (() => KmsClient), private readonly keyId: string) {
     this.kms = typeof kms === 'function' ? kms : () => kms;
   }
 
@@ -145,9 +145,9 @@ function aad(context: EncryptionContext): Buffer {
  * first encrypt or decrypt (`client`, the same one); else AES-256-GCM with LOCAL_TOKEN_KEYS. The
  * functions that read or write tokens pass it to their container; the others never bundle KMS.
  */
-export function configuredCipher(config: Config<'cipher'>): { cipher: ContextCipher; client?: () => KMSClient } {
+export function configuredCipher(config: Config<'cipher'>): { cipher: ContextCipher; client?: () => KmsClient } {
   if (config.KMS_KEY_ARN) {
-    const client = once(() => new KMSClient({}));
+    const client = once(() => new KmsClient({}));
     return { cipher: new KmsCipher(client, config.KMS_KEY_ARN), client };
   }
   return { cipher: new LocalAesCipher(parseLocalKeys(config.LOCAL_TOKEN_KEYS!)) };

@@ -8,7 +8,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { keys } from '#adapters/table.js';
 import { AccessTokenCipher, KmsCipher } from '#adapters/token-cipher.js';
 import { CLIENT_ID, CLIENT_SECRET, RETURN_ORIGIN, WEBHOOK_SECRET, authorizeAtFinch, getItem, scanTable, startHarness, type Harness } from '../support/harness.js';
-import { createTestKey, createTestSecret, describeWithMoto, motoEnvironment, motoKms, motoSecrets } from '../support/moto.js';
+import { createTestKey, createTestSecret, deployedKms, describeWithMoto, motoEnvironment, motoKms, motoSecrets } from '../support/moto.js';
 
 const LABEL = 'aws-wiring.test.ts';
 
@@ -52,7 +52,7 @@ describeWithMoto('the handlers with KMS and Secrets Manager (moto), as deployed'
     const connectionId = await connect('wire-co');
     const item = await getItem(h, keys.connection('wire-co', connectionId));
     expect(item!.token_ciphertext).toMatch(/^kms:/);
-    const token = await new AccessTokenCipher(new KmsCipher(kms, keyArn)).decrypt(item!.token_ciphertext, { customer_id: 'wire-co', connection_id: connectionId });
+    const token = await new AccessTokenCipher(new KmsCipher(deployedKms(), keyArn)).decrypt(item!.token_ciphertext, { customer_id: 'wire-co', connection_id: connectionId });
     expect(h.emulator.state().connections.find((c) => c.connection_id === connectionId)!.tokens).toContain(token);
 
     const before = finchReads();

@@ -13,7 +13,7 @@ import { IdempotentRequests } from '#adapters/idempotency.js';
 import { AccessTokenCipher, KmsCipher, TokenDecryptFailed, accessTokenContext } from '#adapters/token-cipher.js';
 import { isTransientFault } from '#core/retry.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
-import { createTestKey, describeWithMoto, motoKms } from '../support/moto.js';
+import { createTestKey, deployedKms, describeWithMoto, motoKms } from '../support/moto.js';
 
 const LABEL = 'kms-cipher.test.ts';
 const item = { customer_id: 'kms-co', connection_id: 'conn-kms-1' };
@@ -30,7 +30,7 @@ describeWithMoto('KMS token cipher against moto', () => {
   beforeAll(async () => {
     kms = motoKms();
     key = await createTestKey(kms, LABEL);
-    contextCipher = new KmsCipher(kms, key.arn);
+    contextCipher = new KmsCipher(deployedKms(), key.arn);
     cipher = new AccessTokenCipher(contextCipher);
   });
   afterAll(() => kms?.destroy());
@@ -73,7 +73,7 @@ describeWithMoto('KMS token cipher against moto', () => {
   });
 
   test('a ciphertext made under another key is refused, and not as a transient fault', async () => {
-    const other = new AccessTokenCipher(new KmsCipher(kms, (await createTestKey(kms, `${LABEL} other key`)).arn));
+    const other = new AccessTokenCipher(new KmsCipher(deployedKms(), (await createTestKey(kms, `${LABEL} other key`)).arn));
     const error = await failure(cipher.decrypt(await other.encrypt(TOKEN, item), item));
     // Real KMS answers IncorrectKeyException (Decrypt names our key); moto answers AccessDeniedException.
     expect(['IncorrectKeyException', 'AccessDeniedException']).toContain((error as Error).name);
@@ -82,7 +82,7 @@ describeWithMoto('KMS token cipher against moto', () => {
 
   test('after a key rotation, tokens sealed before still decrypt and new ones are under the same key ARN', async () => {
     const rotating = await createTestKey(kms, `${LABEL} rotation`);
-    const rotatingCipher = new AccessTokenCipher(new KmsCipher(kms, rotating.arn));
+    const rotatingCipher = new AccessTokenCipher(new KmsCipher(deployedKms(), rotating.arn));
     // As the stack configures the key (enableKeyRotation), then an on-demand rotation now.
     await kms.send(new EnableKeyRotationCommand({ KeyId: rotating.arn }));
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotating.arn }))).KeyRotationEnabled).toBe(true);

@@ -12,7 +12,7 @@ import { statusOf } from '#http/errors.js';
 import { type RunningEmulator, startFinchEmulator } from '#local/finch-emulator/index.js';
 import { signWebhook } from '#local/finch-emulator/webhooks.js';
 import { testBudget } from '../support/budget.js';
-import { createTestSecret, describeWithMoto, motoSecrets } from '../support/moto.js';
+import { createTestSecret, deployedSecrets, describeWithMoto, motoSecrets } from '../support/moto.js';
 
 const LABEL = 'secrets-manager.test.ts';
 const CLIENT_ID = 'client-sm';
@@ -26,12 +26,15 @@ const session = { customer_id: 'sm-co', customer_name: 'SM Co', products: ['comp
 
 describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
   let secrets: SecretsManagerClient;
+  /** The client SecretsManagerCredentials is deployed with; `secrets` sets the secrets up. */
+  let deployed: ReturnType<typeof deployedSecrets>;
   let emulator: RunningEmulator;
   /** GetSecretValue calls this file made, counted on the wire side of the SDK client. */
   let fetches = 0;
   beforeAll(async () => {
     secrets = motoSecrets();
-    secrets.middlewareStack.add((next, context) => async (args) => {
+    deployed = deployedSecrets();
+    deployed.middlewareStack.add((next, context) => async (args) => {
       if (context.commandName === 'GetSecretValueCommand') fetches++;
       return next(args);
     }, { step: 'finalizeRequest', name: 'countFetches' });
@@ -41,6 +44,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
   afterAll(async () => {
     await emulator?.close();
     secrets?.destroy();
+    deployed?.destroy();
   });
 
   const sessionCalls = () => emulator.state().calls['POST /connect/sessions'] ?? 0;
@@ -48,7 +52,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('the secret is read by its ARN, cached while fresh, and read again when asked to refresh', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/cache`, secretValue(CURRENT));
-    const source = new SecretsManagerCredentials(secrets, arn, 60_000);
+    const source = new SecretsManagerCredentials(deployed, arn, 60_000);
     const before = fetches;
     const first = await source.get();
     expect(first).toEqual(secretValue(CURRENT));
@@ -61,7 +65,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('Finch rejecting the cached client secret refetches the secret once, picks up the value put since, and goes on', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/rotated`, secretValue(STALE));
-    const source = new SecretsManagerCredentials(secrets, arn, 60_000);
+    const source = new SecretsManagerCredentials(deployed, arn, 60_000);
     const gateway = new SdkFinchGateway(source, { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     // The secret is rotated in Secrets Manager (and at Finch) while the container holds the old value.
@@ -79,7 +83,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('a secret still stale after the refetch fails the call after one retry, without a loop', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/still-stale`, secretValue(STALE));
-    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
+    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(deployed, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     const [fetchesBefore, callsBefore] = [fetches, sessionCalls()];
     // A client Finch keeps refusing is Finch failing us (502), not a fault worth retrying.
@@ -92,7 +96,7 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('a webhook signed with a rotated webhook secret is accepted after one refetch', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/webhook`, secretValue(CURRENT, OLD_WEBHOOK_SECRET));
-    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(secrets, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
+    const gateway = new SdkFinchGateway(new SecretsManagerCredentials(deployed, arn, 60_000), { baseURL: emulator.url, budget: testBudget() });
     await gateway.prepare();
     await putSecret(arn, secretValue(CURRENT, NEW_WEBHOOK_SECRET));
     const body = JSON.stringify({ type: 'account.updated', connection_id: 'conn-sm' });
@@ -108,14 +112,14 @@ describeWithMoto('Finch credentials from Secrets Manager (moto)', () => {
 
   test('a secret that does not exist is refused as it is (ResourceNotFoundException), not as a transient fault', async () => {
     const missing = `arn:aws:secretsmanager:us-east-1:123456789012:secret:finch-connections-test/${LABEL}/missing-AbCdEf`;
-    const error = await new SecretsManagerCredentials(secrets, missing).get().catch((e: unknown) => e);
+    const error = await new SecretsManagerCredentials(deployed, missing).get().catch((e: unknown) => e);
     expect((error as Error).name).toBe('ResourceNotFoundException');
     expect(isTransientFault(error)).toBe(false);
   });
 
   test('a secret that is not the expected JSON fails naming FINCH_SECRET_ARN, never quoting the value', async () => {
     const arn = await createTestSecret(secrets, `${LABEL}/malformed`, { client_id: CLIENT_ID, clientSecret: 'leaky-value-7d1e' });
-    const error = (await new SecretsManagerCredentials(secrets, arn).get().catch((e: unknown) => e)) as Error;
+    const error = (await new SecretsManagerCredentials(deployed, arn).get().catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/FINCH_SECRET_ARN/);
     expect(error.message).not.toContain('leaky-value-7d1e');
   });

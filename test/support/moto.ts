@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { KmsClient } from '#adapters/aws-json/kms.js';
+import { SecretsManagerClient as DeployedSecretsManagerClient } from '#adapters/aws-json/secrets-manager.js';
 
 const REGION = 'us-east-1';
 /** moto accepts any credentials. */
@@ -42,15 +44,20 @@ export function motoClientConfig(options: { maxAttempts?: number } = {}) {
 }
 
 /**
- * The environment that makes the handlers' own clients (`new KMSClient({})`,
- * `new SecretsManagerClient({})`) talk to moto: the SDK's service-specific endpoint variables.
+ * The environment that makes the handlers' own clients (`new KmsClient({})`,
+ * `new SecretsManagerClient({})` of functions/adapters/aws-json) talk to moto: the SDK's
+ * service-specific endpoint variables, which those clients read as the generated ones do.
  */
 export function motoEnvironment(): Record<string, string> {
   return { AWS_ENDPOINT_URL_KMS: motoEndpoint(), AWS_ENDPOINT_URL_SECRETS_MANAGER: motoEndpoint() };
 }
 
+/** The generated clients, for what the tests set up and check (keys, secrets, rotation). */
 export const motoKms = (options?: { maxAttempts?: number }) => new KMSClient(motoClientConfig(options));
 export const motoSecrets = (options?: { maxAttempts?: number }) => new SecretsManagerClient(motoClientConfig(options));
+/** The clients the functions deploy with (functions/adapters/aws-json), for the adapters under test. */
+export const deployedKms = (options?: { maxAttempts?: number }) => new KmsClient(motoClientConfig(options));
+export const deployedSecrets = (options?: { maxAttempts?: number }) => new DeployedSecretsManagerClient(motoClientConfig(options));
 
 /** A fresh symmetric key, described after the test file that made it. Returns its ARN and id. */
 export async function createTestKey(kms: KMSClient, label: string): Promise<{ arn: string; keyId: string }> {

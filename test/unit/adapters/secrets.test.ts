@@ -1,5 +1,5 @@
 import { mockClient } from 'aws-sdk-client-mock';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '#adapters/aws-json/secrets-manager.js';
 import { SecretsManagerCredentials } from '#adapters/secrets.js';
 import { TransientSecretsError } from '#core/errors.js';
 

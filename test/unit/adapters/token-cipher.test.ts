@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KmsClient } from '#adapters/aws-json/kms.js';
 import { AccessTokenCipher, KmsCipher, LocalAesCipher, TokenDecryptFailed, TokenTooLarge, parseLocalKeys } from '#adapters/token-cipher.js';
 import { TransientCipherError } from '#core/errors.js';
 
@@ -49,13 +49,13 @@ describe('AES-256-GCM token cipher (local, invariant 5)', () => {
 });
 
 describe('KMS token cipher', () => {
-  const kms = mockClient(KMSClient);
+  const kms = mockClient(KmsClient);
   afterEach(() => kms.reset());
 
   test('every Encrypt and Decrypt carries exactly the item\'s encryption context', async () => {
     kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('blob') });
     kms.on(DecryptCommand).resolves({ Plaintext: Buffer.from('tok') });
-    const cipher = new AccessTokenCipher(new KmsCipher(new KMSClient({ region: 'us-east-1' }), 'arn:aws:kms:us-east-1:1:key/k'));
+    const cipher = new AccessTokenCipher(new KmsCipher(new KmsClient({ region: 'us-east-1' }), 'arn:aws:kms:us-east-1:1:key/k'));
     const ciphertext = await cipher.encrypt('tok', ctx);
     expect(ciphertext).toBe(`kms:${Buffer.from('blob').toString('base64')}`);
     await expect(cipher.decrypt(ciphertext, ctx)).resolves.toBe('tok');
@@ -72,7 +72,7 @@ describe('KMS token cipher', () => {
     const error = Object.assign(new Error('kms said no'), fault);
     kms.on(EncryptCommand).rejects(error);
     kms.on(DecryptCommand).rejects(error);
-    const cipher = new KmsCipher(new KMSClient({ region: 'us-east-1', maxAttempts: 1 }), 'k');
+    const cipher = new KmsCipher(new KmsClient({ region: 'us-east-1', maxAttempts: 1 }), 'k');
     const encrypting = await cipher.encrypt('tok', {}).catch((e: unknown) => e);
     expect(encrypting).toBeInstanceOf(TransientCipherError);
     expect((encrypting as TransientCipherError).cause).toBe(error);
@@ -82,12 +82,12 @@ describe('KMS token cipher', () => {
   test('a refusal (access denied, disabled key) passes through as it is: retrying would not help', async () => {
     const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
     kms.on(EncryptCommand).rejects(denied);
-    await expect(new KmsCipher(new KMSClient({ region: 'us-east-1' }), 'k').encrypt('tok', {})).rejects.toBe(denied);
+    await expect(new KmsCipher(new KmsClient({ region: 'us-east-1' }), 'k').encrypt('tok', {})).rejects.toBe(denied);
   });
 
   test('a ciphertext KMS refuses for this context is a decrypt failure', async () => {
     kms.on(DecryptCommand).rejects(Object.assign(new Error('bad'), { name: 'InvalidCiphertextException' }));
-    const cipher = new KmsCipher(new KMSClient({ region: 'us-east-1' }), 'k');
+    const cipher = new KmsCipher(new KmsClient({ region: 'us-east-1' }), 'k');
     await expect(cipher.decrypt('kms:AAAA', {})).rejects.toBeInstanceOf(TokenDecryptFailed);
   });
 });

@@ -1,7 +1,7 @@
 // The benchmark's counting helpers (bench/counting.ts): what they count must be what was sent.
 // No timing here: the benchmark's numbers live in BENCHMARKS.md, never in assertions.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '#adapters/aws-json/secrets-manager.js';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { answerCalls, countCalls, delta, median, percentile, total } from '../../../bench/counting.js';
 
