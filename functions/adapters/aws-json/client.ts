@@ -35,7 +35,7 @@ import {
   NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, resolveDefaultsModeConfig, resolveRegionConfig,
 } from '@smithy/core/config';
 import {
-  type BinaryDecisionDiagram, customEndpointFunctions, decideEndpoint, EndpointCache, getEndpointPlugin, resolveEndpointConfig,
+  BinaryDecisionDiagram, customEndpointFunctions, decideEndpoint, EndpointCache, getEndpointPlugin, resolveEndpointConfig,
 } from '@smithy/core/endpoints';
 import { getContentLengthPlugin, getHttpHandlerExtensionConfiguration, parseUrl, resolveHttpHandlerRuntimeConfig } from '@smithy/core/protocols';
 import { DEFAULT_RETRY_MODE, getRetryPlugin, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, NODE_RETRY_MODE_CONFIG_OPTIONS, resolveRetryConfig } from '@smithy/core/retry';
@@ -82,6 +82,38 @@ const COMMON_ENDPOINT_PARAMS: EndpointParameterInstructions = {
 
 // As every generated endpointResolver.js does on import: the `aws.partition` and ARN functions.
 customEndpointFunctions.aws = awsEndpointFunctions;
+
+/** A result's index in endpoint rules' nodes (`r + i` in the generated endpoint/bdd.js). */
+export const RESULT = 100_000_000;
+
+/**
+ * Endpoint rules as a generated endpoint/bdd.js builds them: the conditions and results every AWS
+ * service's rules begin with (custom endpoint, region, partition, FIPS, dual-stack), the service's
+ * own tests of the partition's name, then its results (an `https://` template is an endpoint, any
+ * other string a refusal) and the missing region last.
+ */
+export function endpointRules(nodes: number[], serviceResults: string[], partitionNames: string[] = []): BinaryDecisionDiagram {
+  const endpoint = { ref: 'Endpoint' }, partition = { ref: 'PartitionResult' }, region = [{ ref: 'Region' }];
+  const conditions = [
+    ['isSet', [endpoint]],
+    ['isSet', region],
+    ['aws.partition', region, 'PartitionResult'],
+    ['booleanEquals', [{ ref: 'UseFIPS' }, true]],
+    ['booleanEquals', [{ ref: 'UseDualStack' }, true]],
+    ['booleanEquals', [{ fn: 'getAttr', argv: [partition, 'supportsDualStack'] }, true]],
+    ['booleanEquals', [{ fn: 'getAttr', argv: [partition, 'supportsFIPS'] }, true]],
+    ...partitionNames.map((name) => ['stringEquals', [{ fn: 'getAttr', argv: [partition, 'name'] }, name]]),
+  ];
+  const results = [
+    [-1],
+    [-1, 'Invalid Configuration: FIPS and custom endpoint are not supported'],
+    [-1, 'Invalid Configuration: Dualstack and custom endpoint are not supported'],
+    [endpoint, {}],
+    ...serviceResults.map((result) => (result.startsWith('https://') ? [result, {}] : [-1, result])),
+    [-1, 'Invalid Configuration: Missing Region'],
+  ];
+  return BinaryDecisionDiagram.from(new Int32Array(nodes), 2, conditions as never, results as never);
+}
 
 function endpointResolver(rules: BinaryDecisionDiagram) {
   const cache = new EndpointCache({ size: 50, params: ['Endpoint', 'Region', 'UseDualStack', 'UseFIPS'] });

@@ -3,14 +3,12 @@
 // 3.1164.0 (dist-es/runtimeConfig.shared.js, endpoint/bdd.js, schemas/schemas_0.js);
 // test/integration/aws-json.test.ts fails when the installed package no longer matches them.
 import type { DecryptCommandInput, DecryptCommandOutput, EncryptCommandInput, EncryptCommandOutput } from '@aws-sdk/client-kms';
-import { BinaryDecisionDiagram } from '@smithy/core/endpoints';
 import type { StaticOperationSchema, StaticStructureSchema } from '@smithy/types';
-import { AwsJsonClient, commandFor, type JsonClientConfig, type JsonService } from './client.js';
+import { AwsJsonClient, commandFor, endpointRules, type JsonClientConfig, type JsonService, RESULT } from './client.js';
 
 // endpoint/bdd.js
-const ref = 'ref', isSet = 'isSet', partition = 'PartitionResult', equals = 'booleanEquals', getAttr = 'getAttr', fail = -1, r = 100_000_000;
-const endpoint = { [ref]: 'Endpoint' }, partitionRef = { [ref]: partition }, region = [{ [ref]: 'Region' }], none = {};
-const endpointRules = BinaryDecisionDiagram.from(new Int32Array([
+const r = RESULT;
+const rules = endpointRules([
   -1, 1, -1,
   0, 12, 3,
   1, 4, r + 11,
@@ -24,28 +22,15 @@ const endpointRules = BinaryDecisionDiagram.from(new Int32Array([
   6, r + 4, r + 5,
   3, r + 1, 13,
   4, r + 2, r + 3,
-]), 2, [
-  [isSet, [endpoint]],
-  [isSet, region],
-  ['aws.partition', region, partition],
-  [equals, [{ [ref]: 'UseFIPS' }, true]],
-  [equals, [{ [ref]: 'UseDualStack' }, true]],
-  [equals, [{ fn: getAttr, argv: [partitionRef, 'supportsDualStack'] }, true]],
-  [equals, [{ fn: getAttr, argv: [partitionRef, 'supportsFIPS'] }, true]],
-] as never, [
-  [fail],
-  [fail, 'Invalid Configuration: FIPS and custom endpoint are not supported'],
-  [fail, 'Invalid Configuration: Dualstack and custom endpoint are not supported'],
-  [endpoint, none],
-  ['https://kms-fips.{Region}.{PartitionResult#dualStackDnsSuffix}', none],
-  [fail, 'FIPS and DualStack are enabled, but this partition does not support one or both'],
-  ['https://kms-fips.{Region}.{PartitionResult#dnsSuffix}', none],
-  [fail, 'FIPS is enabled but this partition does not support FIPS'],
-  ['https://kms.{Region}.{PartitionResult#dualStackDnsSuffix}', none],
-  [fail, 'DualStack is enabled but this partition does not support DualStack'],
-  ['https://kms.{Region}.{PartitionResult#dnsSuffix}', none],
-  [fail, 'Invalid Configuration: Missing Region'],
-] as never);
+], [
+  'https://kms-fips.{Region}.{PartitionResult#dualStackDnsSuffix}',
+  'FIPS and DualStack are enabled, but this partition does not support one or both',
+  'https://kms-fips.{Region}.{PartitionResult#dnsSuffix}',
+  'FIPS is enabled but this partition does not support FIPS',
+  'https://kms.{Region}.{PartitionResult#dualStackDnsSuffix}',
+  'DualStack is enabled but this partition does not support DualStack',
+  'https://kms.{Region}.{PartitionResult#dnsSuffix}',
+]);
 
 export const KMS: JsonService = {
   serviceId: 'KMS',
@@ -55,7 +40,7 @@ export const KMS: JsonService = {
   serviceTarget: 'TrentService',
   namespace: 'com.amazonaws.kms',
   signingName: 'kms',
-  endpointRules,
+  endpointRules: rules,
   baseException: 'KMSServiceException',
   extraSettings: { xmlNamespace: 'https://trent.amazonaws.com/doc/2014-11-01/' },
 };

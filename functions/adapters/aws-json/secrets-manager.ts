@@ -4,16 +4,12 @@
 // schemas/schemas_0.js); test/integration/aws-json.test.ts fails when the installed package no
 // longer matches them.
 import type { GetSecretValueCommandInput, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { BinaryDecisionDiagram } from '@smithy/core/endpoints';
 import type { StaticOperationSchema, StaticStructureSchema } from '@smithy/types';
-import { AwsJsonClient, commandFor, type JsonClientConfig, type JsonService } from './client.js';
+import { AwsJsonClient, commandFor, endpointRules, type JsonClientConfig, type JsonService, RESULT } from './client.js';
 
 // endpoint/bdd.js
-const ref = 'ref', isSet = 'isSet', partition = 'PartitionResult', equals = 'booleanEquals', getAttr = 'getAttr', stringEquals = 'stringEquals';
-const fail = -1, r = 100_000_000;
-const endpoint = { [ref]: 'Endpoint' }, partitionRef = { [ref]: partition }, partitionName = { fn: getAttr, argv: [partitionRef, 'name'] };
-const region = [{ [ref]: 'Region' }], none = {};
-const endpointRules = BinaryDecisionDiagram.from(new Int32Array([
+const r = RESULT;
+const rules = endpointRules([
   -1, 1, -1,
   0, 17, 3,
   1, 4, r + 14,
@@ -32,34 +28,18 @@ const endpointRules = BinaryDecisionDiagram.from(new Int32Array([
   9, r + 4, r + 5,
   3, r + 1, 18,
   4, r + 2, r + 3,
-]), 2, [
-  [isSet, [endpoint]],
-  [isSet, region],
-  ['aws.partition', region, partition],
-  [equals, [{ [ref]: 'UseFIPS' }, true]],
-  [equals, [{ [ref]: 'UseDualStack' }, true]],
-  [equals, [{ fn: getAttr, argv: [partitionRef, 'supportsDualStack'] }, true]],
-  [equals, [{ fn: getAttr, argv: [partitionRef, 'supportsFIPS'] }, true]],
-  [stringEquals, [partitionName, 'aws']],
-  [stringEquals, [partitionName, 'aws-cn']],
-  [stringEquals, [partitionName, 'aws-us-gov']],
-] as never, [
-  [fail],
-  [fail, 'Invalid Configuration: FIPS and custom endpoint are not supported'],
-  [fail, 'Invalid Configuration: Dualstack and custom endpoint are not supported'],
-  [endpoint, none],
-  ['https://secretsmanager-fips.{Region}.amazonaws.com', none],
-  ['https://secretsmanager-fips.{Region}.{PartitionResult#dualStackDnsSuffix}', none],
-  [fail, 'FIPS and DualStack are enabled, but this partition does not support one or both'],
-  ['https://secretsmanager-fips.{Region}.{PartitionResult#dnsSuffix}', none],
-  [fail, 'FIPS is enabled but this partition does not support FIPS'],
-  ['https://secretsmanager.{Region}.amazonaws.com', none],
-  ['https://secretsmanager.{Region}.amazonaws.com.cn', none],
-  ['https://secretsmanager.{Region}.{PartitionResult#dualStackDnsSuffix}', none],
-  [fail, 'DualStack is enabled but this partition does not support DualStack'],
-  ['https://secretsmanager.{Region}.{PartitionResult#dnsSuffix}', none],
-  [fail, 'Invalid Configuration: Missing Region'],
-] as never);
+], [
+  'https://secretsmanager-fips.{Region}.amazonaws.com',
+  'https://secretsmanager-fips.{Region}.{PartitionResult#dualStackDnsSuffix}',
+  'FIPS and DualStack are enabled, but this partition does not support one or both',
+  'https://secretsmanager-fips.{Region}.{PartitionResult#dnsSuffix}',
+  'FIPS is enabled but this partition does not support FIPS',
+  'https://secretsmanager.{Region}.amazonaws.com',
+  'https://secretsmanager.{Region}.amazonaws.com.cn',
+  'https://secretsmanager.{Region}.{PartitionResult#dualStackDnsSuffix}',
+  'DualStack is enabled but this partition does not support DualStack',
+  'https://secretsmanager.{Region}.{PartitionResult#dnsSuffix}',
+], ['aws', 'aws-cn', 'aws-us-gov']);
 
 export const SECRETS_MANAGER: JsonService = {
   serviceId: 'Secrets Manager',
@@ -69,7 +49,7 @@ export const SECRETS_MANAGER: JsonService = {
   serviceTarget: 'secretsmanager',
   namespace: 'com.amazonaws.secretsmanager',
   signingName: 'secretsmanager',
-  endpointRules,
+  endpointRules: rules,
   baseException: 'SecretsManagerServiceException',
 };
 
