@@ -23,6 +23,15 @@ export default tseslint.config(
     rules: {
       // Handlers log through Powertools only: console output bypasses the structured logger.
       'no-console': 'error',
+      // The generated KMS and Secrets Manager packages are devDependencies (the oracle of
+      // test/integration/aws-json.test.ts): bundled, they would bring back every error class and
+      // schema of their service at each cold start. Their types are welcome.
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: ['@aws-sdk/client-kms', '@aws-sdk/client-secrets-manager'].map((name) => ({
+          name, allowTypeImports: true,
+          message: 'Use functions/adapters/aws-json (kms.ts, secrets-manager.ts): the same SDK parts without the generated package\'s module scope.',
+        })),
+      }],
     },
   },
   {
