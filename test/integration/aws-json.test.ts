@@ -23,7 +23,7 @@ import { build } from 'esbuild';
 import { loadBundlingSettings } from '../../bench/bundling.js';
 import { Decrypt$, Encrypt$, KmsClient } from '../../functions/adapters/aws-json/kms.js';
 import { GetSecretValue$, SecretsManagerClient } from '../../functions/adapters/aws-json/secrets-manager.js';
-import { CREDENTIALS, type Call, INVOCATION_ID, outcome, revive } from '../support/aws-json-probe.js';
+import { CREDENTIALS, type Call, explicitConfig, INVOCATION_ID, outcome, revive } from '../support/aws-json-probe.js';
 
 const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -146,8 +146,14 @@ describe('our AWS JSON clients on the wire, against the generated ones', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function sendGenerated(): Promise<unknown[]> {
-    const config = { region: 'us-east-1', endpoint, credentials: CREDENTIALS, maxAttempts: 3 };
+  /** The generated clients, in this process: configured in code, or (`lambda`) by `env` alone. */
+  async function sendGenerated(calls: Call[], env?: Record<string, string>): Promise<unknown[]> {
+    const saved = { ...process.env };
+    if (env) {
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_') || name.startsWith('_X_AMZN')) delete process.env[name];
+      Object.assign(process.env, env);
+    }
+    const config = env ? {} : explicitConfig(endpoint);
     // The generated packages' CommonJS build (what jest loads) carries the version it was built
     // as, one behind its package.json (3.1163.0 in 3.1164.0); their ES build, which a bundle takes,
     // reads package.json. So their user agent is given the installed version, as in a bundle.
@@ -158,7 +164,7 @@ describe('our AWS JSON clients on the wire, against the generated ones', () => {
     const uuid = jest.spyOn(globalThis.crypto, 'randomUUID').mockReturnValue(INVOCATION_ID);
     try {
       const results = [];
-      for (const { operation, input } of CALLS) {
+      for (const { operation, input } of calls) {
         const revived = revive(input) as never;
         results.push(await outcome(() => operation === 'Encrypt' ? kmsClient.send(new kms.EncryptCommand(revived))
           : operation === 'Decrypt' ? kmsClient.send(new kms.DecryptCommand(revived))
@@ -168,22 +174,25 @@ describe('our AWS JSON clients on the wire, against the generated ones', () => {
     } finally {
       clock.mockRestore();
       uuid.mockRestore();
+      process.env = saved;
     }
   }
 
   // Asynchronously: the capture server answering it runs in this process.
-  const sendOurs = async (): Promise<unknown[]> => JSON.parse((await promisify(execFile)(process.execPath, [join(dir, 'probe.mjs'), endpoint, String(NOW), JSON.stringify(CALLS)], {
-    encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') },
-  })).stdout) as unknown[];
+  const sendOurs = async (calls: Call[], env?: Record<string, string>): Promise<unknown[]> => JSON.parse((await promisify(execFile)(
+    process.execPath, [join(dir, 'probe.mjs'), env ? 'lambda' : endpoint, String(NOW), JSON.stringify(calls)], {
+      encoding: 'utf8', timeout: 60_000,
+      env: { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), ...env },
+    })).stdout) as unknown[];
 
   /** What may differ between two sends of one call: the retry delays' jitter. */
   const withoutJitter = (result: any) => (result.output?.$metadata ? { output: { ...result.output, $metadata: { ...result.output.$metadata, totalRetryDelay: undefined } } } : result);
 
   test('every call sends the same request (headers, signature, body) and gets the same answer or error, after the same retries', async () => {
     requests.length = 0;
-    const generated = (await sendGenerated()).map(withoutJitter);
+    const generated = (await sendGenerated(CALLS)).map(withoutJitter);
     const generatedRequests = requests.splice(0);
-    const ours = (await sendOurs()).map(withoutJitter);
+    const ours = (await sendOurs(CALLS)).map(withoutJitter);
     const ourRequests = requests.splice(0);
 
     expect(ourRequests.length).toBeGreaterThan(CALLS.length); // the throttled and 5xx answers were retried
@@ -198,5 +207,31 @@ describe('our AWS JSON clients on the wire, against the generated ones', () => {
       ['ValidationException', 'client', 400, 1], ['SomethingNewException', 'client', 400, 1],
       ['ResourceNotFoundException', 'client', 400, 1], ['ThrottlingException', 'client', 400, 3], ['Unknown', 'server', 503, 3],
     ]);
+  }, 60_000);
+
+  test('configured by Lambda\'s environment alone (region, credentials with a session token, endpoint, attempts, trace id), the same requests and answers', async () => {
+    // What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+    // and the SDK's service-specific endpoint and attempts variables
+    // (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html, feature-retry-behavior.html).
+    const env = {
+      AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'finch-connections-callback',
+      AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_SESSION_TOKEN: 'session-token-example',
+      _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      AWS_ENDPOINT_URL_KMS: endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, AWS_MAX_ATTEMPTS: '2',
+    };
+    const calls = [CALLS[0], CALLS[1], CALLS[2], CALLS.find((call) => call.input.KeyId === 'answer:throttled')!];
+    requests.length = 0;
+    const generated = (await sendGenerated(calls, env)).map(withoutJitter);
+    const generatedRequests = requests.splice(0);
+    const ours = (await sendOurs(calls, env)).map(withoutJitter);
+    const ourRequests = requests.splice(0);
+
+    expect(ourRequests).toEqual(generatedRequests);
+    expect(ours).toEqual(generated);
+    // The environment was read: the region signed, the session token sent, the trace id passed on, two attempts.
+    expect(ourRequests[0].headers.authorization).toContain('/eu-west-1/kms/aws4_request');
+    expect(ourRequests[0].headers['x-amz-security-token']).toBe('session-token-example');
+    expect(ourRequests[0].headers['x-amzn-trace-id']).toBe(env._X_AMZN_TRACE_ID);
+    expect((ours[3] as any).error).toMatchObject({ name: 'ThrottlingException', attempts: 2 });
   }, 60_000);
 });

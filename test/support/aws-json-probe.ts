@@ -45,9 +45,12 @@ export async function outcome(send: () => Promise<unknown>): Promise<unknown> {
   }
 }
 
+/** The configuration given in code; `lambda` gives none, so everything comes from the environment as in Lambda. */
+export const explicitConfig = (endpoint: string) => ({ region: 'us-east-1', endpoint, credentials: CREDENTIALS, maxAttempts: 3 });
+
 /** Sends each call through our clients (the child process's side). */
 export async function sendOurs(endpoint: string, calls: Call[]): Promise<unknown[]> {
-  const config = { region: 'us-east-1', endpoint, credentials: CREDENTIALS, maxAttempts: 3 };
+  const config = endpoint === 'lambda' ? {} : explicitConfig(endpoint);
   const kms = new KmsClient(config);
   const secrets = new SecretsManagerClient(config);
   const results = [];
@@ -60,7 +63,7 @@ export async function sendOurs(endpoint: string, calls: Call[]): Promise<unknown
   return results;
 }
 
-// As a bundle's entry: `node bundle.mjs <endpoint> <now ms> <calls JSON>`, the results on stdout.
+// As a bundle's entry: `node bundle.mjs <endpoint|lambda> <now ms> <calls JSON>`, the results on stdout.
 if (process.argv[1]?.endsWith('probe.mjs')) {
   const [endpoint, now, calls] = process.argv.slice(2);
   Date.now = () => Number(now);
