@@ -48,9 +48,15 @@ export async function outcome(send: () => Promise<unknown>): Promise<unknown> {
 /** The configuration given in code; `lambda` gives none, so everything comes from the environment as in Lambda. */
 export const explicitConfig = (endpoint: string) => ({ region: 'us-east-1', endpoint, credentials: CREDENTIALS, maxAttempts: 3 });
 
-/** Sends each call through our clients (the child process's side). */
-export async function sendOurs(endpoint: string, calls: Call[]): Promise<unknown[]> {
-  const config = endpoint === 'lambda' ? {} : explicitConfig(endpoint);
+/** A logger keeping, as JSON can carry it, what the SDK gives it (`log` mode; ours log nothing by default). */
+export function recordingLogger(log: unknown[]) {
+  const keep = (level: string) => (...args: unknown[]) => { log.push([level, ...args.map(plain)]); };
+  return { trace: keep('trace'), debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
+}
+
+/** Sends each call through our clients (the child process's side), given `log` with a logger keeping into it. */
+export async function sendOurs(endpoint: string, calls: Call[], log?: unknown[]): Promise<unknown[]> {
+  const config = { ...(endpoint === 'lambda' ? {} : explicitConfig(endpoint)), ...(log && { logger: recordingLogger(log) }) };
   const kms = new KmsClient(config);
   const secrets = new SecretsManagerClient(config);
   const results = [];
@@ -63,10 +69,13 @@ export async function sendOurs(endpoint: string, calls: Call[]): Promise<unknown
   return results;
 }
 
-// As a bundle's entry: `node bundle.mjs <endpoint|lambda> <now ms> <calls JSON>`, the results on stdout.
+// As a bundle's entry: `node bundle.mjs <endpoint|lambda> <now ms> <calls JSON> [log]`, the results on
+// stdout (with `log`: the results and what the logger was given, `{ results, log }`).
 if (process.argv[1]?.endsWith('probe.mjs')) {
-  const [endpoint, now, calls] = process.argv.slice(2);
+  const [endpoint, now, calls, mode] = process.argv.slice(2);
   Date.now = () => Number(now);
   globalThis.crypto.randomUUID = () => INVOCATION_ID;
-  process.stdout.write(JSON.stringify(await sendOurs(endpoint, JSON.parse(calls) as Call[])));
+  const log = mode === 'log' ? [] : undefined;
+  const results = await sendOurs(endpoint, JSON.parse(calls) as Call[], log);
+  process.stdout.write(JSON.stringify(log ? { results, log } : results));
 }

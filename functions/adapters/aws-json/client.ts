@@ -161,7 +161,8 @@ function runtimeConfig(service: JsonService, config: JsonClientConfig) {
       identityProvider: (ipc: { getIdentityProvider(id: string): unknown }) => ipc.getIdentityProvider('aws.auth#sigv4'),
       signer: new AwsSdkSigV4Signer(),
     }],
-    logger: new NoOpLogger(),
+    // The caller's logger, if any, as the generated one takes it here: the config loaders below log to it.
+    logger: (config.logger as NoOpLogger | undefined) ?? new NoOpLogger(),
     protocol: AwsJson1_1Protocol,
     protocolSettings: {
       defaultNamespace: service.namespace,
