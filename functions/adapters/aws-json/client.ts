@@ -231,6 +231,7 @@ export class AwsJsonClient extends Client<HttpHandlerOptions, any, MetadataBeare
   constructor(readonly service: JsonService, configuration: JsonClientConfig = {}) {
     const config0 = runtimeConfig(service, configuration);
     super(config0 as never);
+    this.initConfig = config0;
     const config1 = Object.assign(config0, {
       useDualstackEndpoint: config0.useDualstackEndpoint ?? false,
       useFipsEndpoint: config0.useFipsEndpoint ?? false,
