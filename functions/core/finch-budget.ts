@@ -212,33 +212,22 @@ export class FinchBudget {
   async take(path: string): Promise<void> {
     const now = this.now();
     const names = bucketsOfPath(path);
-    const outcomes: TakeOutcome[] = [];
+    const remaining: Record<string, number> = {};
     for (const name of names) {
       const outcome = await this.buckets.take(name, this.paces[name], now);
-      outcomes.push(outcome);
-      if (!outcome.taken) break;
+      // The first bucket that refuses stops the take: the next is not asked.
+      if (!outcome.taken) return this.refuse(path, name, outcome, now);
+      remaining[name] = remainingAfter(outcome.tat, this.paces[name], now);
     }
-    const refused = names.slice(0, outcomes.length).flatMap((name, index) => {
-      const outcome = outcomes[index];
-      return outcome.taken ? [] : [{ name, outcome }];
-    });
-    if (refused.length === 0) {
-      const remaining = Object.fromEntries(names.map((name, index) => {
-        const outcome = outcomes[index] as { tat: number };
-        return [name, remainingAfter(outcome.tat, this.paces[name], now)];
-      }));
-      this.observer.taken({ buckets: remaining, kind: this.kind });
-      return;
-    }
-    // The refusal (one: the first bucket that refused stops the take).
-    const last = refused.reduce((a, b) => (b.outcome.retryAt > a.outcome.retryAt ? b : a));
-    if (MUST_SEND_PATHS.has(path) && refused.every((refusal) => refusal.outcome.blockedBy === null)) {
-      // Sent uncounted: one request over our pacing, which keeps a margin below Finch's limit for it.
-      return;
-    }
-    const seconds = Math.max(1, Math.ceil((last.outcome.retryAt - now) / 1000));
-    this.observer.throttled({ bucket: last.name, kind: this.kind, retry_after_seconds: seconds, blocked_by: last.outcome.blockedBy });
-    throw new FinchRateLimited(seconds, last.outcome.blockedBy);
+    this.observer.taken({ buckets: remaining, kind: this.kind });
+  }
+
+  private refuse(path: string, bucket: BucketName, outcome: Extract<TakeOutcome, { taken: false }>, now: number): void {
+    // Sent uncounted: one request over our pacing, which keeps a margin below Finch's limit for it.
+    if (MUST_SEND_PATHS.has(path) && outcome.blockedBy === null) return;
+    const seconds = Math.max(1, Math.ceil((outcome.retryAt - now) / 1000));
+    this.observer.throttled({ bucket, kind: this.kind, retry_after_seconds: seconds, blocked_by: outcome.blockedBy });
+    throw new FinchRateLimited(seconds, outcome.blockedBy);
   }
 
   /**
