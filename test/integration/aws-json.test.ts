@@ -24,7 +24,7 @@ import { build } from 'esbuild';
 import { loadBundlingSettings } from '../../bench/bundling.js';
 import { Decrypt$, Encrypt$, KmsClient } from '../../functions/adapters/aws-json/kms.js';
 import { GetSecretValue$, SecretsManagerClient } from '../../functions/adapters/aws-json/secrets-manager.js';
-import { CREDENTIALS, type Call, explicitConfig, INVOCATION_ID, outcome, recordingLogger, revive } from '../support/aws-json-probe.js';
+import { CREDENTIALS, type Call, explicitConfig, INVOCATION_ID, recordingLogger, sendEach } from '../support/aws-json-probe.js';
 
 const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -261,14 +261,11 @@ describe('our AWS JSON clients on the wire, against the generated ones', () => {
     const clock = jest.spyOn(Date, 'now').mockReturnValue(NOW);
     const uuid = jest.spyOn(globalThis.crypto, 'randomUUID').mockReturnValue(INVOCATION_ID);
     try {
-      const results = [];
-      for (const { operation, input } of calls) {
-        const revived = revive(input) as never;
-        results.push(await outcome(() => operation === 'Encrypt' ? kmsClient.send(new kms.EncryptCommand(revived))
-          : operation === 'Decrypt' ? kmsClient.send(new kms.DecryptCommand(revived))
-            : secrets.send(new secretsManager.GetSecretValueCommand(revived))));
-      }
-      return results;
+      return await sendEach(calls, {
+        Encrypt: (input) => kmsClient.send(new kms.EncryptCommand(input)),
+        Decrypt: (input) => kmsClient.send(new kms.DecryptCommand(input)),
+        GetSecretValue: (input) => secrets.send(new secretsManager.GetSecretValueCommand(input)),
+      });
     } finally {
       clock.mockRestore();
       uuid.mockRestore();

@@ -59,13 +59,17 @@ export async function sendOurs(endpoint: string, calls: Call[], log?: unknown[])
   const config = { ...(endpoint === 'lambda' ? {} : explicitConfig(endpoint)), ...(log && { logger: recordingLogger(log) }) };
   const kms = new KmsClient(config);
   const secrets = new SecretsManagerClient(config);
+  return sendEach(calls, {
+    Encrypt: (input) => kms.send(new EncryptCommand(input)),
+    Decrypt: (input) => kms.send(new DecryptCommand(input)),
+    GetSecretValue: (input) => secrets.send(new GetSecretValueCommand(input)),
+  });
+}
+
+/** Each call, in order, through the sender of its operation (ours or the generated clients), as its outcome. */
+export async function sendEach(calls: Call[], senders: Record<Operation, (input: never) => Promise<unknown>>): Promise<unknown[]> {
   const results = [];
-  for (const { operation, input } of calls) {
-    const revived = revive(input) as never;
-    results.push(await outcome(() => operation === 'Encrypt' ? kms.send(new EncryptCommand(revived))
-      : operation === 'Decrypt' ? kms.send(new DecryptCommand(revived))
-        : secrets.send(new GetSecretValueCommand(revived))));
-  }
+  for (const { operation, input } of calls) results.push(await outcome(() => senders[operation](revive(input) as never)));
   return results;
 }
 
